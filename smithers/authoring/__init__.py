@@ -1,0 +1,1 @@
+"""What workflow authors touch: nodes, the decorator, the contexts, the loader."""

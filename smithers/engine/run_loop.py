@@ -1,0 +1,667 @@
+"""One run: render → frame → states → schedule → execute → persist, until it ends or suspends.
+
+The loop owns the run while it executes: every write is guarded by the owner id, so a process
+that lost the run stops at its next write. Attempts run as child asyncio tasks; each commits
+its own end. External changes (decisions, signals, cancel) arrive as wake-ups and are re-read
+from the store; suspending checks that no event was appended since they were last read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from smithers.authoring.context import READ_ALL, Context, TaskContext
+from smithers.authoring.loader import LoadedWorkflow
+from smithers.authoring.nodes import Task
+from smithers.engine import events as ev
+from smithers.engine.attempts import call_task, error_json, validate_output
+from smithers.engine.frames import draft_frame
+from smithers.engine.run_model import ApprovalInfo, AttemptInfo, Key, NodeInfo, RunModel
+from smithers.engine.schedule import Schedule, plan_schedule
+from smithers.engine.states import FINISHED, Action, Verdict, verdict
+from smithers.engine.tree import Leaf, Rendered, render
+from smithers.engine.writes import Change
+from smithers.errors import LoopMaxReached, OwnershipLost
+from smithers.statuses import AttemptState, NodeState, RunStatus
+from smithers.store.store import Commit, ExpectationFailed, Store
+
+__all__ = ["RunConfig", "RunLoop", "RunOutcome", "now_ms"]
+
+log = logging.getLogger(__name__)
+
+NODE_OUTPUT_LIMIT = 64 * 1024
+_PERSISTED = frozenset({NodeState.PENDING, NodeState.SKIPPED, NodeState.FINISHED, NodeState.FAILED})
+HEARTBEAT_WRITE_INTERVAL_MS = 500
+
+
+def now_ms() -> int:
+    """Wall-clock epoch milliseconds."""
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class RunConfig:
+    """How one run executes."""
+
+    max_concurrency: int
+    root_dir: Path
+    allow_network: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    """How a loop ended: a run status, or ``interrupted`` / ``lost``."""
+
+    status: str
+    error: Any = None
+
+
+@dataclass(slots=True, eq=False)
+class _Running:
+    leaf: Leaf
+    info: NodeInfo
+    attempt: AttemptInfo
+    task: asyncio.Task[None] | None = None
+    committing: bool = False
+    heartbeat: tuple[Any, int] | None = None
+    heartbeat_written_ms: int = 0
+
+
+@dataclass(slots=True)
+class _Side:
+    events: list[ev.Event] = field(default_factory=list)
+    attempt_updates: list[dict[str, Any]] = field(default_factory=list)
+    after: list[Callable[[], None]] = field(default_factory=list)
+
+
+class RunLoop:
+    """Executes one run until it finishes, fails, is cancelled, suspends, or is interrupted."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        loaded: LoadedWorkflow,
+        model: RunModel,
+        input_value: Any,
+        config: RunConfig,
+        owner: str,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self.store = store
+        self.loaded = loaded
+        self.workflow = loaded.workflow
+        self.model = model
+        self.run_id = model.run_id
+        self.input = input_value
+        self.config = config
+        self.owner = owner
+        self.clock = clock
+        self.running: dict[Key, _Running] = {}
+        self.needs_refresh = True
+        self.cancel_requested = False
+        self.interrupt_requested = False
+        self.lost = False
+        self.crashed: BaseException | None = None
+        self.ready_signals: dict[Key, tuple[Any, int]] = {}
+        self._wake = asyncio.Event()
+        self._side = _Side()
+        self._side_flush: asyncio.Handle | None = None
+        self._loop = asyncio.get_running_loop()
+        self._fingerprint: int | None = None
+        self._rendered: Rendered | None = None
+        self._render_reads: set[str] = set()
+        self._render_loops: dict[str, tuple[int, bool]] = {}
+
+    # --- control from the scheduler ------------------------------------------------------
+
+    def wake(self, *, refresh: bool = False) -> None:
+        """Run another pass soon (``refresh``: re-read decisions and signals first)."""
+        if refresh:
+            self.needs_refresh = True
+        self._wake.set()
+
+    def cancel(self) -> None:
+        """Cancel the run: running attempts stop, the run ends ``cancelled``."""
+        self.cancel_requested = True
+        self._wake.set()
+
+    def interrupt(self) -> None:
+        """Stop executing but leave the run ``running`` for another process to continue."""
+        self.interrupt_requested = True
+        self._wake.set()
+
+    def lose(self) -> None:
+        """Another process owns the run: stop at once and write nothing more."""
+        self.lost = True
+        self._wake.set()
+
+    # --- the loop --------------------------------------------------------------------------
+
+    async def run(self) -> RunOutcome:
+        """Execute until the run ends or suspends; never raises for user-code failures."""
+        try:
+            return await self._run()
+        except OwnershipLost:
+            self.lost = True
+            return RunOutcome("lost")
+        finally:
+            await self._stop_attempts()
+
+    async def _run(self) -> RunOutcome:
+        while True:
+            if self.lost:
+                return RunOutcome("lost")
+            if self.crashed is not None:
+                raise self.crashed
+            if self.cancel_requested:
+                return await self._finish_cancel()
+            if self.interrupt_requested:
+                return await self._finish_interrupt()
+            self._wake.clear()
+            if self.needs_refresh:
+                await self._refresh()
+            now = self.clock()
+            change = Change(self.model, now)
+            try:
+                rendered = self._render()
+            except Exception as exc:  # the build function failed: the run fails with its error
+                return await self._fail_run(change, error_json(exc))
+            self._add_frame(change, rendered)
+            schedule = plan_schedule(
+                rendered,
+                partial(self._verdict, now=now),
+                self.running.keys(),
+                self.config.max_concurrency,
+            )
+            if await self._apply_actions(change, schedule):
+                continue  # outputs may have changed: render again
+            if schedule.ready_loops:
+                loop_error = self._advance_loops(change, schedule)
+                if loop_error is not None:
+                    return await self._fail_run(change, loop_error)
+                await self._commit(change)
+                continue
+            started = self._persist_states(change, schedule)
+            if self.running or started:
+                if change.batch:
+                    await self._commit(change)
+                for item in started:
+                    self._launch(item)
+                await self._wait(schedule.wake_at_ms)
+                continue
+            if schedule.retry_waiting:
+                if change.batch:
+                    await self._commit(change)
+                await self._wait(schedule.wake_at_ms)
+                continue
+            outcome = await self._conclude(change, schedule)
+            if outcome is not None:
+                return outcome
+
+    # --- pass steps ------------------------------------------------------------------------
+
+    def _render(self) -> Rendered:
+        """The tree for the current state.
+
+        Build functions are pure, so a render is reused until an output it read, or a loop's
+        iteration, changes; the build function is called again only then.
+        """
+        outputs = self.model.outputs
+        loops = self.model.loops
+        cached = self._rendered
+        if cached is not None and self._render_loops == loops:
+            changed = outputs.changed
+            if not changed or (
+                READ_ALL not in self._render_reads and changed.isdisjoint(self._render_reads)
+            ):
+                changed.clear()
+                return cached
+        reads: set[str] = set()
+        iteration = next(iter(loops.values()))[0] if len(loops) == 1 else 0
+        ctx = Context(self.run_id, self.input, outputs, iteration=iteration, reads=reads)
+        outputs.changed.clear()
+        self._rendered = None
+        rendered = render(self.workflow, ctx, loops)
+        for leaf in rendered.leaves:
+            if leaf.loop_id is not None:
+                outputs.node_loops[leaf.id] = leaf.loop_id
+        self._rendered = rendered
+        self._render_reads = reads
+        self._render_loops = dict(loops)
+        return rendered
+
+    def _add_frame(self, change: Change, rendered: Rendered) -> None:
+        if rendered.fingerprint == self._fingerprint:
+            return
+        draft = draft_frame(rendered)
+        if draft.xml_hash == self.model.frame_hash:
+            self._fingerprint = rendered.fingerprint
+            return
+        frame_no = self.model.frame_no + 1
+        change.batch.frame = draft.row(self.run_id, frame_no, change.now)
+        change.emit(
+            ev.FrameCommitted(
+                run_id=self.run_id,
+                timestamp_ms=change.now,
+                frame_no=frame_no,
+                xml_hash=draft.xml_hash,
+            )
+        )
+
+        def update() -> None:
+            self.model.frame_no = frame_no
+            self.model.frame_hash = draft.xml_hash
+            self._fingerprint = rendered.fingerprint
+
+        change.after.append(update)
+
+    def _verdict(self, leaf: Leaf, now: int) -> Verdict:
+        has_output = self.model.outputs.has(leaf.id, leaf.iteration)
+        if has_output and not (leaf.kind == "task" and leaf.node.skip_if):  # type: ignore[union-attr]
+            return FINISHED  # the common case of a long run's finished prefix, kept cheap
+        return verdict(
+            leaf,
+            self.model.node(leaf.id, leaf.iteration),
+            self.model.approvals.get(leaf.key),
+            has_output=has_output,
+            signal_ready=leaf.key in self.ready_signals,
+            now=now,
+        )
+
+    async def _apply_actions(self, change: Change, schedule: Schedule) -> bool:
+        """Write what reached nodes need (approval requests, timers, signal waits...)."""
+        acted = False
+        signal_seq: int | None = None
+        for leaf, leaf_verdict in schedule.visited:
+            action = leaf_verdict.action
+            if action is None:
+                continue
+            info = self.model.node(leaf.id, leaf.iteration)
+            latest = info.latest
+            acted = True
+            if action is Action.REQUEST_APPROVAL:
+                change.request_approval(leaf, info)
+            elif action is Action.DENY_GATE:
+                change.deny_gate(leaf, info, leaf_verdict.state)
+            elif action is Action.RESOLVE_APPROVAL:
+                change.resolve_approval(leaf, info, self.model.approvals[leaf.key])
+            elif action is Action.START_TIMER:
+                change.start_timer(leaf, info)
+            elif action is Action.FIRE_TIMER and latest is not None:
+                change.fire_timer(info, latest)
+            elif action is Action.START_WAIT:
+                if signal_seq is None:
+                    signal_seq = await self.store.reads.max_signal_seq(self.run_id)
+                change.start_wait(leaf, info, signal_seq)
+            elif action is Action.RESOLVE_SIGNAL and latest is not None:
+                payload, seq = self.ready_signals.pop(leaf.key)
+                change.resolve_signal(leaf, info, latest, payload, seq)
+            elif action is Action.TIMEOUT_SIGNAL and latest is not None:
+                change.time_out_signal(leaf, info, latest)
+        if acted:
+            await self._commit(change)
+        return acted
+
+    def _advance_loops(self, change: Change, schedule: Schedule) -> dict[str, Any] | None:
+        """Move ready loops to their next iteration or mark them done; an error ends the run."""
+        for loop in schedule.ready_loops:
+            iteration, done = loop.iteration, False
+            if loop.until:
+                done = True
+            elif loop.iteration + 1 < loop.max_iterations:
+                iteration = loop.iteration + 1
+            elif loop.on_max_reached == "fail":
+                return LoopMaxReached(
+                    f"loop {loop.id!r} reached max_iterations={loop.max_iterations}"
+                ).to_json()
+            else:
+                done = True
+            change.batch.ralph_upserts.append(
+                {
+                    "run_id": self.run_id,
+                    "ralph_id": loop.id,
+                    "iteration": iteration,
+                    "done": int(done),
+                    "updated_at_ms": change.now,
+                }
+            )
+
+            def update(loop_id: str = loop.id, it: int = iteration, d: bool = done) -> None:
+                self.model.loops[loop_id] = (it, d)
+                self.model.outputs.loop_iterations[loop_id] = it
+
+            change.after.append(update)
+        return None
+
+    def _persist_states(self, change: Change, schedule: Schedule) -> list[_Running]:
+        """Write the state changes of reached nodes and start the runnable ones."""
+        runnable = {leaf.key for leaf in schedule.runnable}
+        started: list[_Running] = []
+        for leaf, v in schedule.visited:  # document order, so events read in tree order
+            info = self.model.node(leaf.id, leaf.iteration)
+            if leaf.key in runnable:
+                attempt = change.start_attempt(
+                    leaf, info, announce_pending=info.state != NodeState.PENDING.value
+                )
+                started.append(_Running(leaf, info, attempt))
+            elif v.action is None and v.state.value != info.state and v.state in _PERSISTED:
+                quiet = v.retry_wait or v.state in (NodeState.FINISHED, NodeState.FAILED)
+                change.transition(leaf, info, v.state, quiet=quiet)
+        return started
+
+    async def _conclude(self, change: Change, schedule: Schedule) -> RunOutcome | None:
+        status: RunStatus | None = None
+        if schedule.waiting_approval:
+            status = RunStatus.WAITING_APPROVAL
+        elif schedule.waiting_event:
+            status = RunStatus.WAITING_EVENT
+        elif schedule.waiting_timer:
+            status = RunStatus.WAITING_TIMER
+        if status is not None:
+            if self.needs_refresh:
+                return None
+            change.suspend(status, schedule.wake_at_ms)
+            try:
+                await self._commit(
+                    change,
+                    expect={"cancel_requested_at_ms": None},
+                    expect_max_seq=self.model.seen_seq,
+                )
+            except ExpectationFailed as exc:
+                # A decision, signal or cancel arrived meanwhile: look again instead.
+                self.needs_refresh = True
+                if exc.run.get("cancel_requested_at_ms") is not None:
+                    self.cancel_requested = True
+                return None
+            return RunOutcome(status.value)
+        if schedule.failed:
+            ids = ", ".join(leaf.id for leaf in schedule.failed)
+            return await self._fail_run(change, f"Task(s) failed: {ids}")
+        if schedule.blocked:
+            reasons = "; ".join(f"{leaf.id} {why}" for leaf, why in schedule.blocked)
+            return await self._fail_run(change, f"Task(s) blocked: {reasons}")
+        return await self._end(change, RunStatus.FINISHED)
+
+    async def _end(self, change: Change, status: RunStatus, error: Any = None) -> RunOutcome:
+        change.end_run(status, error=error)
+        await self._commit(change)
+        return RunOutcome(status.value, error)
+
+    async def _fail_run(self, change: Change, error: Any) -> RunOutcome:
+        await self._stop_attempts()
+        change.stop_attempts("run-failed", node_state=NodeState.CANCELLED)
+        return await self._end(change, RunStatus.FAILED, error)
+
+    async def _finish_cancel(self) -> RunOutcome:
+        await self._stop_attempts()
+        change = Change(self.model, self.clock())
+        change.cancel_run()
+        await self._commit(change)
+        return RunOutcome(RunStatus.CANCELLED.value)
+
+    async def _finish_interrupt(self) -> RunOutcome:
+        await self._stop_attempts()
+        change = Change(self.model, self.clock())
+        change.stop_attempts("interrupted", node_state=NodeState.PENDING)
+        change.batch.run_update.update(
+            runtime_owner_id=None, heartbeat_at_ms=None, updated_at_ms=change.now
+        )
+        await self._commit(change)
+        return RunOutcome("interrupted")
+
+    # --- waiting and refreshing ----------------------------------------------------------
+
+    async def _wait(self, wake_at_ms: int | None) -> None:
+        if self._wake.is_set():
+            return
+        timeout = None if wake_at_ms is None else max(0.0, (wake_at_ms - self.clock()) / 1000)
+        try:
+            async with asyncio.timeout(timeout):
+                await self._wake.wait()
+        except TimeoutError:
+            pass
+
+    async def _refresh(self) -> None:
+        """Re-read what other writers change: approvals and signals."""
+        self.needs_refresh = False
+        seen = await self.store.reads.max_event_seq(self.run_id)
+        approvals = await self.store.reads.list_approvals(self.run_id)
+        self.model.approvals = {
+            (a.node_id, a.iteration): ApprovalInfo(
+                a.status, a.requested_at_ms, a.decided_at_ms, a.note, a.decided_by
+            )
+            for a in approvals
+        }
+        self.ready_signals.clear()
+        for info in self.model.nodes.values():
+            latest = info.latest
+            if latest is None or latest.state != AttemptState.WAITING_EVENT:
+                continue
+            meta = latest.meta
+            found = await self.store.reads.find_signal(
+                self.run_id,
+                str(meta.get("signalName")),
+                meta.get("correlationId"),
+                int(meta.get("afterSignalSeq", -1)),
+            )
+            if found is not None:
+                payload = msgspec.json.decode(found.payload_json)
+                self.ready_signals[(info.node_id, info.iteration)] = (payload, found.seq)
+        self.model.seen_seq = max(self.model.seen_seq, seen)
+
+    # --- commits -----------------------------------------------------------------------------
+
+    async def _commit(
+        self,
+        change: Change,
+        *,
+        expect: dict[str, Any] | None = None,
+        expect_max_seq: int | None = None,
+    ) -> Commit:
+        side = self._take_side()
+        if side.events or side.attempt_updates:
+            change.batch.events[:0] = side.events
+            change.batch.attempt_updates[:0] = side.attempt_updates
+            change.after[:0] = side.after
+        try:
+            commit = await self.store.commit(
+                self.run_id,
+                change.batch,
+                owner=self.owner,
+                expect=expect,
+                expect_max_seq=expect_max_seq,
+            )
+        except ExpectationFailed:
+            self._restore_side(side)
+            raise
+        change.applied()
+        if commit.prior_max_seq == self.model.seen_seq:
+            self.model.seen_seq = commit.last_seq
+        else:
+            self.needs_refresh = True  # someone else appended events meanwhile
+        return commit
+
+    def _take_side(self) -> _Side:
+        side, self._side = self._side, _Side()
+        return side
+
+    def _restore_side(self, side: _Side) -> None:
+        current = self._side
+        self._side = side
+        self._side.events.extend(current.events)
+        self._side.attempt_updates.extend(current.attempt_updates)
+        self._side.after.extend(current.after)
+
+    # --- attempts ----------------------------------------------------------------------------
+
+    def _launch(self, item: _Running) -> None:
+        self.running[item.leaf.key] = item
+        item.task = asyncio.create_task(self._execute(item), name=f"{self.run_id}:{item.leaf.id}")
+
+    async def _execute(self, item: _Running) -> None:
+        leaf, info, attempt = item.leaf, item.info, item.attempt
+        node = leaf.node
+        assert isinstance(node, Task)
+        try:
+            ctx = self._task_context(item)
+            try:
+                output = validate_output(await call_task(node, ctx), node.output)
+            except Exception as exc:
+                item.committing = True
+                change = Change(self.model, self.clock())
+                change.fail_attempt(leaf, info, attempt, exc)
+            else:
+                item.committing = True
+                change = Change(self.model, self.clock())
+                change.finish_attempt(info, attempt, output)
+            await self._commit(change)
+        except asyncio.CancelledError:
+            if not item.committing:
+                return
+            raise
+        except OwnershipLost:
+            self.lost = True
+        except Exception as exc:  # the store failed: the loop cannot go on safely
+            log.exception("run %s: writing the end of %s failed", self.run_id, leaf.id)
+            self.crashed = exc
+        finally:
+            self.running.pop(leaf.key, None)
+            self._wake.set()
+
+    def _task_context(self, item: _Running) -> TaskContext:
+        leaf, info, attempt = item.leaf, item.info, item.attempt
+        loop = self._loop
+        loop_thread = threading.get_ident()
+
+        # From the event loop's thread the call is direct (so an async task's last log lands
+        # before its end is written); from a worker thread it is handed over in order.
+        def on_log(text: str) -> None:
+            if threading.get_ident() == loop_thread:
+                self._queue_log(item, text)
+            else:
+                loop.call_soon_threadsafe(self._queue_log, item, text)
+
+        def on_heartbeat(data: Any, size: int) -> None:
+            if threading.get_ident() == loop_thread:
+                self._queue_heartbeat(item, data, size)
+            else:
+                loop.call_soon_threadsafe(self._queue_heartbeat, item, data, size)
+
+        return TaskContext(
+            run_id=self.run_id,
+            node_id=leaf.id,
+            iteration=leaf.iteration,
+            attempt=attempt.attempt,
+            input=self.input,
+            outputs=self.model.outputs,
+            loop_id=leaf.loop_id,
+            last_heartbeat=info.last_heartbeat(),
+            root_dir=self.config.root_dir,
+            cancelled=asyncio.Event(),
+            on_heartbeat=on_heartbeat,
+            on_log=on_log,
+        )
+
+    def _queue_log(self, item: _Running, text: str) -> None:
+        if item.committing or self.running.get(item.leaf.key) is not item:
+            return
+        encoded = text.encode()
+        if len(encoded) > NODE_OUTPUT_LIMIT:
+            text = encoded[:NODE_OUTPUT_LIMIT].decode(errors="ignore")
+        self._side.events.append(
+            ev.NodeOutput(
+                run_id=self.run_id,
+                timestamp_ms=self.clock(),
+                node_id=item.leaf.id,
+                iteration=item.leaf.iteration,
+                attempt=item.attempt.attempt,
+                text=text,
+            )
+        )
+        self._schedule_side_flush(0.0)
+
+    def _queue_heartbeat(self, item: _Running, data: Any, size: int) -> None:
+        if item.committing or self.running.get(item.leaf.key) is not item:
+            return
+        item.heartbeat = (data, size)
+        due = item.heartbeat_written_ms + HEARTBEAT_WRITE_INTERVAL_MS - self.clock()
+        self._schedule_side_flush(max(0.0, due / 1000))
+
+    def _schedule_side_flush(self, delay: float) -> None:
+        if self._side_flush is None:
+            self._side_flush = self._loop.call_later(delay, self._start_side_flush)
+
+    def _start_side_flush(self) -> None:
+        self._side_flush = None
+        task = asyncio.create_task(self._flush_side())
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+    async def _flush_side(self) -> None:
+        now = self.clock()
+        for item in self.running.values():
+            if item.heartbeat is None or item.committing:
+                continue
+            if now - item.heartbeat_written_ms < HEARTBEAT_WRITE_INTERVAL_MS:
+                self._schedule_side_flush(
+                    (HEARTBEAT_WRITE_INTERVAL_MS - (now - item.heartbeat_written_ms)) / 1000
+                )
+                continue
+            data, size = item.heartbeat
+            item.heartbeat = None
+            item.heartbeat_written_ms = now
+            data_json = None if data is None else msgspec.json.encode(data).decode()
+            self._side.attempt_updates.append(
+                {
+                    "run_id": self.run_id,
+                    "node_id": item.leaf.id,
+                    "iteration": item.leaf.iteration,
+                    "attempt": item.attempt.attempt,
+                    "heartbeat_at_ms": now,
+                    "heartbeat_data_json": data_json,
+                }
+            )
+            self._side.events.append(
+                ev.TaskHeartbeat(
+                    run_id=self.run_id,
+                    timestamp_ms=now,
+                    node_id=item.leaf.id,
+                    iteration=item.leaf.iteration,
+                    attempt=item.attempt.attempt,
+                    has_data=data is not None,
+                    data_size_bytes=size,
+                )
+            )
+            if data_json is not None:
+                attempt = item.attempt
+                self._side.after.append(partial(setattr, attempt, "heartbeat_data_json", data_json))
+        if not self._side.events and not self._side.attempt_updates:
+            return
+        try:
+            await self._commit(Change(self.model, now))
+        except OwnershipLost:
+            self.lost = True
+            self._wake.set()
+
+    async def _stop_attempts(self) -> None:
+        """Cancel attempts still in user code; let those already committing finish."""
+        items = list(self.running.values())
+        for item in items:
+            if item.task is not None and not item.committing:
+                item.task.cancel()
+        tasks = [item.task for item in items if item.task is not None]
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if self._side_flush is not None:
+            self._side_flush.cancel()
+            self._side_flush = None

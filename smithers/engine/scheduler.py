@@ -1,0 +1,620 @@
+"""RunScheduler: owns every run this process executes.
+
+It starts and resumes runs (claiming them with a compare-and-set on the run row), cancels,
+records decisions and signals (waking suspended runs), keeps heartbeats fresh, notices cancel
+requests and foreign events for the runs it owns, claims runs whose owner died, wakes
+suspended runs when their timer is due, and on shutdown interrupts (not cancels) its runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable, Coroutine, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from smithers import metrics
+from smithers.authoring.loader import LoadedWorkflow, load_workflow
+from smithers.authoring.nodes import ApprovalDecision
+from smithers.engine import events as ev
+from smithers.engine.decisions import record_decision, record_signal
+from smithers.engine.hub import EventHub
+from smithers.engine.ids import new_owner_id, new_run_id, owner_is_dead_here
+from smithers.engine.run_loop import RunConfig, RunLoop, RunOutcome, now_ms
+from smithers.engine.run_model import RunModel
+from smithers.engine.writes import Change
+from smithers.errors import (
+    InvalidRequest,
+    RunInProgress,
+    RunNotActive,
+    RunNotFound,
+    SmithersError,
+    WorkflowLoadError,
+)
+from smithers.statuses import SUSPENDED, TERMINAL, NodeState, RunStatus
+from smithers.store.batch import Batch
+from smithers.store.rows import RunRow
+from smithers.store.store import ExpectationFailed, Store
+
+__all__ = ["ACTIVE_HEARTBEAT_MS", "RunHandle", "RunScheduler", "StartOptions"]
+
+log = logging.getLogger(__name__)
+
+ACTIVE_HEARTBEAT_MS = 5_000
+"""A ``running`` run whose heartbeat is at most this old is active (owned by a live process)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StartOptions:
+    """Per-run options a caller may give."""
+
+    max_concurrency: int | None = None
+    root_dir: Path | None = None
+    allow_network: bool = False
+
+
+@dataclass(eq=False)
+class RunHandle:
+    """A run this process executes now."""
+
+    run_id: str
+    store: Store
+    loop: RunLoop
+    task: asyncio.Task[RunOutcome] | None = None
+
+
+@dataclass(eq=False)
+class _Waiter:
+    future: asyncio.Future[RunOutcome]
+    until: frozenset[str]
+
+
+@dataclass
+class _StoreState:
+    store: Store
+    skip_until: dict[str, int] = field(default_factory=dict)
+
+
+class RunScheduler:
+    """Executes runs in this process, coordinated with other processes through the database."""
+
+    def __init__(
+        self,
+        *,
+        owner_id: str | None = None,
+        clock: Callable[[], int] = now_ms,
+        auto_wake: bool = False,
+        stale_after_ms: int = 15_000,
+        heartbeat_interval: float = 1.0,
+        poll_interval: float = 0.25,
+        recovery_interval: float = 1.0,
+        hub: EventHub | None = None,
+    ) -> None:
+        self.owner_id = owner_id or new_owner_id()
+        self.clock = clock
+        self.auto_wake = auto_wake
+        self.stale_after_ms = stale_after_ms
+        self.heartbeat_interval = heartbeat_interval
+        self.poll_interval = poll_interval
+        self.recovery_interval = recovery_interval
+        self.hub = hub or EventHub()
+        self.active: dict[str, RunHandle] = {}
+        self._stores: dict[str, _StoreState] = {}
+        self._waiters: dict[str, list[_Waiter]] = {}
+        self._wake_timers: dict[str, asyncio.TimerHandle] = {}
+        self._maintenance: asyncio.Task[None] | None = None
+        self._closing = False
+        self._background: set[asyncio.Task[None]] = set()
+
+    # --- stores ------------------------------------------------------------------------------
+
+    async def attach(self, store: Store) -> Store:
+        """Use ``store`` (schema ensured, events published to the hub and metrics)."""
+        known = self._stores.get(store.url)
+        if known is not None:
+            return known.store
+        await store.ensure_schema()
+        store.add_listener(self.hub.publisher(store.url))
+        store.add_listener(metrics.track_events)
+        self._stores[store.url] = _StoreState(store)
+        return store
+
+    async def open_store(self, url: str) -> Store:
+        """The attached store for ``url``, opened on first use."""
+        from smithers.store.db import normalize_url
+
+        known = self._stores.get(normalize_url(url))
+        if known is not None:
+            return known.store
+        return await self.attach(Store.open(url))
+
+    @property
+    def stores(self) -> list[Store]:
+        """Every store this scheduler uses."""
+        return [s.store for s in self._stores.values()]
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start heartbeats, cancel polling and (with ``auto_wake``) recovery."""
+        if self._maintenance is None:
+            self._maintenance = asyncio.create_task(self._maintain(), name="smithers-maintenance")
+
+    async def close(self) -> None:
+        """Interrupt every run this process executes (they stay ``running``), then stop."""
+        self._closing = True
+        for timer in self._wake_timers.values():
+            timer.cancel()
+        self._wake_timers.clear()
+        handles = list(self.active.values())
+        for handle in handles:
+            handle.loop.interrupt()
+        tasks = [h.task for h in handles if h.task is not None]
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if self._maintenance is not None:
+            self._maintenance.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._maintenance
+            self._maintenance = None
+
+    # --- starting and resuming ---------------------------------------------------------------
+
+    async def start_run(
+        self,
+        store: Store,
+        loaded: LoadedWorkflow,
+        *,
+        input: dict[str, Any] | None = None,
+        run_id: str | None = None,
+        options: StartOptions = StartOptions(),
+    ) -> str:
+        """Create a run (committed before this returns) and execute it in the background."""
+        await self.attach(store)
+        raw_input = {} if input is None else input
+        input_value = _convert_input(loaded, raw_input)
+        now = self.clock()
+        run_id = run_id or new_run_id(now)
+        config = self._config(loaded, options)
+        row = {
+            "run_id": run_id,
+            "workflow_name": loaded.workflow.name,
+            "workflow_path": str(loaded.path),
+            "workflow_hash": loaded.hash,
+            "status": RunStatus.RUNNING.value,
+            "created_at_ms": now,
+            "started_at_ms": now,
+            "heartbeat_at_ms": now,
+            "runtime_owner_id": self.owner_id,
+            "config_json": _config_json(options, config),
+            "input_json": msgspec.json.encode(raw_input).decode(),
+            "updated_at_ms": now,
+        }
+        batch = Batch(events=[ev.RunStarted(run_id=run_id, timestamp_ms=now)])
+        commit = await store.create_run(row, batch)
+        model = RunModel(run_id)
+        model.seen_seq = commit.last_seq
+        self._launch(store, loaded, model, input_value, config)
+        return run_id
+
+    async def resume_run(
+        self,
+        store: Store,
+        run_id: str,
+        loaded: LoadedWorkflow | None = None,
+        *,
+        options: StartOptions | None = None,
+        force: bool = False,
+    ) -> str:
+        """Continue a run from its last checkpoint; returns ``"running"`` if it already runs.
+
+        Raises ``RunNotFound`` (code ``RUN_NOT_FOUND``) for an unknown id and ``RunInProgress``
+        when another live process executes it (unless ``force``).
+        """
+        await self.attach(store)
+        if run_id in self.active:
+            return "running"
+        while True:
+            row = await store.reads.get_run(run_id)
+            if row is None:
+                raise RunNotFound(run_id, "Run id does not exist", code="RUN_NOT_FOUND")
+            if self.is_active(row) and not force:
+                raise RunInProgress(f"Run {run_id} is running in process {row.runtime_owner_id}")
+            if loaded is None:
+                loaded = _load_stored(row)
+            if await self._claim(store, row, loaded, options):
+                metrics.runs_resumed.inc()
+                return "resumed"
+
+    def is_active(self, row: RunRow) -> bool:
+        """Whether a live process (this one, or one with a fresh heartbeat) executes ``row``."""
+        if row.status != RunStatus.RUNNING:
+            return False
+        if row.run_id in self.active:
+            return True
+        if row.runtime_owner_id is None or row.heartbeat_at_ms is None:
+            return False
+        return self.clock() - row.heartbeat_at_ms <= ACTIVE_HEARTBEAT_MS
+
+    async def _claim(
+        self,
+        store: Store,
+        row: RunRow,
+        loaded: LoadedWorkflow,
+        options: StartOptions | None,
+    ) -> bool:
+        """Take over ``row`` with a compare-and-set and execute it; False if someone else won."""
+        raw_input = msgspec.json.decode(row.input_json) if row.input_json else {}
+        input_value = _convert_input(loaded, raw_input)
+        state = await store.reads.load_state(row.run_id)
+        if state is None:
+            raise RunNotFound(row.run_id, "Run id does not exist", code="RUN_NOT_FOUND")
+        model = RunModel.from_state(state, (*loaded.struct_types, ApprovalDecision))
+        now = self.clock()
+        stored_options = _options_from_config(row.config_json)
+        if options is not None and options.max_concurrency is not None:
+            stored_options = StartOptions(
+                options.max_concurrency, stored_options.root_dir, stored_options.allow_network
+            )
+        config = self._config(loaded, stored_options)
+        change = Change(model, now)
+        change.stop_attempts("interrupted", node_state=NodeState.PENDING)
+        if row.status == RunStatus.FAILED:
+            for info in model.nodes.values():
+                if info.state == NodeState.FAILED:
+                    info.extra_attempts += 1
+                    change.set_node(info, NodeState.FAILED)
+        change.batch.run_update.update(
+            status=RunStatus.RUNNING.value,
+            runtime_owner_id=self.owner_id,
+            heartbeat_at_ms=now,
+            started_at_ms=row.started_at_ms or now,
+            finished_at_ms=None,
+            error_json=None,
+            cancel_requested_at_ms=None,
+            wake_at_ms=None,
+            updated_at_ms=now,
+            workflow_name=loaded.workflow.name,
+            workflow_path=str(loaded.path),
+            workflow_hash=loaded.hash,
+            config_json=_config_json(stored_options, config),
+        )
+        change.emit(ev.RunStarted(run_id=row.run_id, timestamp_ms=now))
+        expect = {
+            "status": row.status,
+            "runtime_owner_id": row.runtime_owner_id,
+            "heartbeat_at_ms": row.heartbeat_at_ms,
+            "wake_at_ms": row.wake_at_ms,
+        }
+        try:
+            commit = await store.commit(row.run_id, change.batch, expect=expect)
+        except ExpectationFailed:
+            return False
+        change.applied()
+        model.seen_seq = commit.last_seq if commit.prior_max_seq == model.seen_seq else -1
+        self._launch(store, loaded, model, input_value, config)
+        return True
+
+    def _config(self, loaded: LoadedWorkflow, options: StartOptions) -> RunConfig:
+        return RunConfig(
+            max_concurrency=options.max_concurrency or loaded.workflow.max_concurrency,
+            root_dir=options.root_dir or loaded.path.parent,
+            allow_network=options.allow_network,
+        )
+
+    def _launch(
+        self,
+        store: Store,
+        loaded: LoadedWorkflow,
+        model: RunModel,
+        input_value: Any,
+        config: RunConfig,
+    ) -> None:
+        timer = self._wake_timers.pop(model.run_id, None)
+        if timer is not None:
+            timer.cancel()
+        loop = RunLoop(
+            store=store,
+            loaded=loaded,
+            model=model,
+            input_value=input_value,
+            config=config,
+            owner=self.owner_id,
+            clock=self.clock,
+        )
+        handle = RunHandle(model.run_id, store, loop)
+        self.active[model.run_id] = handle
+        metrics.runs_active.inc()
+        handle.task = asyncio.create_task(self._drive(handle), name=f"run:{model.run_id}")
+
+    async def _drive(self, handle: RunHandle) -> RunOutcome:
+        started = self.clock()
+        try:
+            outcome = await handle.loop.run()
+        except Exception as exc:
+            log.exception("run %s stopped unexpectedly", handle.run_id)
+            outcome = RunOutcome("crashed", {"name": type(exc).__name__, "message": str(exc)})
+            await self._release(handle)
+        finally:
+            self.active.pop(handle.run_id, None)
+            metrics.runs_active.dec()
+        if outcome.status in TERMINAL:
+            metrics.run_duration_ms.observe(self.clock() - started)
+        self._after_loop(handle, outcome)
+        return outcome
+
+    async def _release(self, handle: RunHandle) -> None:
+        """Give up ownership after a crash so another process (or a later claim) continues."""
+        batch = Batch(run_update={"runtime_owner_id": None, "heartbeat_at_ms": None})
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await handle.store.commit(handle.run_id, batch, owner=self.owner_id)
+
+    def _after_loop(self, handle: RunHandle, outcome: RunOutcome) -> None:
+        waiters = self._waiters.get(handle.run_id, [])
+        for waiter in list(waiters):
+            if outcome.status in waiter.until and not waiter.future.done():
+                waiter.future.set_result(outcome)
+                waiters.remove(waiter)
+        if not waiters:
+            self._waiters.pop(handle.run_id, None)
+        if outcome.status in SUSPENDED and not self._closing:
+            self._spawn(self._schedule_wake(handle.store, handle.run_id))
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _schedule_wake(self, store: Store, run_id: str) -> None:
+        row = await store.reads.get_run(run_id)
+        if row is None or row.status not in SUSPENDED or row.wake_at_ms is None:
+            return
+        delay = max(0.0, (row.wake_at_ms - self.clock()) / 1000)
+        loop = asyncio.get_running_loop()
+        self._wake_timers[run_id] = loop.call_later(
+            delay, lambda: self._spawn(self._wake_due(store, run_id))
+        )
+
+    async def _wake_due(self, store: Store, run_id: str) -> None:
+        self._wake_timers.pop(run_id, None)
+        if self._closing or run_id in self.active:
+            return
+        row = await store.reads.get_run(run_id)
+        if row is None or row.status not in SUSPENDED or row.wake_at_ms is None:
+            return
+        if row.wake_at_ms > self.clock():
+            await self._schedule_wake(store, run_id)
+            return
+        await self._try_claim(store, row)
+
+    async def _try_claim(self, store: Store, row: RunRow) -> bool:
+        try:
+            loaded = _load_stored(row)
+            claimed = await self._claim(store, row, loaded, None)
+        except (SmithersError, OSError) as exc:
+            log.warning("run %s cannot be continued here: %s", row.run_id, exc)
+            state = self._stores.get(store.url)
+            if state is not None:
+                state.skip_until[row.run_id] = self.clock() + 60_000
+            return False
+        if claimed:
+            metrics.runs_resumed.inc()
+        return claimed
+
+    async def wait(
+        self,
+        run_id: str,
+        until: Iterable[str] = (*TERMINAL, *SUSPENDED, "interrupted", "lost", "crashed"),
+    ) -> RunOutcome:
+        """Wait until a loop of ``run_id`` in this process ends with a status in ``until``."""
+        future: asyncio.Future[RunOutcome] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(run_id, []).append(_Waiter(future, frozenset(until)))
+        return await future
+
+    # --- cancel, decisions, signals ----------------------------------------------------------
+
+    async def cancel_run(self, store: Store, run_id: str) -> None:
+        """Cancel a run: at once when suspended or orphaned, through its owner when active."""
+        await self.attach(store)
+        while True:
+            row = await store.reads.get_run(run_id)
+            if row is None:
+                raise RunNotFound(run_id)
+            if row.status in TERMINAL:
+                raise RunNotActive()
+            handle = self.active.get(run_id)
+            if handle is not None or self.is_active(row):
+                now = self.clock()
+                batch = Batch(run_update={"cancel_requested_at_ms": now, "updated_at_ms": now})
+                try:
+                    await store.commit(run_id, batch, expect={"status": RunStatus.RUNNING.value})
+                except ExpectationFailed:
+                    continue
+                if handle is not None:
+                    handle.loop.cancel()
+                return
+            if await self._cancel_directly(store, row):
+                return
+
+    async def _cancel_directly(self, store: Store, row: RunRow) -> bool:
+        state = await store.reads.load_state(row.run_id)
+        if state is None:
+            raise RunNotFound(row.run_id)
+        model = RunModel.from_state(state, ())
+        change = Change(model, self.clock())
+        change.cancel_run()
+        expect = {
+            "status": row.status,
+            "runtime_owner_id": row.runtime_owner_id,
+            "heartbeat_at_ms": row.heartbeat_at_ms,
+        }
+        try:
+            await store.commit(row.run_id, change.batch, expect=expect)
+        except ExpectationFailed:
+            return False
+        timer = self._wake_timers.pop(row.run_id, None)
+        if timer is not None:
+            timer.cancel()
+        return True
+
+    async def decide(
+        self,
+        store: Store,
+        run_id: str,
+        node_id: str,
+        iteration: int,
+        *,
+        approved: bool,
+        note: str | None = None,
+        decided_by: str | None = None,
+    ) -> str:
+        """Approve or deny a waiting node; returns ``"approved"`` or ``"denied"``."""
+        await self.attach(store)
+        woken = await record_decision(
+            store, run_id, node_id, iteration, approved, note, decided_by, self.clock()
+        )
+        await self._after_external(store, run_id, woken)
+        return "approved" if approved else "denied"
+
+    async def signal(
+        self,
+        store: Store,
+        run_id: str,
+        name: str,
+        data: Any,
+        *,
+        correlation_id: str | None = None,
+        received_by: str | None = None,
+    ) -> dict[str, Any]:
+        """Store a signal for a run; wakes it when a node waits for it."""
+        await self.attach(store)
+        result = await record_signal(
+            store, run_id, name, data, correlation_id, received_by, self.clock()
+        )
+        await self._after_external(store, run_id, bool(result.pop("woken")))
+        return result
+
+    async def _after_external(self, store: Store, run_id: str, woken: bool) -> None:
+        handle = self.active.get(run_id)
+        if handle is not None:
+            handle.loop.wake(refresh=True)
+        elif woken and self.auto_wake:
+            row = await store.reads.get_run(run_id)
+            if row is not None and row.status == RunStatus.RUNNING and row.runtime_owner_id is None:
+                await self._try_claim(store, row)
+
+    # --- maintenance: heartbeats, cancel polling, recovery -------------------------------------
+
+    async def _maintain(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_heartbeat = loop.time()
+        next_recovery = loop.time() + random.uniform(0, self.recovery_interval)
+        while True:
+            try:
+                now = loop.time()
+                if now >= next_heartbeat:
+                    next_heartbeat = now + self.heartbeat_interval
+                    await self._heartbeat()
+                await self._poll_owned()
+                if self.auto_wake and now >= next_recovery:
+                    next_recovery = now + self.recovery_interval
+                    await self._recover()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("scheduler maintenance failed; retrying")
+            await asyncio.sleep(self.poll_interval)
+
+    def _owned_by_store(self) -> dict[str, list[RunHandle]]:
+        by_store: dict[str, list[RunHandle]] = {}
+        for handle in self.active.values():
+            by_store.setdefault(handle.store.url, []).append(handle)
+        return by_store
+
+    async def _heartbeat(self) -> None:
+        for url, handles in self._owned_by_store().items():
+            store = self._stores[url].store
+            ids = [h.run_id for h in handles]
+            still = await store.touch_heartbeats(self.owner_id, ids, self.clock())
+            for handle in handles:
+                if handle.run_id not in still and self.active.get(handle.run_id) is handle:
+                    handle.loop.lose()
+
+    async def _poll_owned(self) -> None:
+        for url, handles in self._owned_by_store().items():
+            store = self._stores[url].store
+            rows = {
+                r["run_id"]: r for r in await store.reads.poll_runs([h.run_id for h in handles])
+            }
+            for handle in handles:
+                row = rows.get(handle.run_id)
+                if row is None:
+                    continue
+                if row["cancel_requested_at_ms"] is not None:
+                    handle.loop.cancel()
+                elif int(row["max_seq"]) > handle.loop.model.seen_seq:
+                    handle.loop.wake(refresh=True)
+
+    async def _recover(self) -> None:
+        now = self.clock()
+        for state in list(self._stores.values()):
+            store = state.store
+            rows = await store.reads.find_claimable(now, now - 2 * 1000)
+            for row in rows:
+                if row.run_id in self.active or state.skip_until.get(row.run_id, 0) > now:
+                    continue
+                if row.status == RunStatus.RUNNING and row.runtime_owner_id is not None:
+                    stale = (
+                        row.heartbeat_at_ms is None
+                        or now - row.heartbeat_at_ms > self.stale_after_ms
+                    )
+                    if not stale and not owner_is_dead_here(row.runtime_owner_id):
+                        continue
+                await self._try_claim(store, row)
+
+
+def _convert_input(loaded: LoadedWorkflow, raw: dict[str, Any]) -> Any:
+    try:
+        return loaded.workflow.convert_input(raw)
+    except msgspec.ValidationError as exc:
+        raise InvalidRequest(f"input: {exc}") from exc
+
+
+def _load_stored(row: RunRow) -> LoadedWorkflow:
+    if not row.workflow_path:
+        raise WorkflowLoadError(f"run {row.run_id} has no stored workflow path")
+    return load_workflow(Path(row.workflow_path))
+
+
+def _config_json(options: StartOptions, config: RunConfig) -> str:
+    return msgspec.json.encode(
+        {
+            "maxConcurrency": options.max_concurrency,
+            "rootDir": str(config.root_dir),
+            "allowNetwork": config.allow_network,
+        }
+    ).decode()
+
+
+def _options_from_config(config_json: str | None) -> StartOptions:
+    if not config_json:
+        return StartOptions()
+    try:
+        data = msgspec.json.decode(config_json)
+    except msgspec.DecodeError:
+        return StartOptions()
+    if not isinstance(data, dict):
+        return StartOptions()
+    max_concurrency = data.get("maxConcurrency")
+    root = data.get("rootDir")
+    return StartOptions(
+        max_concurrency if isinstance(max_concurrency, int) and max_concurrency > 0 else None,
+        Path(root) if isinstance(root, str) else None,
+        bool(data.get("allowNetwork", False)),
+    )

@@ -1,0 +1,463 @@
+"""Batch builders: each state change of a run as rows plus the events that describe it.
+
+A ``Change`` holds a batch and the updates to apply to the in-memory model once the batch is
+committed (never before: a failed commit must leave the model as the store has it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from smithers.authoring.durations import seconds
+from smithers.authoring.nodes import Approval, ApprovalDecision, Signal, Task, Timer
+from smithers.engine import events as ev
+from smithers.engine.attempts import Output, error_json
+from smithers.engine.run_model import ApprovalInfo, AttemptInfo, NodeInfo, RunModel
+from smithers.engine.tree import Leaf
+from smithers.errors import ApprovalDenied, SmithersError
+from smithers.statuses import ApprovalStatus, AttemptState, NodeState, RunStatus
+from smithers.store.batch import Batch
+from smithers.store.outputs import output_table_for
+
+__all__ = ["Change"]
+
+_json = msgspec.json.Encoder()
+
+
+def _dumps(value: Any) -> str:
+    return _json.encode(value).decode()
+
+
+@dataclass(slots=True)
+class Change:
+    """A batch for one transaction and the model updates that follow its commit."""
+
+    model: RunModel
+    now: int
+    batch: Batch = field(default_factory=Batch)
+    after: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def run_id(self) -> str:
+        """The run this change belongs to."""
+        return self.model.run_id
+
+    def applied(self) -> None:
+        """Apply the model updates (call after a successful commit)."""
+        for update in self.after:
+            update()
+        self.after.clear()
+
+    # --- rows --------------------------------------------------------------------------
+
+    def set_node(self, info: NodeInfo, state: str, *, last_attempt: int | None = None) -> None:
+        """Write a node row with a new state."""
+        row = info.row(self.run_id, self.now)
+        row["state"] = state
+        if last_attempt is not None:
+            row["last_attempt"] = last_attempt
+        # A node written twice in one batch keeps its last row only.
+        self.batch.node_upserts = [
+            r
+            for r in self.batch.node_upserts
+            if (r["node_id"], r["iteration"]) != (info.node_id, info.iteration)
+        ]
+        self.batch.node_upserts.append(row)
+
+        def update() -> None:
+            info.state = state
+            if last_attempt is not None:
+                info.last_attempt = last_attempt
+
+        self.after.append(update)
+
+    def add_attempt(
+        self, info: NodeInfo, state: str, meta: dict[str, Any], *, finished: bool = False
+    ) -> AttemptInfo:
+        """Insert the node's next attempt."""
+        attempt = AttemptInfo(
+            info.next_attempt, state, self.now, self.now if finished else None, meta
+        )
+        self.batch.attempt_inserts.append(
+            {
+                "run_id": self.run_id,
+                "node_id": info.node_id,
+                "iteration": info.iteration,
+                "attempt": attempt.attempt,
+                "state": state,
+                "started_at_ms": self.now,
+                "finished_at_ms": attempt.finished_at_ms,
+                "meta_json": _dumps(meta),
+            }
+        )
+        self.after.append(lambda: info.attempts.append(attempt))
+        return attempt
+
+    def end_attempt(
+        self,
+        info: NodeInfo,
+        attempt: AttemptInfo,
+        state: str,
+        *,
+        error: dict[str, Any] | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> None:
+        """Close an attempt with a final state."""
+        row: dict[str, Any] = {
+            "run_id": self.run_id,
+            "node_id": info.node_id,
+            "iteration": info.iteration,
+            "attempt": attempt.attempt,
+            "state": state,
+            "finished_at_ms": self.now,
+            "error_json": None if error is None else _dumps(error),
+        }
+        if meta is not None:
+            row["meta_json"] = _dumps(meta)
+        self.batch.attempt_updates.append(row)
+
+        def update() -> None:
+            attempt.state = state
+            attempt.finished_at_ms = self.now
+            if meta is not None:
+                attempt.meta = meta
+
+        self.after.append(update)
+
+    def put_output(self, info: NodeInfo, output: Output) -> None:
+        """Store a node's output."""
+        keys = {"run_id": self.run_id, "node_id": info.node_id, "iteration": info.iteration}
+        if output.table is not None:
+            row = output.table.encode_row(self.run_id, info.node_id, info.iteration, output.value)
+            self.batch.typed_outputs.append((output.table, row))
+            table_name = output.table.name
+        else:
+            self.batch.untyped_outputs.append(
+                dict(keys, payload_json=output.untyped_json or _dumps(output.value))
+            )
+            table_name = "_smithers_outputs"
+
+        # The node row written after this (finish) must name the table; set it now.
+        info.output_table = table_name
+        self.after.append(
+            lambda: self.model.outputs.put(info.node_id, info.iteration, output.value)
+        )
+
+    def emit(self, *events: ev.Event) -> None:
+        """Add events to the batch."""
+        self.batch.emit(*events)
+
+    def base(self, info: NodeInfo) -> dict[str, Any]:
+        """The fields every node event carries."""
+        return {
+            "run_id": self.run_id,
+            "timestamp_ms": self.now,
+            "node_id": info.node_id,
+            "iteration": info.iteration,
+        }
+
+    # --- node transitions --------------------------------------------------------------
+
+    def transition(
+        self, leaf: Leaf, info: NodeInfo, state: NodeState, *, quiet: bool = False
+    ) -> None:
+        """Persist a computed state change and its event (pending, skipped, finished)."""
+        self.set_node(info, state)
+        if quiet:
+            return
+        if state is NodeState.PENDING:
+            self.emit(ev.NodePending(**self.base(info)))
+        elif state is NodeState.SKIPPED:
+            self.emit(ev.NodeSkipped(**self.base(info)))
+
+    def start_attempt(self, leaf: Leaf, info: NodeInfo, *, announce_pending: bool) -> AttemptInfo:
+        """Insert an in-progress attempt (the one transaction that starts it)."""
+        if announce_pending:
+            self.emit(ev.NodePending(**self.base(info)))
+        meta = {"kind": leaf.kind, "label": leaf.label}
+        attempt = self.add_attempt(info, AttemptState.IN_PROGRESS, meta)
+        info.label = leaf.label
+        self.set_node(info, NodeState.IN_PROGRESS, last_attempt=attempt.attempt)
+        self.emit(ev.NodeStarted(**self.base(info), attempt=attempt.attempt))
+        return attempt
+
+    def finish_attempt(self, info: NodeInfo, attempt: AttemptInfo, output: Output) -> None:
+        """Output row, attempt and node finished, ``NodeFinished`` (one transaction)."""
+        self.put_output(info, output)
+        self.end_attempt(info, attempt, AttemptState.FINISHED)
+        self.set_node(info, NodeState.FINISHED, last_attempt=attempt.attempt)
+        self.emit(ev.NodeFinished(**self.base(info), attempt=attempt.attempt))
+
+    def fail_attempt(
+        self, leaf: Leaf, info: NodeInfo, attempt: AttemptInfo, exc: BaseException
+    ) -> bool:
+        """Attempt failed: ``NodeFailed``, and ``NodeRetrying`` when retries remain."""
+        error = error_json(exc)
+        self.end_attempt(info, attempt, AttemptState.FAILED, error=error)
+        failed = info.failed_count + 1
+        retries = leaf.node.retries if isinstance(leaf.node, Task) else 0
+        will_retry = failed < retries + 1 + info.extra_attempts
+        state = NodeState.PENDING if will_retry else NodeState.FAILED
+        self.set_node(info, state, last_attempt=attempt.attempt)
+        self.emit(ev.NodeFailed(**self.base(info), attempt=attempt.attempt, error=error))
+        if will_retry:
+            self.emit(ev.NodeRetrying(**self.base(info), attempt=attempt.attempt + 1))
+        return will_retry
+
+    # --- approvals ---------------------------------------------------------------------
+
+    def request_approval(self, leaf: Leaf, info: NodeInfo) -> None:
+        """Store a requested approval; the node waits for it."""
+        node = leaf.node
+        label = leaf.label or leaf.id
+        if isinstance(node, Approval):
+            request = {"mode": "decision", "title": node.title or label, "summary": node.summary}
+        else:
+            request = {"mode": "gate", "title": label, "summary": None}
+        self.batch.approval_upserts.append(
+            {
+                "run_id": self.run_id,
+                "node_id": info.node_id,
+                "iteration": info.iteration,
+                "status": ApprovalStatus.REQUESTED.value,
+                "requested_at_ms": self.now,
+                "decided_at_ms": None,
+                "note": None,
+                "decided_by": None,
+                "request_json": _dumps(request),
+                "decision_json": None,
+                "auto_approved": 0,
+            }
+        )
+        key = (info.node_id, info.iteration)
+        self.after.append(
+            lambda: self.model.approvals.__setitem__(
+                key, ApprovalInfo(ApprovalStatus.REQUESTED, self.now)
+            )
+        )
+        info.label = leaf.label
+        self.set_node(info, NodeState.WAITING_APPROVAL)
+        base = self.base(info)
+        self.emit(ev.ApprovalRequested(**base), ev.NodeWaitingApproval(**base))
+
+    def deny_gate(self, leaf: Leaf, info: NodeInfo, state: NodeState) -> None:
+        """A denied ``needs_approval`` task: skipped (continue_on_fail) or failed, no attempt."""
+        self.set_node(info, state)
+        if state is NodeState.SKIPPED:
+            self.emit(ev.NodeSkipped(**self.base(info)))
+        else:
+            denied = ApprovalDenied(f"approval of {leaf.id!r} was denied")
+            self.emit(ev.NodeFailed(**self.base(info), attempt=0, error=denied.to_json()))
+
+    def resolve_approval(self, leaf: Leaf, info: NodeInfo, approval: ApprovalInfo) -> None:
+        """An ``Approval`` node takes its decision as output (or fails on a denial to fail on)."""
+        node = leaf.node
+        assert isinstance(node, Approval)
+        approved = approval.status == ApprovalStatus.APPROVED
+        attempt_no = info.next_attempt
+        self.emit(ev.NodeStarted(**self.base(info), attempt=attempt_no))
+        if not approved and node.on_deny == "fail":
+            denied = ApprovalDenied(f"approval of {leaf.id!r} was denied")
+            attempt = self.add_attempt(
+                info, AttemptState.FAILED, {"kind": "approval"}, finished=True
+            )
+            self.batch.attempt_inserts[-1]["error_json"] = _dumps(denied.to_json())
+            self.set_node(info, NodeState.FAILED, last_attempt=attempt.attempt)
+            self.emit(ev.NodeFailed(**self.base(info), attempt=attempt_no, error=denied.to_json()))
+            return
+        decision = ApprovalDecision(
+            approved=approved,
+            note=approval.note,
+            decided_by=approval.decided_by,
+            decided_at_ms=approval.decided_at_ms or self.now,
+        )
+        attempt = self.add_attempt(info, AttemptState.FINISHED, {"kind": "approval"}, finished=True)
+        self.put_output(info, Output(decision, output_table_for(ApprovalDecision)))
+        self.set_node(info, NodeState.FINISHED, last_attempt=attempt.attempt)
+        self.emit(ev.NodeFinished(**self.base(info), attempt=attempt_no))
+
+    # --- timers ------------------------------------------------------------------------
+
+    def start_timer(self, leaf: Leaf, info: NodeInfo) -> None:
+        """Create the timer's attempt; fire at once when already due."""
+        node = leaf.node
+        assert isinstance(node, Timer)
+        first = info.attempts[0] if info.attempts else None
+        if first is not None and "firesAtMs" in first.meta:
+            fires_at = int(first.meta["firesAtMs"])  # a resumed timer keeps its deadline
+        elif node.until_ms is not None:
+            fires_at = node.until_ms
+        else:
+            fires_at = self.now + int((seconds(node.duration) or 0.0) * 1000)
+        timer_type = "absolute" if node.until_ms is not None else "duration"
+        meta = {"kind": "timer", "firesAtMs": fires_at, "timerType": timer_type}
+        attempt = self.add_attempt(info, AttemptState.WAITING_TIMER, meta)
+        base = self.base(info)
+        self.emit(
+            ev.TimerCreated(
+                **base, timer_id=info.node_id, fires_at_ms=fires_at, timer_type=timer_type
+            ),
+            ev.NodeStarted(**base, attempt=attempt.attempt),
+        )
+        if fires_at <= self.now:
+            self.fire_timer(info, attempt)
+        else:
+            self.set_node(info, NodeState.WAITING_TIMER, last_attempt=attempt.attempt)
+            self.emit(ev.NodeWaitingTimer(**base, fires_at_ms=fires_at))
+
+    def fire_timer(self, info: NodeInfo, attempt: AttemptInfo) -> None:
+        """The timer is due: it finishes."""
+        fires_at = int(attempt.meta.get("firesAtMs", self.now))
+        self.emit(
+            ev.TimerFired(
+                **self.base(info),
+                timer_id=info.node_id,
+                fires_at_ms=fires_at,
+                fired_at_ms=self.now,
+                delay_ms=max(0, self.now - fires_at),
+            )
+        )
+        output = {"firesAtMs": fires_at, "firedAtMs": self.now}
+        self.finish_attempt(info, attempt, Output(output, None, _dumps(output)))
+
+    # --- signals -----------------------------------------------------------------------
+
+    def start_wait(self, leaf: Leaf, info: NodeInfo, after_signal_seq: int) -> None:
+        """The node starts waiting for its signal (an attempt in ``waiting-event``)."""
+        node = leaf.node
+        assert isinstance(node, Signal)
+        first = info.attempts[0] if info.attempts else None
+        if first is not None and "afterSignalSeq" in first.meta:
+            after_signal_seq = int(first.meta["afterSignalSeq"])
+            timeout_at = first.meta.get("timeoutAtMs")
+        else:
+            timeout = seconds(node.timeout)
+            timeout_at = None if timeout is None else self.now + int(timeout * 1000)
+        meta = {
+            "kind": "signal",
+            "signalName": node.name,
+            "correlationId": node.correlation_id,
+            "afterSignalSeq": after_signal_seq,
+            "timeoutAtMs": timeout_at,
+            "onTimeout": node.on_timeout,
+        }
+        attempt = self.add_attempt(info, AttemptState.WAITING_EVENT, meta)
+        self.set_node(info, NodeState.WAITING_EVENT, last_attempt=attempt.attempt)
+        self.emit(ev.NodeStarted(**self.base(info), attempt=attempt.attempt))
+
+    def resolve_signal(
+        self, leaf: Leaf, info: NodeInfo, attempt: AttemptInfo, payload: Any, seq: int
+    ) -> None:
+        """A matching signal arrived: its data is the output (validated if typed)."""
+        from smithers.engine.attempts import validate_output
+
+        node = leaf.node
+        assert isinstance(node, Signal)
+        meta = dict(attempt.meta, resolvedSignalSeq=seq)
+        try:
+            output = validate_output(payload, node.output)
+        except SmithersError as exc:
+            self.end_attempt(info, attempt, AttemptState.FAILED, error=exc.to_json(), meta=meta)
+            self.set_node(info, NodeState.FAILED, last_attempt=attempt.attempt)
+            self.emit(
+                ev.NodeFailed(**self.base(info), attempt=attempt.attempt, error=exc.to_json())
+            )
+            return
+        attempt.meta = meta
+        self.batch.attempt_updates.append(
+            {
+                "run_id": self.run_id,
+                "node_id": info.node_id,
+                "iteration": info.iteration,
+                "attempt": attempt.attempt,
+                "meta_json": _dumps(meta),
+            }
+        )
+        self.finish_attempt(info, attempt, output)
+
+    def time_out_signal(self, leaf: Leaf, info: NodeInfo, attempt: AttemptInfo) -> None:
+        """The wait timed out: fail, skip, or continue with output ``None``."""
+        from smithers.errors import TaskTimeout
+
+        node = leaf.node
+        assert isinstance(node, Signal)
+        if node.on_timeout == "continue":
+            self.finish_attempt(info, attempt, Output(None, None, "null"))
+        elif node.on_timeout == "skip":
+            self.end_attempt(info, attempt, AttemptState.SKIPPED)
+            self.set_node(info, NodeState.SKIPPED, last_attempt=attempt.attempt)
+            self.emit(ev.NodeSkipped(**self.base(info)))
+        else:
+            error = TaskTimeout(f"signal {node.name!r} did not arrive in time").to_json()
+            self.end_attempt(info, attempt, AttemptState.FAILED, error=error)
+            self.set_node(info, NodeState.FAILED, last_attempt=attempt.attempt)
+            self.emit(ev.NodeFailed(**self.base(info), attempt=attempt.attempt, error=error))
+
+    # --- the run as a whole ------------------------------------------------------------
+
+    def end_run(self, status: RunStatus, *, error: Any = None) -> None:
+        """Terminal status and its event; the run has no owner any more."""
+        self.batch.run_update.update(
+            status=status.value,
+            finished_at_ms=self.now,
+            heartbeat_at_ms=None,
+            runtime_owner_id=None,
+            cancel_requested_at_ms=None,
+            wake_at_ms=None,
+            updated_at_ms=self.now,
+            error_json=None if error is None else _dumps(error),
+        )
+        run_id, now = self.run_id, self.now
+        if status is RunStatus.FINISHED:
+            self.emit(ev.RunFinished(run_id=run_id, timestamp_ms=now))
+        elif status is RunStatus.FAILED:
+            self.emit(ev.RunFailed(run_id=run_id, timestamp_ms=now, error=error))
+        else:
+            self.emit(ev.RunCancelled(run_id=run_id, timestamp_ms=now))
+
+    def suspend(self, status: RunStatus, wake_at_ms: int | None) -> None:
+        """The run waits for something outside it; no process executes it meanwhile."""
+        self.batch.run_update.update(
+            status=status.value,
+            heartbeat_at_ms=None,
+            runtime_owner_id=None,
+            wake_at_ms=wake_at_ms,
+            updated_at_ms=self.now,
+        )
+        self.emit(
+            ev.RunStatusChanged(run_id=self.run_id, timestamp_ms=self.now, status=status.value)
+        )
+
+    def stop_attempts(self, reason: str, *, node_state: NodeState) -> None:
+        """Close every live attempt (running, waiting for a timer or a signal)."""
+        for info in self.model.nodes.values():
+            for attempt in info.attempts:
+                was_timer = attempt.state == AttemptState.WAITING_TIMER
+                if attempt.state == AttemptState.IN_PROGRESS:
+                    self.end_attempt(info, attempt, AttemptState.CANCELLED)
+                    self.set_node(info, node_state, last_attempt=attempt.attempt)
+                    self.emit(
+                        ev.NodeCancelled(**self.base(info), reason=reason, attempt=attempt.attempt)
+                    )
+                elif attempt.state in (AttemptState.WAITING_TIMER, AttemptState.WAITING_EVENT) and (
+                    node_state is NodeState.CANCELLED
+                ):
+                    self.end_attempt(info, attempt, AttemptState.CANCELLED)
+                    self.set_node(info, NodeState.CANCELLED, last_attempt=attempt.attempt)
+                    if was_timer:
+                        self.emit(ev.TimerCancelled(**self.base(info), timer_id=info.node_id))
+                    self.emit(
+                        ev.NodeCancelled(**self.base(info), reason=reason, attempt=attempt.attempt)
+                    )
+            if node_state is NodeState.CANCELLED and info.state == NodeState.WAITING_APPROVAL:
+                self.set_node(info, NodeState.CANCELLED)
+                self.emit(ev.NodeCancelled(**self.base(info), reason=reason))
+
+    def cancel_run(self) -> None:
+        """Cancel everything live and end the run ``cancelled``."""
+        self.stop_attempts("run-cancelled", node_state=NodeState.CANCELLED)
+        self.end_run(RunStatus.CANCELLED)

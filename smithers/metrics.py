@@ -1,0 +1,107 @@
+"""Every Prometheus collector of Smithers, defined once.
+
+With several server processes, ``PROMETHEUS_MULTIPROC_DIR`` must be set before this module is
+imported; the exposition then aggregates every process (gauges sum live processes).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Final
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+from smithers.store.batch import StoredEvent
+
+__all__ = ["CONTENT_TYPE", "render_metrics", "track_events"]
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+_MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+_LIVE: Final = "livesum"
+
+_MS_BUCKETS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000)
+
+http_requests = Counter(
+    "smithers_http_requests", "HTTP requests answered", ["method", "route", "status_code"]
+)
+http_request_duration_ms = Histogram(
+    "smithers_http_request_duration_ms",
+    "HTTP request handling time in milliseconds",
+    ["method", "route"],
+    buckets=_MS_BUCKETS,
+)
+runs_started = Counter("smithers_runs", "Runs started or resumed (each entry into the run loop)")
+runs_finished = Counter("smithers_runs_finished", "Runs that finished")
+runs_failed = Counter("smithers_runs_failed", "Runs that failed")
+runs_cancelled = Counter("smithers_runs_cancelled", "Runs that were cancelled")
+runs_resumed = Counter("smithers_runs_resumed", "Runs resumed or claimed by this process")
+runs_active = Gauge(
+    "smithers_runs_active", "Runs this process executes now", multiprocess_mode=_LIVE
+)
+nodes_started = Counter("smithers_nodes_started", "Node attempts started")
+nodes_finished = Counter("smithers_nodes_finished", "Node attempts finished")
+nodes_failed = Counter("smithers_nodes_failed", "Node attempts failed")
+node_retries = Counter("smithers_node_retries", "Node retries scheduled")
+nodes_active = Gauge(
+    "smithers_nodes_active", "Node attempts executing now", multiprocess_mode=_LIVE
+)
+approvals_requested = Counter("smithers_approvals_requested", "Approvals requested")
+approvals_granted = Counter("smithers_approvals_granted", "Approvals granted")
+approvals_denied = Counter("smithers_approvals_denied", "Approvals denied")
+approval_pending = Gauge(
+    "smithers_approval_pending", "Approvals waiting for a decision", multiprocess_mode=_LIVE
+)
+events_emitted = Counter("smithers_events_emitted", "Events committed")
+run_duration_ms = Histogram(
+    "smithers_run_duration_ms", "Time from a run's start to its end", buckets=_MS_BUCKETS
+)
+node_duration_ms = Histogram(
+    "smithers_node_duration_ms", "Time from an attempt's start to its end", buckets=_MS_BUCKETS
+)
+sse_subscribers = Gauge("smithers_sse_subscribers", "Open event streams", multiprocess_mode=_LIVE)
+
+_COUNTERS = {
+    "RunStarted": (runs_started,),
+    "RunFinished": (runs_finished,),
+    "RunFailed": (runs_failed,),
+    "RunCancelled": (runs_cancelled,),
+    "NodeStarted": (nodes_started,),
+    "NodeFinished": (nodes_finished,),
+    "NodeFailed": (nodes_failed,),
+    "NodeRetrying": (node_retries,),
+    "ApprovalRequested": (approvals_requested,),
+    "ApprovalGranted": (approvals_granted,),
+    "ApprovalDenied": (approvals_denied,),
+}
+_PENDING_DELTA = {"ApprovalRequested": 1, "ApprovalGranted": -1, "ApprovalDenied": -1}
+
+
+def track_events(run_id: str, events: list[StoredEvent]) -> None:
+    """Count committed events (a store listener)."""
+    events_emitted.inc(len(events))
+    for event in events:
+        for counter in _COUNTERS.get(event.type, ()):
+            counter.inc()
+        delta = _PENDING_DELTA.get(event.type)
+        if delta is not None:
+            approval_pending.inc(delta)
+
+
+def render_metrics() -> bytes:
+    """The Prometheus text exposition (all processes in multiprocess mode)."""
+    if _MULTIPROCESS:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry)
+    return generate_latest()
+
+
+assert CONTENT_TYPE.startswith(CONTENT_TYPE_LATEST.split(";")[0])

@@ -1,0 +1,453 @@
+"""Database connections: SQLite (the embedded default) and PostgreSQL, behind one interface.
+
+Statements are SQLAlchemy Core constructs everywhere. PostgreSQL executes them through
+SQLAlchemy's asyncpg engine. SQLite compiles them with SQLAlchemy (once per statement, cached)
+and executes them on aiosqlite connections directly: SQLAlchemy's aiosqlite adapter costs three
+to four thread hand-offs per statement, which made a durable step several times slower
+(measured: 11 hand-offs and ~0.9 ms for a two-statement transaction, against ~0.2 ms direct).
+
+SQLite discipline: WAL, ``synchronous=NORMAL``, ``busy_timeout=5000``, ``foreign_keys=ON``;
+writers start with ``BEGIN IMMEDIATE`` on one writer connection per process (serialised by an
+asyncio lock); readers use a small pool of their own connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+from sqlalchemy import Connection, event
+from sqlalchemy.dialects.sqlite import pysqlite
+from sqlalchemy.engine import Compiled, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.sql import ClauseElement
+
+__all__ = ["Database", "Row", "Statement", "Transaction", "normalize_url", "open_database"]
+
+Row = dict[str, Any]
+Params = Mapping[str, Any]
+Statement = tuple[ClauseElement, "Params | Sequence[Params]"]
+
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA busy_timeout=5000",
+    "PRAGMA foreign_keys=ON",
+)
+
+
+def normalize_url(url: str | Path) -> str:
+    """A SQLAlchemy async URL from a path, ``sqlite:///path`` or a PostgreSQL URL."""
+    text = str(url)
+    if "://" not in text:
+        return f"sqlite+aiosqlite:///{Path(text).expanduser().resolve()}"
+    scheme, rest = text.split("://", 1)
+    if scheme in ("sqlite", "sqlite+aiosqlite", "sqlite+pysqlite"):
+        path = rest[1:] if rest.startswith("/") else rest
+        if path in ("", ":memory:"):
+            raise ValueError("an in-memory SQLite database cannot be shared; give a file path")
+        return f"sqlite+aiosqlite:///{Path(path).expanduser().resolve()}"
+    if scheme in ("postgres", "postgresql", "postgresql+asyncpg"):
+        return f"postgresql+asyncpg://{rest}"
+    raise ValueError(
+        f"unsupported database URL {text!r}: use a file path, sqlite:/// or postgresql://"
+    )
+
+
+class Transaction(ABC):
+    """Statements executed inside one transaction (or one consistent read)."""
+
+    @abstractmethod
+    async def execute(
+        self, stmt: ClauseElement, params: Params | Sequence[Params] | None = None
+    ) -> int:
+        """Run a statement (a list of params means executemany); returns the row count."""
+
+    @abstractmethod
+    async def fetch_all(self, stmt: ClauseElement, params: Params | None = None) -> list[Row]:
+        """Rows of a query as dicts."""
+
+    async def fetch_one(self, stmt: ClauseElement, params: Params | None = None) -> Row | None:
+        """The first row of a query, or ``None``."""
+        rows = await self.fetch_all(stmt, params)
+        return rows[0] if rows else None
+
+
+class Database(ABC):
+    """One database: transactions for writers, plain reads, and DDL."""
+
+    url: str
+    dialect: str
+
+    @abstractmethod
+    def transaction(self) -> Any:
+        """``async with db.transaction() as tx``: a write transaction, committed on success."""
+
+    @abstractmethod
+    async def write(
+        self,
+        guard: ClauseElement,
+        params: Params,
+        build: Callable[[Row | None], list[Statement]],
+    ) -> None:
+        """One write transaction: read the ``guard`` row, then run what ``build(row)`` returns.
+
+        ``build`` is plain synchronous code (it may run on the database's own thread); it may
+        raise to abort the transaction without writing anything.
+        """
+
+    @abstractmethod
+    def snapshot(self) -> Any:
+        """``async with db.snapshot() as tx``: several reads that see one consistent state."""
+
+    @abstractmethod
+    async def fetch_all(self, stmt: ClauseElement, params: Params | None = None) -> list[Row]:
+        """Rows of a single query."""
+
+    async def fetch_one(self, stmt: ClauseElement, params: Params | None = None) -> Row | None:
+        """The first row of a single query, or ``None``."""
+        rows = await self.fetch_all(stmt, params)
+        return rows[0] if rows else None
+
+    @abstractmethod
+    async def run_ddl(self, fn: Callable[[Connection], None]) -> None:
+        """Run ``fn`` with a synchronous SQLAlchemy connection inside one write transaction."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Close every connection."""
+
+
+def open_database(url: str | Path) -> Database:
+    """A ``Database`` for a path or URL (connections open lazily)."""
+    normalized = normalize_url(url)
+    if normalized.startswith("sqlite"):
+        return SqliteDatabase(normalized)
+    return PostgresDatabase(normalized)
+
+
+# --- SQLite ------------------------------------------------------------------------------
+
+_SQLITE_DIALECT = pysqlite.dialect(paramstyle="named")
+_compiled: dict[int, tuple[ClauseElement, Compiled]] = {}
+
+
+def _sqlite_sql(stmt: ClauseElement, params: Params | None) -> tuple[str, dict[str, Any]]:
+    entry = _compiled.get(id(stmt))
+    if entry is None or entry[0] is not stmt:
+        compiled = stmt.compile(dialect=_SQLITE_DIALECT)
+        if len(_compiled) > 4096:
+            _compiled.clear()
+        _compiled[id(stmt)] = (stmt, compiled)
+    else:
+        compiled = entry[1]
+    if compiled.post_compile_params:  # type: ignore[attr-defined]
+        state = compiled.construct_expanded_state(dict(params or {}))  # type: ignore[attr-defined]
+        return state.statement, dict(state.parameters)
+    return compiled.string, compiled.construct_params(params)  # type: ignore[return-value]
+
+
+_ONE_HOP = callable(getattr(aiosqlite.Connection, "_execute", None))
+"""aiosqlite runs every call through ``Connection._execute(fn)`` on the connection's thread;
+a whole write transaction uses it once. Without it, statements go one by one."""
+
+
+def _run_write(
+    raw: sqlite3.Connection,
+    guard: ClauseElement,
+    params: Params,
+    build: Callable[[Row | None], list[Statement]],
+) -> None:
+    raw.execute("BEGIN IMMEDIATE")
+    try:
+        sql, bound = _sqlite_sql(guard, params)
+        cursor = raw.execute(sql, bound)
+        rows = _sqlite_rows(cursor.description, cursor.fetchall())
+        for stmt, stmt_params in build(rows[0] if rows else None):
+            if isinstance(stmt_params, Sequence) and not isinstance(stmt_params, Mapping):
+                if stmt_params:
+                    sql, _ = _sqlite_sql(stmt, stmt_params[0])
+                    compiled = _compiled[id(stmt)][1]
+                    raw.executemany(
+                        sql, [dict(compiled.construct_params(p) or {}) for p in stmt_params]
+                    )
+            else:
+                sql, bound = _sqlite_sql(stmt, stmt_params)
+                raw.execute(sql, bound)
+    except BaseException:
+        raw.execute("ROLLBACK")
+        raise
+    raw.execute("COMMIT")
+
+
+def _sqlite_rows(cursor_description: Any, rows: Any) -> list[Row]:
+    names = [d[0] for d in cursor_description or ()]
+    return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+class _SqliteTx(Transaction):
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def execute(
+        self, stmt: ClauseElement, params: Params | Sequence[Params] | None = None
+    ) -> int:
+        if isinstance(params, Sequence) and not isinstance(params, Mapping):
+            if not params:
+                return 0
+            sql, _ = _sqlite_sql(stmt, params[0])
+            compiled = _compiled[id(stmt)][1]
+            cursor = await self._conn.executemany(
+                sql, [compiled.construct_params(p) for p in params]
+            )
+        else:
+            sql, bound = _sqlite_sql(stmt, params)
+            cursor = await self._conn.execute(sql, bound)
+        return cursor.rowcount
+
+    async def fetch_all(self, stmt: ClauseElement, params: Params | None = None) -> list[Row]:
+        sql, bound = _sqlite_sql(stmt, params)
+        async with self._conn.execute(sql, bound) as cursor:
+            rows = await cursor.fetchall()
+            return _sqlite_rows(cursor.description, rows)
+
+
+class SqliteDatabase(Database):
+    """SQLite file: one writer connection, a small pool of readers."""
+
+    dialect = "sqlite"
+
+    def __init__(self, url: str, readers: int = 4) -> None:
+        self.url = url
+        self.path = make_url(url).database or ""
+        self._write_lock = asyncio.Lock()
+        self._writer: aiosqlite.Connection | None = None
+        self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        self._reader_count = 0
+        self._max_readers = readers
+        self._open_lock = asyncio.Lock()
+        self._all: list[aiosqlite.Connection] = []
+        self._raw: dict[int, sqlite3.Connection] = {}
+
+    async def _connect(self) -> aiosqlite.Connection:
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        opened: list[sqlite3.Connection] = []
+
+        def connector() -> sqlite3.Connection:
+            raw = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            opened.append(raw)
+            return raw
+
+        conn = await aiosqlite.Connection(connector, 64)
+        for pragma in SQLITE_PRAGMAS:
+            await conn.execute(pragma)
+        self._raw[id(conn)] = opened[0]
+        self._all.append(conn)
+        return conn
+
+    async def _writer_conn(self) -> aiosqlite.Connection:
+        if self._writer is None:
+            async with self._open_lock:
+                if self._writer is None:
+                    self._writer = await self._connect()
+        return self._writer
+
+    @asynccontextmanager
+    async def _reader(self) -> AsyncIterator[aiosqlite.Connection]:
+        if self._readers.empty() and self._reader_count < self._max_readers:
+            self._reader_count += 1
+            try:
+                conn = await self._connect()
+            except BaseException:
+                self._reader_count -= 1
+                raise
+        else:
+            conn = await self._readers.get()
+        try:
+            yield conn
+        finally:
+            self._readers.put_nowait(conn)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        async with self._write_lock:
+            conn = await self._writer_conn()
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield _SqliteTx(conn)
+            except BaseException:
+                await asyncio.shield(conn.execute("ROLLBACK"))
+                raise
+            await conn.execute("COMMIT")
+
+    async def write(
+        self,
+        guard: ClauseElement,
+        params: Params,
+        build: Callable[[Row | None], list[Statement]],
+    ) -> None:
+        async with self._write_lock:
+            conn = await self._writer_conn()
+            raw = self._raw.get(id(conn))
+            if raw is None or not _ONE_HOP:
+                await self._write_per_statement(conn, guard, params, build)
+                return
+            # The whole transaction in one hand-off to the connection's own thread.
+            await conn._execute(_run_write, raw, guard, params, build)  # type: ignore[no-untyped-call]
+
+    async def _write_per_statement(
+        self,
+        conn: aiosqlite.Connection,
+        guard: ClauseElement,
+        params: Params,
+        build: Callable[[Row | None], list[Statement]],
+    ) -> None:
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            tx = _SqliteTx(conn)
+            for stmt, stmt_params in build(await tx.fetch_one(guard, params)):
+                await tx.execute(stmt, stmt_params)
+        except BaseException:
+            await asyncio.shield(conn.execute("ROLLBACK"))
+            raise
+        await conn.execute("COMMIT")
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[Transaction]:
+        async with self._reader() as conn:
+            await conn.execute("BEGIN")
+            try:
+                yield _SqliteTx(conn)
+            finally:
+                await asyncio.shield(conn.execute("COMMIT"))
+
+    async def fetch_all(self, stmt: ClauseElement, params: Params | None = None) -> list[Row]:
+        async with self._reader() as conn:
+            return await _SqliteTx(conn).fetch_all(stmt, params)
+
+    async def run_ddl(self, fn: Callable[[Connection], None]) -> None:
+        def apply() -> None:
+            engine = _sqlite_sync_engine(self.path)
+            try:
+                with engine.begin() as conn:
+                    fn(conn)
+            finally:
+                engine.dispose()
+
+        async with self._write_lock:
+            await asyncio.to_thread(apply)
+
+    async def close(self) -> None:
+        for conn in self._all:
+            try:
+                await conn.close()
+            except (sqlite3.Error, ValueError):
+                pass
+        self._all.clear()
+        self._raw.clear()
+        self._writer = None
+        self._readers = asyncio.Queue()
+        self._reader_count = 0
+
+
+def _sqlite_sync_engine(path: str) -> Any:
+    """A SQLAlchemy sync engine on the same file, for DDL (its transactions BEGIN IMMEDIATE)."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(f"sqlite:///{path}", poolclass=NullPool)
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        for pragma in SQLITE_PRAGMAS:
+            dbapi_conn.execute(pragma)
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+# --- PostgreSQL --------------------------------------------------------------------------
+
+
+class _SaTx(Transaction):
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def execute(
+        self, stmt: ClauseElement, params: Params | Sequence[Params] | None = None
+    ) -> int:
+        if isinstance(params, Sequence) and not isinstance(params, Mapping):
+            if not params:
+                return 0
+            result = await self._conn.execute(stmt, list(params))  # type: ignore[call-overload]
+        else:
+            result = await self._conn.execute(stmt, dict(params or {}))  # type: ignore[call-overload]
+        return int(result.rowcount)
+
+    async def fetch_all(self, stmt: ClauseElement, params: Params | None = None) -> list[Row]:
+        result = await self._conn.execute(stmt, dict(params or {}))  # type: ignore[call-overload]
+        return [dict(row._mapping) for row in result]
+
+
+class PostgresDatabase(Database):
+    """PostgreSQL through SQLAlchemy's asyncpg dialect."""
+
+    dialect = "postgresql"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        parsed = make_url(url)
+        schema = parsed.query.get("schema")
+        connect_args: dict[str, Any] = {}
+        if isinstance(schema, str) and schema:
+            # ?schema=name keeps all of Smithers' tables in that PostgreSQL schema.
+            connect_args["server_settings"] = {"search_path": schema}
+            parsed = parsed.difference_update_query(["schema"])
+        self.engine: AsyncEngine = create_async_engine(
+            parsed, pool_size=10, max_overflow=20, connect_args=connect_args
+        )
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        async with self.engine.begin() as conn:
+            yield _SaTx(conn)
+
+    async def write(
+        self,
+        guard: ClauseElement,
+        params: Params,
+        build: Callable[[Row | None], list[Statement]],
+    ) -> None:
+        async with self.engine.begin() as conn:
+            tx = _SaTx(conn)
+            for stmt, stmt_params in build(await tx.fetch_one(guard, params)):
+                await tx.execute(stmt, stmt_params)
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[Transaction]:
+        async with self.engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="REPEATABLE READ")
+            async with conn.begin():
+                yield _SaTx(conn)
+
+    async def fetch_all(self, stmt: ClauseElement, params: Params | None = None) -> list[Row]:
+        async with self.engine.connect() as conn:
+            return await _SaTx(conn).fetch_all(stmt, params)
+
+    async def run_ddl(self, fn: Callable[[Connection], None]) -> None:
+        async with self.engine.begin() as conn:
+            await conn.run_sync(fn)
+
+    async def close(self) -> None:
+        await self.engine.dispose()

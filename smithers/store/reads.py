@@ -1,0 +1,347 @@
+"""Read queries of the store (no writes here)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, bindparam, func, or_, select, text
+
+from smithers.statuses import ApprovalStatus, AttemptState, RunStatus
+from smithers.store import schema as s
+from smithers.store.db import Database, Row, Transaction
+from smithers.store.rows import (
+    ApprovalRow,
+    AttemptRow,
+    EventRow,
+    FrameRow,
+    NodeRow,
+    RunRow,
+    SignalRow,
+)
+
+__all__ = ["Reads", "RunState"]
+
+_RUN = select(s.runs).where(s.runs.c.run_id == bindparam("run_id"))
+_NODES = select(s.nodes).where(s.nodes.c.run_id == bindparam("run_id"))
+_ATTEMPTS = (
+    select(s.attempts)
+    .where(s.attempts.c.run_id == bindparam("run_id"))
+    .order_by(s.attempts.c.node_id, s.attempts.c.iteration, s.attempts.c.attempt)
+)
+_APPROVALS = select(s.approvals).where(s.approvals.c.run_id == bindparam("run_id"))
+_APPROVAL = select(s.approvals).where(
+    s.approvals.c.run_id == bindparam("run_id"),
+    s.approvals.c.node_id == bindparam("node_id"),
+    s.approvals.c.iteration == bindparam("iteration"),
+)
+_RALPH = select(s.ralph).where(s.ralph.c.run_id == bindparam("run_id"))
+_UNTYPED = select(s.outputs).where(s.outputs.c.run_id == bindparam("run_id"))
+_LAST_FRAME = (
+    select(s.frames.c.frame_no, s.frames.c.xml_hash, s.frames.c.task_index_json)
+    .where(s.frames.c.run_id == bindparam("run_id"))
+    .order_by(s.frames.c.frame_no.desc())
+    .limit(1)
+)
+_MAX_SEQ = select(func.coalesce(func.max(s.events.c.seq), -1).label("max_seq")).where(
+    s.events.c.run_id == bindparam("run_id")
+)
+_MAX_SIGNAL_SEQ = select(func.coalesce(func.max(s.signals.c.seq), -1).label("max_seq")).where(
+    s.signals.c.run_id == bindparam("run_id")
+)
+_SUMMARY = (
+    select(s.nodes.c.state, func.count().label("n"))
+    .where(s.nodes.c.run_id == bindparam("run_id"))
+    .group_by(s.nodes.c.state)
+)
+_EVENTS = (
+    select(s.events)
+    .where(s.events.c.run_id == bindparam("run_id"), s.events.c.seq > bindparam("after_seq"))
+    .order_by(s.events.c.seq)
+    .limit(bindparam("limit"))
+)
+_FRAMES_NEWEST = (
+    select(s.frames)
+    .where(s.frames.c.run_id == bindparam("run_id"))
+    .order_by(s.frames.c.frame_no.desc())
+    .limit(bindparam("limit"))
+)
+_FRAMES_AFTER = (
+    select(s.frames)
+    .where(s.frames.c.run_id == bindparam("run_id"), s.frames.c.frame_no > bindparam("after"))
+    .order_by(s.frames.c.frame_no)
+    .limit(bindparam("limit"))
+)
+_RUNS_NEWEST = select(s.runs).order_by(s.runs.c.created_at_ms.desc()).limit(bindparam("limit"))
+_RUNS_BY_STATUS = (
+    select(s.runs)
+    .where(s.runs.c.status == bindparam("status"))
+    .order_by(s.runs.c.created_at_ms.desc())
+    .limit(bindparam("limit"))
+)
+_PENDING_APPROVALS = (
+    select(
+        s.approvals,
+        s.runs.c.workflow_name,
+        s.runs.c.status.label("run_status"),
+        s.nodes.c.label,
+    )
+    .select_from(
+        s.approvals.outerjoin(s.runs, s.runs.c.run_id == s.approvals.c.run_id).outerjoin(
+            s.nodes,
+            and_(
+                s.nodes.c.run_id == s.approvals.c.run_id,
+                s.nodes.c.node_id == s.approvals.c.node_id,
+                s.nodes.c.iteration == s.approvals.c.iteration,
+            ),
+        )
+    )
+    .where(s.approvals.c.status == ApprovalStatus.REQUESTED.value)
+    .order_by(
+        func.coalesce(s.approvals.c.requested_at_ms, 0),
+        s.approvals.c.run_id,
+        s.approvals.c.node_id,
+        s.approvals.c.iteration,
+    )
+    .limit(bindparam("limit"))
+)
+_WAITING_ATTEMPTS = select(s.attempts).where(
+    s.attempts.c.run_id == bindparam("run_id"), s.attempts.c.state == bindparam("state")
+)
+_CLAIMABLE = (
+    select(s.runs)
+    .where(
+        or_(
+            and_(
+                s.runs.c.status == RunStatus.RUNNING.value,
+                or_(
+                    s.runs.c.runtime_owner_id.is_(None),
+                    s.runs.c.heartbeat_at_ms.is_(None),
+                    s.runs.c.heartbeat_at_ms < bindparam("stale_before"),
+                ),
+            ),
+            and_(
+                s.runs.c.status.in_([RunStatus.WAITING_TIMER.value, RunStatus.WAITING_EVENT.value]),
+                s.runs.c.wake_at_ms <= bindparam("now"),
+            ),
+        )
+    )
+    .order_by(s.runs.c.created_at_ms)
+    .limit(bindparam("limit"))
+)
+_NEXT_WAKE = select(func.min(s.runs.c.wake_at_ms).label("wake_at_ms")).where(
+    s.runs.c.status.in_([RunStatus.WAITING_TIMER.value, RunStatus.WAITING_EVENT.value])
+)
+_POLL = select(
+    s.runs.c.run_id,
+    s.runs.c.runtime_owner_id,
+    s.runs.c.cancel_requested_at_ms,
+    select(func.coalesce(func.max(s.events.c.seq), -1))
+    .where(s.events.c.run_id == s.runs.c.run_id)
+    .scalar_subquery()
+    .label("max_seq"),
+).where(s.runs.c.run_id.in_(bindparam("run_ids", expanding=True)))
+
+
+def _signal_query(with_correlation: bool) -> Any:
+    correlation = (
+        s.signals.c.correlation_id == bindparam("correlation_id")
+        if with_correlation
+        else s.signals.c.correlation_id.is_(None)
+    )
+    return (
+        select(s.signals)
+        .where(
+            s.signals.c.run_id == bindparam("run_id"),
+            s.signals.c.signal_name == bindparam("name"),
+            correlation,
+            s.signals.c.seq > bindparam("after_seq"),
+        )
+        .order_by(s.signals.c.seq)
+        .limit(1)
+    )
+
+
+_SIGNAL_WITH_CORRELATION = _signal_query(True)
+_SIGNAL_WITHOUT_CORRELATION = _signal_query(False)
+
+
+@dataclass(slots=True)
+class RunState:
+    """Everything the run loop needs to continue a run, read in one consistent snapshot."""
+
+    run: RunRow
+    nodes: list[NodeRow]
+    attempts: list[AttemptRow]
+    approvals: list[ApprovalRow]
+    loops: dict[str, tuple[int, bool]]
+    untyped_outputs: list[Row]
+    typed_outputs: dict[str, list[Row]] = field(default_factory=dict)
+    last_frame_no: int = 0
+    last_frame_hash: str | None = None
+    last_task_index_json: str | None = None
+    max_seq: int = -1
+
+
+class Reads:
+    """Read-only queries, on the database or inside a transaction."""
+
+    def __init__(self, db: Database | Transaction) -> None:
+        self.db = db
+
+    async def get_run(self, run_id: str) -> RunRow | None:
+        """The run row, or ``None``."""
+        row = await self.db.fetch_one(_RUN, {"run_id": run_id})
+        return None if row is None else RunRow(**row)
+
+    async def list_runs(self, limit: int, status: str | None = None) -> list[RunRow]:
+        """Newest runs first, optionally of one status."""
+        if status is None:
+            rows = await self.db.fetch_all(_RUNS_NEWEST, {"limit": limit})
+        else:
+            rows = await self.db.fetch_all(_RUNS_BY_STATUS, {"limit": limit, "status": status})
+        return [RunRow(**r) for r in rows]
+
+    async def node_summary(self, run_id: str) -> dict[str, int]:
+        """Node state → count."""
+        rows = await self.db.fetch_all(_SUMMARY, {"run_id": run_id})
+        return {r["state"]: int(r["n"]) for r in rows}
+
+    async def list_nodes(self, run_id: str) -> list[NodeRow]:
+        """Every node row of a run."""
+        return [NodeRow(**r) for r in await self.db.fetch_all(_NODES, {"run_id": run_id})]
+
+    async def list_attempts(self, run_id: str) -> list[AttemptRow]:
+        """Every attempt of a run, by node, iteration and attempt."""
+        return [AttemptRow(**r) for r in await self.db.fetch_all(_ATTEMPTS, {"run_id": run_id})]
+
+    async def list_approvals(self, run_id: str) -> list[ApprovalRow]:
+        """Every approval row of a run."""
+        return [ApprovalRow(**r) for r in await self.db.fetch_all(_APPROVALS, {"run_id": run_id})]
+
+    async def pending_approvals(self, limit: int = 1000) -> list[Row]:
+        """Requested approvals, oldest first, with the run's name and status and the label."""
+        return await self.db.fetch_all(_PENDING_APPROVALS, {"limit": limit})
+
+    async def list_events(
+        self, run_id: str, after_seq: int = -1, limit: int = 500
+    ) -> list[EventRow]:
+        """Events with ``seq > after_seq`` in order."""
+        rows = await self.db.fetch_all(
+            _EVENTS, {"run_id": run_id, "after_seq": after_seq, "limit": limit}
+        )
+        return [EventRow(**r) for r in rows]
+
+    async def max_event_seq(self, run_id: str) -> int:
+        """The run's highest event ``seq`` (-1 when none)."""
+        row = await self.db.fetch_one(_MAX_SEQ, {"run_id": run_id})
+        return -1 if row is None else int(row["max_seq"])
+
+    async def list_frames(
+        self, run_id: str, limit: int, after_frame_no: int | None
+    ) -> list[FrameRow]:
+        """Newest frames first, or (with ``after_frame_no``) the ones after it, oldest first."""
+        if after_frame_no is None:
+            rows = await self.db.fetch_all(_FRAMES_NEWEST, {"run_id": run_id, "limit": limit})
+        else:
+            rows = await self.db.fetch_all(
+                _FRAMES_AFTER, {"run_id": run_id, "limit": limit, "after": after_frame_no}
+            )
+        return [FrameRow(**r) for r in rows]
+
+    async def find_signal(
+        self, run_id: str, name: str, correlation_id: str | None, after_seq: int
+    ) -> SignalRow | None:
+        """The first signal of that name and correlation id stored after ``after_seq``."""
+        params = {"run_id": run_id, "name": name, "after_seq": after_seq}
+        if correlation_id is None:
+            row = await self.db.fetch_one(_SIGNAL_WITHOUT_CORRELATION, params)
+        else:
+            row = await self.db.fetch_one(
+                _SIGNAL_WITH_CORRELATION, {**params, "correlation_id": correlation_id}
+            )
+        return None if row is None else SignalRow(**row)
+
+    async def max_signal_seq(self, run_id: str) -> int:
+        """The run's highest signal ``seq`` (-1 when none)."""
+        row = await self.db.fetch_one(_MAX_SIGNAL_SEQ, {"run_id": run_id})
+        return -1 if row is None else int(row["max_seq"])
+
+    async def get_approval(self, run_id: str, node_id: str, iteration: int) -> ApprovalRow | None:
+        """One approval row, or ``None``."""
+        row = await self.db.fetch_one(
+            _APPROVAL, {"run_id": run_id, "node_id": node_id, "iteration": iteration}
+        )
+        return None if row is None else ApprovalRow(**row)
+
+    async def waiting_attempts(self, run_id: str, state: AttemptState) -> list[AttemptRow]:
+        """Attempts of a run in one state (e.g. waiting for a signal)."""
+        rows = await self.db.fetch_all(_WAITING_ATTEMPTS, {"run_id": run_id, "state": state.value})
+        return [AttemptRow(**r) for r in rows]
+
+    async def find_claimable(self, now: int, stale_before: int, limit: int = 20) -> list[RunRow]:
+        """Runs no live process executes: ownerless or stale ``running``, or suspended and due."""
+        rows = await self.db.fetch_all(
+            _CLAIMABLE, {"now": now, "stale_before": stale_before, "limit": limit}
+        )
+        return [RunRow(**r) for r in rows]
+
+    async def next_wake_at(self) -> int | None:
+        """The earliest ``wake_at_ms`` of a suspended run, if any."""
+        row = await self.db.fetch_one(_NEXT_WAKE)
+        return None if row is None or row["wake_at_ms"] is None else int(row["wake_at_ms"])
+
+    async def poll_runs(self, run_ids: Sequence[str]) -> list[Row]:
+        """Owner, cancel request and highest ``seq`` of several runs."""
+        if not run_ids:
+            return []
+        return await self.db.fetch_all(_POLL, {"run_ids": list(run_ids)})
+
+    async def load_state(self, run_id: str) -> RunState | None:
+        """The run and all its rows, read in one snapshot."""
+        assert isinstance(self.db, Database), "load_state opens its own snapshot"
+        async with self.db.snapshot() as tx:
+            run = await tx.fetch_one(_RUN, {"run_id": run_id})
+            if run is None:
+                return None
+            p = {"run_id": run_id}
+            state = RunState(
+                run=RunRow(**run),
+                nodes=[NodeRow(**r) for r in await tx.fetch_all(_NODES, p)],
+                attempts=[AttemptRow(**r) for r in await tx.fetch_all(_ATTEMPTS, p)],
+                approvals=[ApprovalRow(**r) for r in await tx.fetch_all(_APPROVALS, p)],
+                loops={
+                    r["ralph_id"]: (int(r["iteration"]), bool(r["done"]))
+                    for r in await tx.fetch_all(_RALPH, p)
+                },
+                untyped_outputs=await tx.fetch_all(_UNTYPED, p),
+            )
+            typed_tables = {
+                n.output_table
+                for n in state.nodes
+                if n.output_table and not n.output_table.startswith("_")
+            }
+            for name in sorted(typed_tables):
+                state.typed_outputs[name] = await _typed_rows(tx, name, run_id)
+            frame = await tx.fetch_one(_LAST_FRAME, p)
+            if frame is not None:
+                state.last_frame_no = int(frame["frame_no"])
+                state.last_frame_hash = frame["xml_hash"]
+                state.last_task_index_json = frame["task_index_json"]
+            seq = await tx.fetch_one(_MAX_SEQ, p)
+            state.max_seq = -1 if seq is None else int(seq["max_seq"])
+            return state
+
+
+_typed_queries: dict[str, Any] = {}
+
+
+async def _typed_rows(tx: Transaction, table_name: str, run_id: str) -> list[Row]:
+    stmt = _typed_queries.get(table_name)
+    if stmt is None:
+        # table_name comes from output_table_for(), which only admits [a-z_][a-z0-9_]* names.
+        stmt = _typed_queries[table_name] = text(
+            f'SELECT * FROM "{table_name}" WHERE run_id = :run_id'
+        )
+    return await tx.fetch_all(stmt, {"run_id": run_id})

@@ -1,0 +1,191 @@
+"""The internal tables (SQLAlchemy Core) and their ordered migrations.
+
+Names and columns follow the original Smithers so existing tools can read the databases.
+Additions of ours: ``_smithers_runs.input_json``, ``updated_at_ms`` and ``wake_at_ms`` (when a
+suspended run is due to be woken), and ``_smithers_nodes.extra_attempts`` (attempts granted
+by resuming a failed run).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+
+def _ms(name: str, *, nullable: bool = True) -> Column[int]:
+    return Column(name, BigInteger, nullable=nullable)
+
+
+runs = Table(
+    "_smithers_runs",
+    metadata,
+    Column("run_id", Text, primary_key=True),
+    Column("parent_run_id", Text),
+    Column("workflow_name", Text, nullable=False),
+    Column("workflow_path", Text),
+    Column("workflow_hash", Text),
+    Column("status", Text, nullable=False),
+    _ms("created_at_ms", nullable=False),
+    _ms("started_at_ms"),
+    _ms("finished_at_ms"),
+    _ms("heartbeat_at_ms"),
+    Column("runtime_owner_id", Text),
+    _ms("cancel_requested_at_ms"),
+    _ms("hijack_requested_at_ms"),
+    Column("hijack_target", Text),
+    Column("vcs_type", Text),
+    Column("vcs_root", Text),
+    Column("vcs_revision", Text),
+    Column("error_json", Text),
+    Column("config_json", Text),
+    Column("input_json", Text),
+    _ms("updated_at_ms"),
+    _ms("wake_at_ms"),
+    Index("_smithers_runs_status_heartbeat_idx", "status", "heartbeat_at_ms"),
+    Index("_smithers_runs_created_idx", "created_at_ms"),
+    Index("_smithers_runs_parent_idx", "parent_run_id"),
+    Index("_smithers_runs_status_wake_idx", "status", "wake_at_ms"),
+)
+
+nodes = Table(
+    "_smithers_nodes",
+    metadata,
+    Column("run_id", Text, primary_key=True),
+    Column("node_id", Text, primary_key=True),
+    Column("iteration", Integer, primary_key=True),
+    Column("state", Text, nullable=False),
+    Column("last_attempt", Integer),
+    _ms("updated_at_ms", nullable=False),
+    Column("output_table", Text, nullable=False, server_default=""),
+    Column("label", Text),
+    Column("extra_attempts", Integer, nullable=False, server_default="0"),
+)
+
+attempts = Table(
+    "_smithers_attempts",
+    metadata,
+    Column("run_id", Text, primary_key=True),
+    Column("node_id", Text, primary_key=True),
+    Column("iteration", Integer, primary_key=True),
+    Column("attempt", Integer, primary_key=True),
+    Column("state", Text, nullable=False),
+    _ms("started_at_ms", nullable=False),
+    _ms("finished_at_ms"),
+    _ms("heartbeat_at_ms"),
+    Column("heartbeat_data_json", Text),
+    Column("error_json", Text),
+    Column("cached", Integer, nullable=False, server_default="0"),
+    Column("meta_json", Text),
+)
+
+frames = Table(
+    "_smithers_frames",
+    metadata,
+    Column("run_id", Text, primary_key=True),
+    Column("frame_no", Integer, primary_key=True),
+    _ms("created_at_ms", nullable=False),
+    Column("xml_json", Text, nullable=False),
+    Column("xml_hash", Text, nullable=False),
+    Column("encoding", Text, nullable=False, server_default="full"),
+    Column("mounted_task_ids_json", Text),
+    Column("task_index_json", Text),
+    Column("note", Text),
+)
+
+events = Table(
+    "_smithers_events",
+    metadata,
+    Column("run_id", Text, primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    _ms("timestamp_ms", nullable=False),
+    Column("type", Text, nullable=False),
+    Column("payload_json", Text, nullable=False),
+)
+
+approvals = Table(
+    "_smithers_approvals",
+    metadata,
+    Column("run_id", Text, primary_key=True),
+    Column("node_id", Text, primary_key=True),
+    Column("iteration", Integer, primary_key=True),
+    Column("status", Text, nullable=False),
+    _ms("requested_at_ms"),
+    _ms("decided_at_ms"),
+    Column("note", Text),
+    Column("decided_by", Text),
+    Column("request_json", Text),
+    Column("decision_json", Text),
+    Column("auto_approved", Integer, nullable=False, server_default="0"),
+    Index("_smithers_approvals_status_idx", "status", "requested_at_ms"),
+)
+
+signals = Table(
+    "_smithers_signals",
+    metadata,
+    Column("run_id", Text, primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("signal_name", Text, nullable=False),
+    Column("correlation_id", Text),
+    Column("payload_json", Text, nullable=False),
+    _ms("received_at_ms", nullable=False),
+    Column("received_by", Text),
+    Index("_smithers_signals_lookup_idx", "run_id", "signal_name", "correlation_id"),
+)
+
+ralph = Table(
+    "_smithers_ralph",
+    metadata,
+    Column("run_id", Text, primary_key=True),
+    Column("ralph_id", Text, primary_key=True),
+    Column("iteration", Integer, nullable=False, server_default="0"),
+    Column("done", Integer, nullable=False, server_default="0"),
+    _ms("updated_at_ms", nullable=False),
+)
+
+outputs = Table(
+    "_smithers_outputs",
+    metadata,
+    Column("run_id", Text, primary_key=True),
+    Column("node_id", Text, primary_key=True),
+    Column("iteration", Integer, primary_key=True),
+    Column("payload_json", Text, nullable=False),
+)
+
+schema_version = Table(
+    "_smithers_schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    _ms("applied_at_ms", nullable=False),
+    Column("description", Text, nullable=False),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One forward step of the internal schema."""
+
+    version: int
+    description: str
+    apply: Callable[[Connection], None]
+
+
+def _create_internal_tables(conn: Connection) -> None:
+    tables = [t for t in metadata.sorted_tables if t is not schema_version]
+    metadata.create_all(conn, tables=tables, checkfirst=True)
+
+
+MIGRATIONS: tuple[Migration, ...] = (Migration(1, "internal tables", _create_internal_tables),)
+"""Ordered by version; a database records each applied version in _smithers_schema_version."""

@@ -1,0 +1,375 @@
+"""Store: the only place with SQL. Small typed async methods; one transaction per state change.
+
+Writes go through ``commit``: a guard row read first (locked ``FOR UPDATE`` on PostgreSQL;
+SQLite writers are serialised by ``BEGIN IMMEDIATE``), expectations checked (owner, CAS on run
+columns, no event appended meanwhile), then the rows, then the events with dense per-run
+``seq`` numbers, then the commit. Listeners hear about committed events right after.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from sqlalchemy import Table, and_, bindparam, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql import ClauseElement
+
+from smithers.errors import OwnershipLost, RunAlreadyExists, RunNotFound
+from smithers.store import schema as s
+from smithers.store.batch import Batch, StoredEvent
+from smithers.store.db import Database, Row, Statement, open_database
+from smithers.store.outputs import OutputTable
+from smithers.store.reads import Reads
+
+__all__ = ["Commit", "ExpectationFailed", "Store"]
+
+log = logging.getLogger(__name__)
+
+CommitListener = Callable[[str, list[StoredEvent]], None]
+
+
+class ExpectationFailed(Exception):
+    """A compare-and-set lost: the run row no longer has the expected values."""
+
+    def __init__(self, run: Row) -> None:
+        self.run = run
+        super().__init__(f"run {run.get('run_id')} changed meanwhile")
+
+
+@dataclass(slots=True)
+class Commit:
+    """What a commit wrote: its events, and the run's last ``seq`` before them."""
+
+    events: list[StoredEvent]
+    prior_max_seq: int
+    run: Row
+
+    @property
+    def last_seq(self) -> int:
+        """The run's highest ``seq`` after this commit."""
+        return self.events[-1].seq if self.events else self.prior_max_seq
+
+
+_max_seq = (
+    select(func.coalesce(func.max(s.events.c.seq), -1))
+    .where(s.events.c.run_id == s.runs.c.run_id)
+    .scalar_subquery()
+)
+_GUARD = select(
+    s.runs.c.run_id,
+    s.runs.c.status,
+    s.runs.c.runtime_owner_id,
+    s.runs.c.heartbeat_at_ms,
+    s.runs.c.cancel_requested_at_ms,
+    s.runs.c.wake_at_ms,
+    _max_seq.label("max_seq"),
+).where(s.runs.c.run_id == bindparam("run_id"))
+_GUARD_LOCKED = _GUARD.with_for_update(of=s.runs)
+
+_INSERT_EVENTS = insert(s.events).values(
+    run_id=bindparam("run_id"),
+    seq=bindparam("seq"),
+    timestamp_ms=bindparam("timestamp_ms"),
+    type=bindparam("type"),
+    payload_json=bindparam("payload_json"),
+)
+
+_TOUCH_HEARTBEATS = (
+    update(s.runs)
+    .where(
+        s.runs.c.run_id.in_(bindparam("run_ids", expanding=True)),
+        s.runs.c.runtime_owner_id == bindparam("owner"),
+    )
+    .values(heartbeat_at_ms=bindparam("now"))
+    .returning(s.runs.c.run_id)
+)
+
+_KEYS: dict[str, tuple[str, ...]] = {
+    s.nodes.name: ("run_id", "node_id", "iteration"),
+    s.attempts.name: ("run_id", "node_id", "iteration", "attempt"),
+    s.approvals.name: ("run_id", "node_id", "iteration"),
+    s.ralph.name: ("run_id", "ralph_id"),
+    s.outputs.name: ("run_id", "node_id", "iteration"),
+    s.runs.name: ("run_id",),
+    s.signals.name: ("run_id", "seq"),
+}
+
+
+class Store:
+    """Typed persistence for runs, nodes, attempts, events, approvals, signals and outputs."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.reads = Reads(db)
+        self._listeners: list[CommitListener] = []
+        self._schema_ready = False
+        self._ensured_tables: set[str] = set()
+        self._statements: dict[Any, ClauseElement] = {}
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        """A store on the database at ``url`` (a path, ``sqlite:///…`` or ``postgresql://…``)."""
+        return cls(open_database(url))
+
+    @property
+    def url(self) -> str:
+        """The normalised database URL."""
+        return self.db.url
+
+    def add_listener(self, listener: CommitListener) -> None:
+        """Call ``listener(run_id, events)`` after every commit that wrote events."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: CommitListener) -> None:
+        """Stop calling ``listener``."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    async def close(self) -> None:
+        """Close the database connections."""
+        await self.db.close()
+
+    # --- schema ------------------------------------------------------------------------
+
+    async def ensure_schema(self) -> None:
+        """Create the internal tables and apply pending migrations (safe to call repeatedly)."""
+        if self._schema_ready:
+            return
+        from smithers.store.migrate import apply_migrations
+
+        await self.db.run_ddl(apply_migrations)
+        self._schema_ready = True
+
+    async def ensure_output_table(self, table: OutputTable, *, create: bool = True) -> None:
+        """Create an output table (or only check an existing one) and add missing columns.
+
+        Raises ``WorkflowLoadError`` when an existing column's type conflicts.
+        """
+        key = f"{table.name}:{id(table)}"
+        if key in self._ensured_tables:
+            return
+        await self.db.run_ddl(lambda conn: table.ensure(conn, create=create))
+        if create:
+            self._ensured_tables.add(key)
+
+    async def _ensure_batch_tables(self, batch: Batch) -> None:
+        for table, _ in batch.typed_outputs:
+            await self.ensure_output_table(table)
+
+    # --- writes ------------------------------------------------------------------------
+
+    async def create_run(self, row: dict[str, Any], batch: Batch) -> Commit:
+        """Insert a new run row and commit ``batch`` with it; ``RunAlreadyExists`` if taken."""
+        run_id = row["run_id"]
+        await self._ensure_batch_tables(batch)
+        result: list[Commit] = []
+
+        def build(guard: Row | None) -> list[Statement]:
+            if guard is not None:
+                raise RunAlreadyExists()
+            statements = self._inserts(s.runs, [row])
+            statements += self._writes(run_id, batch, dict(row, max_seq=-1), result)
+            return statements
+
+        await self.db.write(_GUARD, {"run_id": run_id}, build)
+        self._notify(run_id, result[0].events)
+        return result[0]
+
+    async def commit(
+        self,
+        run_id: str,
+        batch: Batch,
+        *,
+        owner: str | None = None,
+        expect: Mapping[str, Any] | None = None,
+        expect_max_seq: int | None = None,
+    ) -> Commit:
+        """Write ``batch`` in one transaction.
+
+        ``owner``: the run must be owned by it (else ``OwnershipLost``). ``expect``: run columns
+        that must hold exactly these values (else ``ExpectationFailed``). ``expect_max_seq``:
+        no event may have been appended after it (else ``ExpectationFailed``).
+        """
+        await self._ensure_batch_tables(batch)
+        result: list[Commit] = []
+
+        def build(guard: Row | None) -> list[Statement]:
+            if guard is None:
+                raise RunNotFound(run_id)
+            if owner is not None and guard["runtime_owner_id"] != owner:
+                raise OwnershipLost(run_id)
+            if expect is not None and any(guard.get(k) != v for k, v in expect.items()):
+                raise ExpectationFailed(guard)
+            if expect_max_seq is not None and guard["max_seq"] != expect_max_seq:
+                raise ExpectationFailed(guard)
+            return self._writes(run_id, batch, guard, result)
+
+        await self.db.write(self._guard_stmt, {"run_id": run_id}, build)
+        self._notify(run_id, result[0].events)
+        return result[0]
+
+    async def transact(
+        self, run_id: str, build: Callable[[Reads, Row], Awaitable[Batch | None]]
+    ) -> Commit:
+        """Read inside a write transaction, then commit what ``build(reads, run)`` returns.
+
+        ``build`` sees the locked run row and may raise to abort without writing. For rare
+        writes that must read first (decisions, signals); the run loop uses ``commit``.
+        """
+        result: list[Commit] = []
+        async with self.db.transaction() as tx:
+            guard = await tx.fetch_one(self._guard_stmt, {"run_id": run_id})
+            if guard is None:
+                raise RunNotFound(run_id)
+            batch = await build(Reads(tx), guard) or Batch()
+            if batch.typed_outputs:
+                raise ValueError("transact() does not write typed outputs; use commit()")
+            for stmt, params in self._writes(run_id, batch, guard, result):
+                await tx.execute(stmt, params)
+        self._notify(run_id, result[0].events)
+        return result[0]
+
+    async def touch_heartbeats(self, owner: str, run_ids: Sequence[str], now: int) -> set[str]:
+        """Refresh the heartbeat of the runs ``owner`` still owns; returns those run ids."""
+        if not run_ids:
+            return set()
+        async with self.db.transaction() as tx:
+            rows = await tx.fetch_all(
+                _TOUCH_HEARTBEATS, {"owner": owner, "run_ids": list(run_ids), "now": now}
+            )
+        return {r["run_id"] for r in rows}
+
+    @property
+    def _guard_stmt(self) -> ClauseElement:
+        return _GUARD_LOCKED if self.db.dialect == "postgresql" else _GUARD
+
+    def _writes(
+        self, run_id: str, batch: Batch, guard: Row, result: list[Commit]
+    ) -> list[Statement]:
+        """The statements that write ``batch``; events get the seqs after the guard's max."""
+        out: list[Statement] = []
+        if batch.run_update:
+            out += self._updates(s.runs, [dict(batch.run_update, run_id=run_id)])
+        if batch.attempt_inserts:
+            out += self._inserts(s.attempts, batch.attempt_inserts)
+        if batch.attempt_updates:
+            out += self._updates(s.attempts, batch.attempt_updates)
+        if batch.node_upserts:
+            out += self._upserts(s.nodes, batch.node_upserts)
+        if batch.approval_upserts:
+            out += self._upserts(s.approvals, batch.approval_upserts)
+        if batch.ralph_upserts:
+            out += self._upserts(s.ralph, batch.ralph_upserts)
+        if batch.untyped_outputs:
+            out += self._upserts(s.outputs, batch.untyped_outputs)
+        for table, row in batch.typed_outputs:
+            out += self._upserts(table.table, [row], keys=("run_id", "node_id", "iteration"))
+        if batch.signal_inserts:
+            out += self._inserts(s.signals, batch.signal_inserts)
+        if batch.frame is not None:
+            out += self._inserts(s.frames, [batch.frame])
+        prior = int(guard["max_seq"])
+        stored = [
+            StoredEvent(run_id, prior + i + 1, ev.type, ev.timestamp_ms, payload)
+            for i, (ev, payload) in enumerate(zip(batch.events, _payloads(batch), strict=True))
+        ]
+        if stored:
+            rows = [
+                {
+                    "run_id": e.run_id,
+                    "seq": e.seq,
+                    "timestamp_ms": e.timestamp_ms,
+                    "type": e.type,
+                    "payload_json": e.payload_json,
+                }
+                for e in stored
+            ]
+            out.append((_INSERT_EVENTS, rows))
+        result.append(Commit(stored, prior, guard))
+        return out
+
+    def _notify(self, run_id: str, events: list[StoredEvent]) -> None:
+        if not events:
+            return
+        for listener in list(self._listeners):
+            try:
+                listener(run_id, events)
+            except Exception:  # a broken listener must not undo a committed write
+                log.exception("commit listener failed")
+
+    # --- statement builders (cached per table and column set) ----------------------------
+
+    def _cached(self, key: Any, build: Callable[[], ClauseElement]) -> ClauseElement:
+        stmt = self._statements.get(key)
+        if stmt is None:
+            stmt = self._statements[key] = build()
+        return stmt
+
+    def _inserts(self, table: Table, rows: Sequence[dict[str, Any]]) -> list[Statement]:
+        out: list[Statement] = []
+        for cols, group in _group_by_columns(rows).items():
+
+            def build(cols: tuple[str, ...] = cols) -> ClauseElement:
+                return insert(table).values({c: bindparam(c) for c in cols})
+
+            stmt = self._cached(("insert", table.name, cols), build)
+            out.append((stmt, group))
+        return out
+
+    def _updates(self, table: Table, rows: Sequence[dict[str, Any]]) -> list[Statement]:
+        keys = _KEYS[table.name]
+        out: list[Statement] = []
+        for cols, group in _group_by_columns(rows).items():
+            values = tuple(c for c in cols if c not in keys)
+
+            def build(values: tuple[str, ...] = values) -> ClauseElement:
+                where = and_(*(table.c[k] == bindparam(f"k_{k}") for k in keys))
+                return update(table).where(where).values({c: bindparam(f"v_{c}") for c in values})
+
+            stmt = self._cached(("update", table.name, cols), build)
+            params = [
+                {**{f"k_{k}": r[k] for k in keys}, **{f"v_{c}": r[c] for c in values}}
+                for r in group
+            ]
+            out.append((stmt, params))
+        return out
+
+    def _upserts(
+        self,
+        table: Table,
+        rows: Sequence[dict[str, Any]],
+        keys: tuple[str, ...] | None = None,
+    ) -> list[Statement]:
+        keys = keys or _KEYS[table.name]
+        out: list[Statement] = []
+        for cols, group in _group_by_columns(rows).items():
+
+            def build(cols: tuple[str, ...] = cols) -> ClauseElement:
+                dialect_insert = (
+                    postgresql.insert if self.db.dialect == "postgresql" else sqlite.insert
+                )
+                stmt = dialect_insert(table).values({c: bindparam(c) for c in cols})
+                changes = {c: stmt.excluded[c] for c in cols if c not in keys}
+                if not changes:
+                    return stmt.on_conflict_do_nothing(index_elements=list(keys))
+                return stmt.on_conflict_do_update(index_elements=list(keys), set_=changes)
+
+            out.append((self._cached(("upsert", table.name, id(table), cols), build), group))
+        return out
+
+
+def _payloads(batch: Batch) -> list[str]:
+    return [msgspec.json.encode(ev).decode() for ev in batch.events]
+
+
+def _group_by_columns(
+    rows: Sequence[dict[str, Any]],
+) -> dict[tuple[str, ...], list[dict[str, Any]]]:
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(sorted(row)), []).append(row)
+    return groups

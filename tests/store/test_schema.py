@@ -1,0 +1,81 @@
+"""Schema creation and migrations."""
+
+from __future__ import annotations
+
+import asyncio
+
+import msgspec
+import pytest
+from sqlalchemy import text
+
+from smithers.errors import WorkflowLoadError
+from smithers.store.outputs import output_table_for, table_name_for
+from smithers.store.schema import MIGRATIONS
+from smithers.store.store import Store
+
+
+def test_migration_versions_only_increase() -> None:
+    versions = [m.version for m in MIGRATIONS]
+    assert versions == sorted(set(versions)) and versions[0] == 1
+
+
+async def test_schema_is_created_once_even_by_concurrent_stores(db_url: str) -> None:
+    stores = [Store.open(db_url) for _ in range(3)]
+    try:
+        await asyncio.gather(*(s.ensure_schema() for s in stores))
+        rows = await stores[0].db.fetch_all(text("SELECT version FROM _smithers_schema_version"))
+        assert [r["version"] for r in rows] == [m.version for m in MIGRATIONS]
+    finally:
+        for s in stores:
+            await s.close()
+
+
+def test_table_names() -> None:
+    class OutputA(msgspec.Struct):
+        x: int
+
+    class HTTPResult(msgspec.Struct):
+        x: int
+
+    class Named(msgspec.Struct):
+        table = "custom_name"
+        x: int
+
+    assert table_name_for(OutputA) == "output_a"
+    assert table_name_for(HTTPResult) == "http_result"
+    assert table_name_for(Named) == "custom_name"
+
+
+async def test_output_table_columns_added_and_conflicts_refused(db_url: str) -> None:
+    class Report(msgspec.Struct):
+        title: str
+        pages: int
+
+    class ReportV2(msgspec.Struct):
+        table = "report"
+        title: str
+        pages: int
+        score: float | None = None
+
+    class ReportBad(msgspec.Struct):
+        table = "report"
+        title: int
+
+    store = Store.open(db_url)
+    try:
+        await store.ensure_schema()
+        await store.ensure_output_table(output_table_for(Report))
+        await store.ensure_output_table(output_table_for(ReportV2))
+        row = output_table_for(ReportV2).encode_row("r", "n", 0, ReportV2("t", 3, 0.5))
+        assert row == {
+            "run_id": "r",
+            "node_id": "n",
+            "iteration": 0,
+            "title": "t",
+            "pages": 3,
+            "score": 0.5,
+        }
+        with pytest.raises(WorkflowLoadError, match=r"report\.title"):
+            await store.ensure_output_table(output_table_for(ReportBad))
+    finally:
+        await store.close()
