@@ -13,7 +13,7 @@ import contextlib
 import logging
 import random
 from collections.abc import Callable, Coroutine, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ from smithers.errors import (
 )
 from smithers.statuses import SUSPENDED, TERMINAL, NodeState, RunStatus
 from smithers.store.batch import Batch
+from smithers.store.db import normalize_url
 from smithers.store.rows import RunRow
 from smithers.store.store import ExpectationFailed, Store
 
@@ -57,6 +58,8 @@ class StartOptions:
     max_concurrency: int | None = None
     root_dir: Path | None = None
     allow_network: bool = False
+    db_url: str | None = None
+    """Recorded when the run lives in a database other than the caller's (mirrored runs)."""
 
 
 @dataclass(eq=False)
@@ -111,6 +114,8 @@ class RunScheduler:
         self._maintenance: asyncio.Task[None] | None = None
         self._closing = False
         self._background: set[asyncio.Task[None]] = set()
+        self._launch_listeners: list[Callable[[Store, str], None]] = []
+        self._exit_listeners: list[Callable[[Store, str], None]] = []
 
     # --- stores ------------------------------------------------------------------------------
 
@@ -127,12 +132,18 @@ class RunScheduler:
 
     async def open_store(self, url: str) -> Store:
         """The attached store for ``url``, opened on first use."""
-        from smithers.store.db import normalize_url
-
         known = self._stores.get(normalize_url(url))
         if known is not None:
             return known.store
         return await self.attach(Store.open(url))
+
+    def add_launch_listener(self, listener: Callable[[Store, str], None]) -> None:
+        """Call ``listener(store, run_id)`` whenever this process starts executing a run."""
+        self._launch_listeners.append(listener)
+
+    def add_exit_listener(self, listener: Callable[[Store, str], None]) -> None:
+        """Call ``listener(store, run_id)`` whenever a run's loop in this process ends."""
+        self._exit_listeners.append(listener)
 
     @property
     def stores(self) -> list[Store]:
@@ -259,9 +270,7 @@ class RunScheduler:
         now = self.clock()
         stored_options = _options_from_config(row.config_json)
         if options is not None and options.max_concurrency is not None:
-            stored_options = StartOptions(
-                options.max_concurrency, stored_options.root_dir, stored_options.allow_network
-            )
+            stored_options = replace(stored_options, max_concurrency=options.max_concurrency)
         config = self._config(loaded, stored_options)
         change = Change(model, now)
         change.stop_attempts("interrupted", node_state=NodeState.PENDING)
@@ -332,6 +341,8 @@ class RunScheduler:
         self.active[model.run_id] = handle
         metrics.runs_active.inc()
         handle.task = asyncio.create_task(self._drive(handle), name=f"run:{model.run_id}")
+        for listener in self._launch_listeners:
+            listener(store, model.run_id)
 
     async def _drive(self, handle: RunHandle) -> RunOutcome:
         started = self.clock()
@@ -347,6 +358,8 @@ class RunScheduler:
         if outcome.status in TERMINAL:
             metrics.run_duration_ms.observe(self.clock() - started)
         self._after_loop(handle, outcome)
+        for listener in self._exit_listeners:
+            listener(handle.store, handle.run_id)
         return outcome
 
     async def _release(self, handle: RunHandle) -> None:
@@ -364,9 +377,10 @@ class RunScheduler:
         if not waiters:
             self._waiters.pop(handle.run_id, None)
         if outcome.status in SUSPENDED and not self._closing:
-            self._spawn(self._schedule_wake(handle.store, handle.run_id))
+            self.spawn(self._schedule_wake(handle.store, handle.run_id))
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run ``coro`` in the background, keeping a reference until it ends."""
         task = asyncio.create_task(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
@@ -378,7 +392,7 @@ class RunScheduler:
         delay = max(0.0, (row.wake_at_ms - self.clock()) / 1000)
         loop = asyncio.get_running_loop()
         self._wake_timers[run_id] = loop.call_later(
-            delay, lambda: self._spawn(self._wake_due(store, run_id))
+            delay, lambda: self.spawn(self._wake_due(store, run_id))
         )
 
     async def _wake_due(self, store: Store, run_id: str) -> None:
@@ -569,6 +583,11 @@ class RunScheduler:
             for row in rows:
                 if row.run_id in self.active or state.skip_until.get(row.run_id, 0) > now:
                     continue
+                owning = _options_from_config(row.config_json).db_url
+                if owning is not None and normalize_url(owning) != store.url:
+                    # A mirror copy: the run lives (and is claimed) in its own database.
+                    await self.open_store(owning)
+                    continue
                 if row.status == RunStatus.RUNNING and row.runtime_owner_id is not None:
                     stale = (
                         row.heartbeat_at_ms is None
@@ -593,13 +612,14 @@ def _load_stored(row: RunRow) -> LoadedWorkflow:
 
 
 def _config_json(options: StartOptions, config: RunConfig) -> str:
-    return msgspec.json.encode(
-        {
-            "maxConcurrency": options.max_concurrency,
-            "rootDir": str(config.root_dir),
-            "allowNetwork": config.allow_network,
-        }
-    ).decode()
+    data: dict[str, Any] = {
+        "maxConcurrency": options.max_concurrency,
+        "rootDir": str(config.root_dir),
+        "allowNetwork": config.allow_network,
+    }
+    if options.db_url is not None:
+        data["dbUrl"] = options.db_url
+    return msgspec.json.encode(data).decode()
 
 
 def _options_from_config(config_json: str | None) -> StartOptions:
@@ -613,8 +633,10 @@ def _options_from_config(config_json: str | None) -> StartOptions:
         return StartOptions()
     max_concurrency = data.get("maxConcurrency")
     root = data.get("rootDir")
+    db_url = data.get("dbUrl")
     return StartOptions(
         max_concurrency if isinstance(max_concurrency, int) and max_concurrency > 0 else None,
         Path(root) if isinstance(root, str) else None,
         bool(data.get("allowNetwork", False)),
+        db_url if isinstance(db_url, str) else None,
     )

@@ -24,6 +24,7 @@ from smithers.store.batch import Batch, StoredEvent
 from smithers.store.db import Database, Row, Statement, open_database
 from smithers.store.outputs import OutputTable
 from smithers.store.reads import Reads
+from smithers.store.rows import ApprovalRow, EventRow, NodeRow, RunRow
 
 __all__ = ["Commit", "ExpectationFailed", "Store"]
 
@@ -233,6 +234,29 @@ class Store:
         self._notify(run_id, result[0].events)
         return result[0]
 
+    async def copy_run(
+        self,
+        run: RunRow,
+        nodes: Sequence[NodeRow],
+        approvals: Sequence[ApprovalRow],
+        events: Sequence[EventRow],
+    ) -> None:
+        """Upsert a run's rows and insert its events (same seqs) — mirroring, idempotent."""
+        run_row = msgspec.structs.asdict(run)
+
+        def build(_: Row | None) -> list[Statement]:
+            out = self._upserts(s.runs, [run_row])
+            if nodes:
+                out += self._upserts(s.nodes, [msgspec.structs.asdict(n) for n in nodes])
+            if approvals:
+                out += self._upserts(s.approvals, [msgspec.structs.asdict(a) for a in approvals])
+            if events:
+                rows = [msgspec.structs.asdict(e) for e in events]
+                out += self._upserts(s.events, rows, keys=("run_id", "seq"), ignore=True)
+            return out
+
+        await self.db.write(_GUARD, {"run_id": run.run_id}, build)
+
     async def touch_heartbeats(self, owner: str, run_ids: Sequence[str], now: int) -> set[str]:
         """Refresh the heartbeat of the runs ``owner`` still owns; returns those run ids."""
         if not run_ids:
@@ -343,7 +367,10 @@ class Store:
         table: Table,
         rows: Sequence[dict[str, Any]],
         keys: tuple[str, ...] | None = None,
+        *,
+        ignore: bool = False,
     ) -> list[Statement]:
+        """Insert-or-update (or, with ``ignore``, insert-or-skip) statements."""
         keys = keys or _KEYS[table.name]
         out: list[Statement] = []
         for cols, group in _group_by_columns(rows).items():
@@ -354,11 +381,12 @@ class Store:
                 )
                 stmt = dialect_insert(table).values({c: bindparam(c) for c in cols})
                 changes = {c: stmt.excluded[c] for c in cols if c not in keys}
-                if not changes:
+                if not changes or ignore:
                     return stmt.on_conflict_do_nothing(index_elements=list(keys))
                 return stmt.on_conflict_do_update(index_elements=list(keys), set_=changes)
 
-            out.append((self._cached(("upsert", table.name, id(table), cols), build), group))
+            key = ("upsert", table.name, id(table), cols, ignore)
+            out.append((self._cached(key, build), group))
         return out
 
 

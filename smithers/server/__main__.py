@@ -1,0 +1,7 @@
+"""``python -m smithers.server``: run the HTTP server (same flags as ``smithers server``)."""
+
+import sys
+
+from smithers.server.command import main
+
+sys.exit(main())

@@ -1,0 +1,169 @@
+"""``create_app(settings)``: the Litestar application of the Smithers HTTP API.
+
+Ahead of Litestar's routing, ``SmithersApp`` answers ``/health``, checks the bearer token,
+rejects trailing-slash paths, puts the body limit on ``receive``, sets the security headers
+of every response, and records the HTTP metrics.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar, Request, Response, get
+from litestar.datastructures import State
+from litestar.enums import ScopeType
+from litestar.openapi import OpenAPIConfig
+from litestar.types import HTTPResponseStartEvent, Message, Receive, Scope, Send
+
+import smithers
+from smithers import metrics
+from smithers.server.approvals import APPROVAL_ROUTES
+from smithers.server.auth import authorized
+from smithers.server.context import ServerContext
+from smithers.server.docs import add_request_bodies, documented
+from smithers.server.errors import envelope, exception_handlers
+from smithers.server.events import EVENT_ROUTES
+from smithers.server.limits import limit_body
+from smithers.server.runs import RUN_ROUTES
+from smithers.server.settings import ServerSettings
+from smithers.server.wire import (
+    DecisionRequest,
+    Health,
+    ResumeRequest,
+    SignalRequest,
+    StartRunRequest,
+)
+
+__all__ = ["SmithersApp", "create_app"]
+
+HEALTH_BODY = b'{"ok":true}'
+JSON = b"application/json"
+
+
+def fix_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """Security headers on every response; exact content types for SSE and JSON."""
+    names = {name.lower() for name, _ in headers}
+    content_type = next((v for n, v in headers if n.lower() == b"content-type"), b"")
+    out = list(headers)
+    if content_type.startswith(b"text/event-stream"):
+        out = [(n, b"text/event-stream" if n.lower() == b"content-type" else v) for n, v in out]
+    elif b"cache-control" not in names:
+        out.append((b"cache-control", b"no-store"))
+    if b"x-content-type-options" not in names:
+        out.append((b"x-content-type-options", b"nosniff"))
+    return out
+
+
+async def send_json(
+    send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    """A complete JSON response, for answers given before routing."""
+    headers = [(b"content-type", JSON), (b"content-length", str(len(body)).encode())]
+    start: HTTPResponseStartEvent = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": fix_headers(headers + (extra or [])),
+    }
+    await send(start)
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+class SmithersApp(Litestar):
+    """Litestar with the pre-routing checks of the HTTP contract."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
+        if scope["type"] != ScopeType.HTTP:
+            await super().__call__(scope, receive, send)
+            return
+        http_scope = scope
+        settings: ServerSettings = self.state.smithers.settings
+        path, method = http_scope["path"], http_scope["method"]
+        if path == "/health" and method in ("GET", "HEAD"):
+            await send_json(send, 200, HEALTH_BODY)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = fix_headers(list(message.get("headers", [])))
+            await send(message)
+
+        try:
+            token = settings.token
+            if token is not None and not authorized(scope["headers"], token):
+                body = envelope("UNAUTHORIZED", "Missing or invalid authorization token")
+                await send_json(tracked_send, 401, body, [(b"www-authenticate", b"Bearer")])
+                return
+            if len(path) > 1 and path.endswith("/"):
+                await send_json(tracked_send, 404, envelope("NOT_FOUND", "Route not found"))
+                return
+            limited = limit_body(scope, receive, settings.max_body_bytes)
+            await super().__call__(scope, limited, tracked_send)
+        finally:
+            route = scope.get("path_template") or "unmatched"
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            metrics.http_requests.labels(method, route, str(status)).inc()
+            metrics.http_request_duration_ms.labels(method, route).observe(elapsed_ms)
+
+
+@get("/health", summary="Liveness (no auth)", responses=documented())
+async def health() -> Health:
+    """Always ``{"ok": true}``; answered before authentication."""
+    return Health()
+
+
+@get(
+    "/metrics",
+    summary="Prometheus metrics",
+    responses=documented(),
+    media_type="text/plain; version=0.0.4",
+)
+async def metrics_text(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Prometheus text exposition of the server's metrics."""
+    return Response(metrics.render_metrics(), media_type="text/plain; version=0.0.4")
+
+
+@asynccontextmanager
+async def _lifespan(app: Litestar) -> AsyncIterator[None]:
+    context: ServerContext = app.state.smithers
+    await context.startup()
+    try:
+        yield
+    finally:
+        await context.shutdown()
+
+
+def create_app(settings: ServerSettings | None = None) -> SmithersApp:
+    """The Smithers HTTP API as a Litestar app (the scheduler starts with its lifespan)."""
+    settings = settings or ServerSettings()
+    context = ServerContext.create(settings)
+    routes: list[Any] = [health, *RUN_ROUTES, *EVENT_ROUTES, *APPROVAL_ROUTES]
+    if settings.metrics:
+        routes.append(metrics_text)
+    app = SmithersApp(
+        route_handlers=routes,
+        exception_handlers=exception_handlers,
+        lifespan=[_lifespan],
+        state=State({"smithers": context}),
+        openapi_config=OpenAPIConfig(
+            title="Smithers", version=smithers.__version__, path="/schema"
+        ),
+    )
+    add_request_bodies(
+        app.openapi_schema,
+        {
+            ("POST", "/v1/runs"): StartRunRequest,
+            ("POST", "/v1/runs/{runId}/resume"): ResumeRequest,
+            ("POST", "/v1/runs/{runId}/nodes/{nodeId}/approve"): DecisionRequest,
+            ("POST", "/v1/runs/{runId}/nodes/{nodeId}/deny"): DecisionRequest,
+            ("POST", "/v1/runs/{runId}/signals/{signalName}"): SignalRequest,
+            ("POST", "/signal/{runId}/{signalName}"): SignalRequest,
+        },
+    )
+    return app

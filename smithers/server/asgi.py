@@ -1,0 +1,13 @@
+"""The import target Granian workers load: the app built from ``SMITHERS_*`` variables."""
+
+from __future__ import annotations
+
+from smithers.server.app import SmithersApp, create_app
+from smithers.server.settings import ServerSettings
+
+__all__ = ["app_from_env"]
+
+
+def app_from_env() -> SmithersApp:
+    """``create_app`` with the settings ``smithers server`` put in the environment."""
+    return create_app(ServerSettings.from_env())

@@ -1,0 +1,67 @@
+"""The ``smithers server`` command: its flags and how they become ``ServerSettings``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from smithers.server.settings import ServerSettings
+
+__all__ = ["add_server_arguments", "main", "settings_from_args"]
+
+
+def add_server_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of ``smithers server``."""
+    parser.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=7331, help="TCP port; 0 picks a free one")
+    parser.add_argument(
+        "--db",
+        default="sqlite:///./smithers.db",
+        help="server database (path or URL; 'none' for no server database)",
+    )
+    parser.add_argument("--root", default=".", help="workflow files must be inside it (default .)")
+    parser.add_argument("--auth-token", help="bearer token (default $SMITHERS_API_KEY)")
+    parser.add_argument("--max-body-bytes", type=int, default=1_048_576, help="request body limit")
+    parser.add_argument(
+        "--allow-network", action="store_true", help="let the bash tool use the network"
+    )
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+
+
+def settings_from_args(args: argparse.Namespace) -> ServerSettings:
+    """Settings from parsed flags (and ``SMITHERS_API_KEY``)."""
+    db = None if args.db.lower() == "none" else args.db
+    if db is not None and db.startswith("sqlite:///./"):
+        db = "sqlite:///" + os.path.abspath(db[len("sqlite:///") :])
+    if args.workers < 1:
+        raise ValueError("--workers must be at least 1")
+    return ServerSettings(
+        host=args.host,
+        port=args.port,
+        db=db,
+        auth_token=args.auth_token
+        if args.auth_token is not None
+        else os.environ.get("SMITHERS_API_KEY"),
+        max_body_bytes=args.max_body_bytes,
+        root_dir=Path(os.path.abspath(args.root)),
+        allow_network=bool(args.allow_network),
+        workers=args.workers,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m smithers.server``: the same as ``smithers server``."""
+    from smithers.server.runner import run_server
+
+    parser = argparse.ArgumentParser(
+        prog="smithers server", description="The Smithers HTTP server."
+    )
+    add_server_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        settings = settings_from_args(args)
+    except ValueError as exc:
+        parser.error(str(exc))
+    return run_server(settings)

@@ -1,0 +1,156 @@
+"""Everything a server process shares between requests: settings, scheduler, stores."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+from litestar import Request
+
+from smithers.authoring.loader import LoadedWorkflow, load_workflow, resolve_workflow_path
+from smithers.engine.scheduler import RunScheduler, StartOptions
+from smithers.errors import DbNotConfigured, RunNotFound
+from smithers.server.settings import ServerSettings
+from smithers.store.db import normalize_url
+from smithers.store.mirror import Mirror
+from smithers.store.rows import RunRow
+from smithers.store.store import Store
+
+__all__ = ["ServerContext", "context_of"]
+
+
+@dataclass
+class ServerContext:
+    """The server's scheduler, its database (if any), and where each run lives."""
+
+    settings: ServerSettings
+    scheduler: RunScheduler
+    server_store: Store | None = None
+    mirror: Mirror | None = None
+    homes: dict[str, Store] = field(default_factory=dict)
+    """Run id → the store that owns it, for runs this process started or touched."""
+
+    @classmethod
+    def create(cls, settings: ServerSettings) -> ServerContext:
+        """A context (nothing opened yet)."""
+        scheduler = RunScheduler(
+            auto_wake=True,
+            stale_after_ms=settings.stale_after_ms,
+            recovery_interval=settings.recovery_interval,
+        )
+        return cls(settings, scheduler)
+
+    async def startup(self) -> None:
+        """Open the server database and start the scheduler (and mirroring)."""
+        if self.settings.db is not None:
+            self.server_store = await self.scheduler.attach(Store.open(self.settings.db))
+            self.mirror = Mirror(self.server_store)
+            await self.mirror.start()
+        self.scheduler.add_launch_listener(self._on_launch)
+        self.scheduler.add_exit_listener(self._on_exit)
+        await self.scheduler.start()
+
+    async def shutdown(self) -> None:
+        """Interrupt running runs, flush mirrors, close databases."""
+        await self.scheduler.close()
+        if self.mirror is not None:
+            await self.mirror.close()
+        for store in self.scheduler.stores:
+            await store.close()
+
+    def _on_launch(self, store: Store, run_id: str) -> None:
+        self.homes[run_id] = store
+        if self.mirror is not None:
+            self.mirror.track(store, run_id)
+
+    def _on_exit(self, store: Store, run_id: str) -> None:
+        if self.mirror is not None and self.mirror.is_tracked(run_id):
+            self.scheduler.spawn(self.mirror.flush(run_id, keep=False))
+
+    def require_db(self) -> Store:
+        """The server database, or ``DB_NOT_CONFIGURED``."""
+        if self.server_store is None:
+            raise DbNotConfigured()
+        return self.server_store
+
+    def options(self, max_concurrency: int | None, store: Store) -> StartOptions:
+        """Run options for a run started or resumed through this server."""
+        mirrored = self.server_store is not None and store.url != self.server_store.url
+        return StartOptions(
+            max_concurrency=max_concurrency,
+            root_dir=self.settings.root_dir,
+            allow_network=self.settings.allow_network,
+            db_url=store.url if mirrored else None,
+        )
+
+    async def load(self, given: str) -> LoadedWorkflow:
+        """Resolve a workflow path (confined to the root) and load it fresh."""
+        path = resolve_workflow_path(given, self.settings.root_dir)
+        return await asyncio.to_thread(load_workflow, path)
+
+    async def store_for(self, loaded: LoadedWorkflow) -> Store:
+        """Where runs of this workflow live: its own database, the server's, or beside it."""
+        pinned = loaded.workflow.db
+        if pinned is not None:
+            url = pinned if "://" in pinned else str((loaded.path.parent / pinned).resolve())
+        elif self.server_store is not None:
+            return self.server_store
+        else:
+            url = str(loaded.path.parent / "smithers.db")
+        if self.server_store is not None and normalize_url(url) == self.server_store.url:
+            return self.server_store
+        return await self.scheduler.open_store(url)
+
+    async def locate(self, run_id: str, *, missing_code: str | None = None) -> tuple[Store, RunRow]:
+        """The store that owns a run and its row; ``RunNotFound`` when no database has it."""
+        home = self.homes.get(run_id)
+        if home is not None:
+            row = await home.reads.get_run(run_id)
+            if row is not None:
+                return home, row
+        if self.server_store is not None:
+            row = await self.server_store.reads.get_run(run_id)
+            if row is not None:
+                owning = _db_url(row)
+                if owning is None or normalize_url(owning) == self.server_store.url:
+                    return self.server_store, row
+                store = await self.scheduler.open_store(owning)
+                own_row = await store.reads.get_run(run_id)
+                if own_row is not None:
+                    self.homes[run_id] = store
+                    return store, own_row
+                return self.server_store, row
+        for store in self.scheduler.stores:
+            row = await store.reads.get_run(run_id)
+            if row is not None:
+                self.homes[run_id] = store
+                return store, row
+        if missing_code == "RUN_NOT_FOUND":
+            raise RunNotFound(run_id, "Run id does not exist", code="RUN_NOT_FOUND")
+        raise RunNotFound(run_id)
+
+    async def touched(self, store: Store, run_id: str) -> None:
+        """After a decision, signal or cancel: refresh the mirror copy at once."""
+        self.homes[run_id] = store
+        if self.mirror is not None and store is not self.server_store:
+            self.mirror.track(store, run_id)
+            await self.mirror.flush(run_id, keep=run_id in self.scheduler.active)
+
+
+def _db_url(row: RunRow) -> str | None:
+    if not row.config_json:
+        return None
+    try:
+        config: Any = msgspec.json.decode(row.config_json)
+    except msgspec.DecodeError:
+        return None
+    url = config.get("dbUrl") if isinstance(config, dict) else None
+    return url if isinstance(url, str) else None
+
+
+def context_of(request: Request[Any, Any, Any]) -> ServerContext:
+    """The server context of the app serving ``request``."""
+    context: ServerContext = request.app.state.smithers
+    return context

@@ -1,0 +1,120 @@
+"""OpenAPI documentation of error responses and request bodies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import (
+    OpenAPI,
+    OpenAPIMediaType,
+    OpenAPIType,
+    Reference,
+    RequestBody,
+    Schema,
+)
+
+from smithers.server.wire import ErrorBody
+
+__all__ = ["ERROR_CODES", "add_request_bodies", "documented"]
+
+ERROR_CODES: dict[int, str] = {
+    400: "INVALID_JSON, INVALID_REQUEST, RUN_ID_REQUIRED, WORKFLOW_PATH_OUTSIDE_ROOT, "
+    "WORKFLOW_LOAD_FAILED or DB_NOT_CONFIGURED",
+    401: "UNAUTHORIZED: missing or invalid token",
+    404: "NOT_FOUND (unknown route or run) or RUN_NOT_FOUND (resume of an unknown run)",
+    405: "METHOD_NOT_ALLOWED: known path, wrong method",
+    409: "RUN_IN_PROGRESS, RUN_ALREADY_EXISTS, RUN_NOT_ACTIVE or APPROVAL_NOT_PENDING",
+    413: "PAYLOAD_TOO_LARGE: the body exceeds maxBodyBytes",
+    500: "SERVER_ERROR: anything unexpected",
+}
+"""Every error status the server documents; 401, 405 and 500 apply to every route."""
+
+_EVERYWHERE = (401, 405, 500)
+
+
+def documented(*statuses: int) -> dict[int, ResponseSpec]:
+    """Error responses of a route: the given statuses plus those every route may answer."""
+    return {
+        status: ResponseSpec(data_container=ErrorBody, description=ERROR_CODES[status])
+        for status in sorted({*statuses, *_EVERYWHERE})
+    }
+
+
+def add_request_bodies(
+    openapi: OpenAPI, bodies: dict[tuple[str, str], type[msgspec.Struct]]
+) -> None:
+    """Document the JSON bodies the handlers parse themselves (for exact error messages)."""
+    _, components = msgspec.json.schema_components(
+        list(bodies.values()), ref_template="#/components/schemas/{name}"
+    )
+    schemas = openapi.components.schemas
+    for name, component in components.items():
+        converted = _schema(component)
+        if isinstance(converted, Schema):
+            schemas[name] = converted
+    for (method, path), struct in bodies.items():
+        item = (openapi.paths or {}).get(path)
+        operation = getattr(item, method.lower(), None) if item is not None else None
+        if operation is None:
+            continue
+        operation.request_body = RequestBody(
+            content={
+                "application/json": OpenAPIMediaType(
+                    schema=Reference(ref=f"#/components/schemas/{struct.__name__}")
+                )
+            },
+            required=False,
+            description="A JSON object; an empty body means {}.",
+        )
+
+
+_KEYS = {
+    "anyOf": "any_of",
+    "oneOf": "one_of",
+    "allOf": "all_of",
+    "additionalProperties": "additional_properties",
+    "minLength": "min_length",
+    "maxLength": "max_length",
+    "exclusiveMinimum": "exclusive_minimum",
+    "exclusiveMaximum": "exclusive_maximum",
+    "minItems": "min_items",
+    "maxItems": "max_items",
+}
+_PLAIN = {
+    "required",
+    "enum",
+    "title",
+    "description",
+    "default",
+    "minimum",
+    "maximum",
+    "format",
+    "pattern",
+    "const",
+}
+
+
+def _schema(node: dict[str, Any]) -> Schema | Reference:
+    if "$ref" in node:
+        return Reference(ref=node["$ref"])
+    kwargs: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "type":
+            kwargs["type"] = (
+                [OpenAPIType(v) for v in value] if isinstance(value, list) else OpenAPIType(value)
+            )
+        elif key == "properties":
+            kwargs["properties"] = {k: _schema(v) for k, v in value.items()}
+        elif key == "items":
+            kwargs["items"] = _schema(value)
+        elif key in ("anyOf", "oneOf", "allOf"):
+            kwargs[_KEYS[key]] = [_schema(v) for v in value]
+        elif key == "additionalProperties":
+            kwargs["additional_properties"] = value if isinstance(value, bool) else _schema(value)
+        elif key in _KEYS:
+            kwargs[_KEYS[key]] = value
+        elif key in _PLAIN:
+            kwargs[key] = value
+    return Schema(**kwargs)

@@ -1,0 +1,112 @@
+"""``GET /v1/runs/{runId}/events``: Server-Sent Events of a run.
+
+Events of runs this process writes arrive through the in-process hub within milliseconds;
+for runs written elsewhere the stream polls the database. Nothing is skipped or sent twice:
+the stream tracks the last ``seq`` it sent and only ever sends later ones.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from litestar import Request, get
+from litestar.params import Parameter
+from litestar.response import Stream
+
+from smithers import metrics
+from smithers.server.context import ServerContext, context_of
+from smithers.server.docs import documented
+from smithers.server.wire import query_int
+from smithers.statuses import TERMINAL
+from smithers.store.batch import StoredEvent
+from smithers.store.rows import EventRow
+from smithers.store.store import Store
+
+__all__ = ["EVENT_ROUTES", "event_stream", "sse_frame"]
+
+TERMINAL_EVENTS = frozenset({"RunFinished", "RunFailed", "RunCancelled"})
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+_LOCAL_STATUS_CHECK = 1.0
+
+
+def sse_frame(seq: int, payload_json: str) -> bytes:
+    """One SSE message: ``id``, ``event: smithers``, and the stored event JSON."""
+    return f"id: {seq}\nevent: smithers\ndata: {payload_json}\n\n".encode()
+
+
+async def event_stream(
+    ctx: ServerContext, store: Store, run_id: str, after_seq: int
+) -> AsyncIterator[bytes]:
+    """The SSE body: ``retry``, then every event after ``after_seq``, until the run ends."""
+    settings = ctx.settings
+    hub = ctx.scheduler.hub
+    metrics.sse_subscribers.inc()
+    sub = hub.subscribe(store.url, run_id)
+    try:
+        yield b"retry: 1000\n\n"
+        last = after_seq
+        last_sent = time.monotonic()
+        check_status = True
+        while True:
+            buffered = sub.take(last)
+            events: Sequence[StoredEvent | EventRow] = (
+                buffered
+                if buffered is not None
+                else await store.reads.list_events(run_id, last, 500)
+            )
+            if events:
+                yield b"".join(sse_frame(e.seq, e.payload_json) for e in events)
+                last = events[-1].seq
+                last_sent = time.monotonic()
+                if events[-1].type in TERMINAL_EVENTS:
+                    check_status = True
+                continue
+            if check_status:
+                row = await store.reads.get_run(run_id)
+                if row is None or row.status in TERMINAL:
+                    if not await store.reads.list_events(run_id, last, 1):
+                        return
+                    continue
+                check_status = False
+            local = run_id in ctx.scheduler.active
+            wait = _LOCAL_STATUS_CHECK if local else settings.sse_poll_interval
+            idle = time.monotonic() - last_sent
+            wait = max(0.0, min(wait, settings.sse_keepalive - idle))
+            if not await sub.wait(wait):
+                check_status = True
+                if time.monotonic() - last_sent >= settings.sse_keepalive:
+                    yield b": keep-alive\n\n"
+                    last_sent = time.monotonic()
+    finally:
+        sub.close()
+        metrics.sse_subscribers.dec()
+
+
+@get(
+    "/v1/runs/{runId:str}/events",
+    responses=documented(400, 404),
+    summary="Server-Sent Events of a run",
+    media_type="text/event-stream",
+)
+async def run_events(
+    request: Request[Any, Any, Any],
+    runId: str,
+    after_seq: str | None = Parameter(
+        query="afterSeq", default=None, description="send events with a greater seq (default -1)"
+    ),
+) -> Stream:
+    """Every stored event after ``afterSeq`` (or ``Last-Event-ID``), then live ones."""
+    ctx = context_of(request)
+    raw = after_seq if after_seq is not None else request.headers.get("last-event-id")
+    start = query_int(raw)
+    store, _ = await ctx.locate(runId)
+    return Stream(
+        event_stream(ctx, store, runId, -1 if start is None else start),
+        media_type="text/event-stream",
+        headers=SSE_HEADERS,
+    )
+
+
+EVENT_ROUTES = [run_events]

@@ -1,0 +1,268 @@
+"""``/v1/runs…``: start, resume, cancel, read, frames, decisions, signals, listing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, get, post
+from litestar.params import Parameter
+
+from smithers.engine.limits import check_input
+from smithers.errors import InvalidRequest, RunIdRequired, RunInProgress
+from smithers.server.context import context_of
+from smithers.server.docs import documented
+from smithers.server.wire import (
+    CancelResponse,
+    DecisionResponse,
+    FrameView,
+    ResumeResponse,
+    RunListItem,
+    RunView,
+    SignalResponse,
+    StartRunResponse,
+    parse_decision,
+    parse_resume,
+    parse_signal,
+    parse_start,
+    query_int,
+    query_limit,
+    query_status,
+    read_object,
+)
+from smithers.store.rows import RunRow
+
+__all__ = ["RUN_ROUTES"]
+
+AnyRequest = Request[Any, Any, Any]
+
+
+def run_view(row: RunRow, summary: dict[str, int]) -> RunView:
+    """The body of ``GET /v1/runs/{runId}``."""
+    error = None
+    if row.status == "failed" and row.error_json:
+        error = msgspec.json.decode(row.error_json)
+    return RunView(
+        run_id=row.run_id,
+        workflow_name=row.workflow_name,
+        status=row.status,
+        created_at_ms=row.created_at_ms,
+        started_at_ms=row.started_at_ms,
+        finished_at_ms=row.finished_at_ms,
+        heartbeat_at_ms=row.heartbeat_at_ms,
+        summary=summary,
+        error=error,
+    )
+
+
+@post(
+    "/v1/runs",
+    status_code=200,
+    responses=documented(400, 404, 409, 413),
+    summary="Start or resume a run",
+)
+async def start_run(request: AnyRequest) -> StartRunResponse:
+    """Start a run of a workflow file (or resume one with ``resume: true``)."""
+    ctx = context_of(request)
+    body = parse_start(await read_object(request))
+    if body.resume and body.run_id is None:
+        raise RunIdRequired()
+    loaded = await ctx.load(body.workflow_path)
+    check_input(body.input)
+    store = await ctx.store_for(loaded)
+    options = ctx.options(body.config.max_concurrency, store)
+    if body.resume:
+        assert body.run_id is not None
+        state = await ctx.scheduler.resume_run(store, body.run_id, loaded, options=options)
+        if state == "running":
+            raise RunInProgress(f"Run {body.run_id} is already running")
+        run_id = body.run_id
+    else:
+        run_id = await ctx.scheduler.start_run(
+            store, loaded, input=body.input, run_id=body.run_id, options=options
+        )
+    ctx.homes[run_id] = store
+    return StartRunResponse(run_id=run_id)
+
+
+@post(
+    "/v1/runs/{runId:str}/resume",
+    status_code=200,
+    responses=documented(400, 404, 413),
+    summary="Resume a run",
+)
+async def resume_run(request: AnyRequest, runId: str) -> ResumeResponse:
+    """Continue a run from its last checkpoint (no-op when it is running)."""
+    ctx = context_of(request)
+    body = parse_resume(await read_object(request))
+    store, row = await ctx.locate(runId, missing_code="RUN_NOT_FOUND")
+    if ctx.scheduler.is_active(row):
+        return ResumeResponse(run_id=runId, status="running")
+    given = body.workflow_path or row.workflow_path
+    if not given:
+        raise InvalidRequest("workflowPath must be a string")
+    loaded = await ctx.load(given)
+    options = ctx.options(body.config.max_concurrency, store)
+    try:
+        state = await ctx.scheduler.resume_run(store, runId, loaded, options=options)
+    except RunInProgress:
+        state = "running"
+    return ResumeResponse(run_id=runId, status="running" if state == "running" else None)
+
+
+@post(
+    "/v1/runs/{runId:str}/cancel",
+    status_code=200,
+    responses=documented(404, 409),
+    summary="Cancel a run",
+)
+async def cancel_run(request: AnyRequest, runId: str) -> CancelResponse:
+    """Cancel a run: at once when suspended or orphaned, through its owner when running."""
+    ctx = context_of(request)
+    store, _ = await ctx.locate(runId)
+    await ctx.scheduler.cancel_run(store, runId)
+    await ctx.touched(store, runId)
+    return CancelResponse(run_id=runId)
+
+
+@get("/v1/runs/{runId:str}", responses=documented(404), summary="Run status and summary")
+async def get_run(request: AnyRequest, runId: str) -> RunView:
+    """The run's status, timestamps, node state counts and error."""
+    ctx = context_of(request)
+    store, row = await ctx.locate(runId)
+    return run_view(row, await store.reads.node_summary(runId))
+
+
+@get("/v1/runs/{runId:str}/frames", responses=documented(400, 404), summary="Render frames")
+async def list_frames(
+    request: AnyRequest,
+    runId: str,
+    limit: str | None = Parameter(default=None, description="1..1000, default 50"),
+    after_frame_no: str | None = Parameter(
+        query="afterFrameNo", default=None, description="frames numbered above it, oldest first"
+    ),
+) -> list[FrameView]:
+    """The newest frames (newest first), or the frames after ``afterFrameNo`` (oldest first)."""
+    ctx = context_of(request)
+    count = query_limit(limit)
+    after = query_int(after_frame_no)
+    store, _ = await ctx.locate(runId)
+    rows = await store.reads.list_frames(runId, count, after)
+    return [FrameView(**msgspec.structs.asdict(r)) for r in rows]
+
+
+@post(
+    "/v1/runs/{runId:str}/nodes/{nodeId:str}/approve",
+    status_code=200,
+    responses=documented(400, 404, 409, 413),
+    summary="Approve a waiting node",
+)
+async def approve(request: AnyRequest, runId: str, nodeId: str) -> DecisionResponse:
+    """Record an approval; a suspended run continues by itself."""
+    return await _decide(request, runId, nodeId, approved=True)
+
+
+@post(
+    "/v1/runs/{runId:str}/nodes/{nodeId:str}/deny",
+    status_code=200,
+    responses=documented(400, 404, 409, 413),
+    summary="Deny a waiting node",
+)
+async def deny(request: AnyRequest, runId: str, nodeId: str) -> DecisionResponse:
+    """Record a denial; a suspended run continues by itself."""
+    return await _decide(request, runId, nodeId, approved=False)
+
+
+async def _decide(
+    request: AnyRequest, run_id: str, node_id: str, *, approved: bool
+) -> DecisionResponse:
+    ctx = context_of(request)
+    body = parse_decision(await read_object(request))
+    store, _ = await ctx.locate(run_id)
+    status = await ctx.scheduler.decide(
+        store,
+        run_id,
+        node_id,
+        body.iteration,
+        approved=approved,
+        note=body.note,
+        decided_by=body.decided_by,
+    )
+    await ctx.touched(store, run_id)
+    return DecisionResponse(run_id=run_id, node_id=node_id, iteration=body.iteration, status=status)
+
+
+async def _signal(request: AnyRequest, run_id: str, signal_name: str) -> SignalResponse:
+    ctx = context_of(request)
+    body = parse_signal(await read_object(request))
+    name = signal_name.strip()
+    if not name:
+        raise InvalidRequest("signalName must not be empty")
+    store, _ = await ctx.locate(run_id)
+    result = await ctx.scheduler.signal(
+        store,
+        run_id,
+        name,
+        body.data,
+        correlation_id=body.correlation_id,
+        received_by=body.received_by,
+    )
+    await ctx.touched(store, run_id)
+    return SignalResponse(
+        delivered=result["delivered"],
+        run_id=run_id,
+        seq=result["seq"],
+        signal_name=name,
+        correlation_id=result["correlationId"],
+        received_at_ms=result["receivedAtMs"],
+    )
+
+
+@post(
+    "/v1/runs/{runId:str}/signals/{signalName:str}",
+    status_code=200,
+    responses=documented(400, 404, 413),
+    summary="Send a signal to a run",
+)
+async def send_signal(request: AnyRequest, runId: str, signalName: str) -> SignalResponse:
+    """Store a signal for the run; a node waiting for it continues."""
+    return await _signal(request, runId, signalName)
+
+
+@post(
+    "/signal/{runId:str}/{signalName:str}",
+    status_code=200,
+    responses=documented(400, 404, 413),
+    summary="Send a signal to a run (legacy path)",
+)
+async def send_signal_legacy(request: AnyRequest, runId: str, signalName: str) -> SignalResponse:
+    """The legacy path of ``POST /v1/runs/{runId}/signals/{signalName}``."""
+    return await _signal(request, runId, signalName)
+
+
+@get("/v1/runs", responses=documented(400), summary="List runs")
+async def list_runs(
+    request: AnyRequest,
+    limit: str | None = Parameter(default=None, description="1..1000, default 50"),
+    status: str | None = Parameter(default=None, description="only runs of this status"),
+) -> list[RunListItem]:
+    """Runs of the server database, newest first."""
+    ctx = context_of(request)
+    store = ctx.require_db()
+    rows = await store.reads.list_runs(query_limit(limit), query_status(status))
+    fields = RunListItem.__struct_fields__
+    return [RunListItem(**{f: getattr(r, f) for f in fields}) for r in rows]
+
+
+RUN_ROUTES = [
+    start_run,
+    resume_run,
+    cancel_run,
+    get_run,
+    list_frames,
+    approve,
+    deny,
+    send_signal,
+    send_signal_legacy,
+    list_runs,
+]
