@@ -31,6 +31,8 @@ class ServerContext:
     mirror: Mirror | None = None
     homes: dict[str, Store] = field(default_factory=dict)
     """Run id → the store that owns it, for runs this process started or touched."""
+    missing_run: RunNotFound | None = None
+    """What an unknown run raises on per-run routes (serve mode answers ``RUN_NOT_FOUND``)."""
 
     @classmethod
     def create(cls, settings: ServerSettings) -> ServerContext:
@@ -129,6 +131,8 @@ class ServerContext:
                 return store, row
         if missing_code == "RUN_NOT_FOUND":
             raise RunNotFound(run_id, "Run id does not exist", code="RUN_NOT_FOUND")
+        if self.missing_run is not None:
+            raise RunNotFound(run_id, self.missing_run.message, code=self.missing_run.code)
         raise RunNotFound(run_id)
 
     async def touched(self, store: Store, run_id: str) -> None:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, get
-from litestar.params import Parameter
+from litestar.params import FromPath, QueryParameter
 from litestar.response import Stream
 
 from smithers import metrics
@@ -92,10 +92,11 @@ async def event_stream(
 )
 async def run_events(
     request: Request[Any, Any, Any],
-    runId: str,
-    after_seq: str | None = Parameter(
-        query="afterSeq", default=None, description="send events with a greater seq (default -1)"
-    ),
+    runId: FromPath[str],
+    after_seq: Annotated[
+        str | None,
+        QueryParameter(name="afterSeq", description="send events with a greater seq (default -1)"),
+    ] = None,
 ) -> Stream:
     """Every stored event after ``afterSeq`` (or ``Last-Event-ID``), then live ones."""
     ctx = context_of(request)

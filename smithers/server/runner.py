@@ -18,6 +18,7 @@ from smithers.server.settings import ServerSettings
 __all__ = ["free_port", "run_server"]
 
 READY_TIMEOUT = 60.0
+WORKER_STOP_TIMEOUT = 20
 
 
 def free_port(host: str) -> int:
@@ -76,6 +77,9 @@ def run_server(settings: ServerSettings) -> int:
             workers=max(1, settings.workers),
             factory=True,
             log_access=False,
+            # A worker that has not stopped this long after SIGTERM is killed; its runs then
+            # belong to a dead process and the next server claims them at once.
+            workers_kill_timeout=WORKER_STOP_TIMEOUT,
         )
         threading.Thread(
             target=_announce_when_ready,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, QueryParameter
 
 from smithers.engine.limits import check_input
 from smithers.errors import InvalidRequest, RunIdRequired, RunInProgress
@@ -32,7 +32,7 @@ from smithers.server.wire import (
 )
 from smithers.store.rows import RunRow
 
-__all__ = ["RUN_ROUTES"]
+__all__ = ["RUN_ROUTES", "decide", "frames_of", "run_view"]
 
 AnyRequest = Request[Any, Any, Any]
 
@@ -91,7 +91,7 @@ async def start_run(request: AnyRequest) -> StartRunResponse:
     responses=documented(400, 404, 413),
     summary="Resume a run",
 )
-async def resume_run(request: AnyRequest, runId: str) -> ResumeResponse:
+async def resume_run(request: AnyRequest, runId: FromPath[str]) -> ResumeResponse:
     """Continue a run from its last checkpoint (no-op when it is running)."""
     ctx = context_of(request)
     body = parse_resume(await read_object(request))
@@ -116,7 +116,7 @@ async def resume_run(request: AnyRequest, runId: str) -> ResumeResponse:
     responses=documented(404, 409),
     summary="Cancel a run",
 )
-async def cancel_run(request: AnyRequest, runId: str) -> CancelResponse:
+async def cancel_run(request: AnyRequest, runId: FromPath[str]) -> CancelResponse:
     """Cancel a run: at once when suspended or orphaned, through its owner when running."""
     ctx = context_of(request)
     store, _ = await ctx.locate(runId)
@@ -126,7 +126,7 @@ async def cancel_run(request: AnyRequest, runId: str) -> CancelResponse:
 
 
 @get("/v1/runs/{runId:str}", responses=documented(404), summary="Run status and summary")
-async def get_run(request: AnyRequest, runId: str) -> RunView:
+async def get_run(request: AnyRequest, runId: FromPath[str]) -> RunView:
     """The run's status, timestamps, node state counts and error."""
     ctx = context_of(request)
     store, row = await ctx.locate(runId)
@@ -136,18 +136,26 @@ async def get_run(request: AnyRequest, runId: str) -> RunView:
 @get("/v1/runs/{runId:str}/frames", responses=documented(400, 404), summary="Render frames")
 async def list_frames(
     request: AnyRequest,
-    runId: str,
-    limit: str | None = Parameter(default=None, description="1..1000, default 50"),
-    after_frame_no: str | None = Parameter(
-        query="afterFrameNo", default=None, description="frames numbered above it, oldest first"
-    ),
+    runId: FromPath[str],
+    limit: Annotated[str | None, QueryParameter(description="1..1000, default 50")] = None,
+    after_frame_no: Annotated[
+        str | None,
+        QueryParameter(name="afterFrameNo", description="frames numbered above it, oldest first"),
+    ] = None,
 ) -> list[FrameView]:
     """The newest frames (newest first), or the frames after ``afterFrameNo`` (oldest first)."""
+    return await frames_of(request, runId, limit, after_frame_no)
+
+
+async def frames_of(
+    request: AnyRequest, run_id: str, limit: str | None, after_frame_no: str | None
+) -> list[FrameView]:
+    """Frames of a run from the raw query parameters."""
     ctx = context_of(request)
     count = query_limit(limit)
     after = query_int(after_frame_no)
-    store, _ = await ctx.locate(runId)
-    rows = await store.reads.list_frames(runId, count, after)
+    store, _ = await ctx.locate(run_id)
+    rows = await store.reads.list_frames(run_id, count, after)
     return [FrameView(**msgspec.structs.asdict(r)) for r in rows]
 
 
@@ -157,9 +165,11 @@ async def list_frames(
     responses=documented(400, 404, 409, 413),
     summary="Approve a waiting node",
 )
-async def approve(request: AnyRequest, runId: str, nodeId: str) -> DecisionResponse:
+async def approve(
+    request: AnyRequest, runId: FromPath[str], nodeId: FromPath[str]
+) -> DecisionResponse:
     """Record an approval; a suspended run continues by itself."""
-    return await _decide(request, runId, nodeId, approved=True)
+    return await decide(request, runId, nodeId, approved=True)
 
 
 @post(
@@ -168,14 +178,17 @@ async def approve(request: AnyRequest, runId: str, nodeId: str) -> DecisionRespo
     responses=documented(400, 404, 409, 413),
     summary="Deny a waiting node",
 )
-async def deny(request: AnyRequest, runId: str, nodeId: str) -> DecisionResponse:
+async def deny(
+    request: AnyRequest, runId: FromPath[str], nodeId: FromPath[str]
+) -> DecisionResponse:
     """Record a denial; a suspended run continues by itself."""
-    return await _decide(request, runId, nodeId, approved=False)
+    return await decide(request, runId, nodeId, approved=False)
 
 
-async def _decide(
+async def decide(
     request: AnyRequest, run_id: str, node_id: str, *, approved: bool
 ) -> DecisionResponse:
+    """Approve or deny ``node_id`` of ``run_id`` from a request body."""
     ctx = context_of(request)
     body = parse_decision(await read_object(request))
     store, _ = await ctx.locate(run_id)
@@ -224,7 +237,9 @@ async def _signal(request: AnyRequest, run_id: str, signal_name: str) -> SignalR
     responses=documented(400, 404, 413),
     summary="Send a signal to a run",
 )
-async def send_signal(request: AnyRequest, runId: str, signalName: str) -> SignalResponse:
+async def send_signal(
+    request: AnyRequest, runId: FromPath[str], signalName: FromPath[str]
+) -> SignalResponse:
     """Store a signal for the run; a node waiting for it continues."""
     return await _signal(request, runId, signalName)
 
@@ -235,7 +250,9 @@ async def send_signal(request: AnyRequest, runId: str, signalName: str) -> Signa
     responses=documented(400, 404, 413),
     summary="Send a signal to a run (legacy path)",
 )
-async def send_signal_legacy(request: AnyRequest, runId: str, signalName: str) -> SignalResponse:
+async def send_signal_legacy(
+    request: AnyRequest, runId: FromPath[str], signalName: str
+) -> SignalResponse:
     """The legacy path of ``POST /v1/runs/{runId}/signals/{signalName}``."""
     return await _signal(request, runId, signalName)
 
@@ -243,8 +260,8 @@ async def send_signal_legacy(request: AnyRequest, runId: str, signalName: str) -
 @get("/v1/runs", responses=documented(400), summary="List runs")
 async def list_runs(
     request: AnyRequest,
-    limit: str | None = Parameter(default=None, description="1..1000, default 50"),
-    status: str | None = Parameter(default=None, description="only runs of this status"),
+    limit: Annotated[str | None, QueryParameter(description="1..1000, default 50")] = None,
+    status: Annotated[str | None, QueryParameter(description="only runs of this status")] = None,
 ) -> list[RunListItem]:
     """Runs of the server database, newest first."""
     ctx = context_of(request)

@@ -1,0 +1,127 @@
+"""Serve mode (``smithers up <workflow> --serve``): the HTTP API scoped to one run.
+
+The app shares the ``up`` process's scheduler and store; it has no lifespan of its own, so
+the run keeps going (and the app keeps serving it) after the run ends, until the process is
+stopped.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, Response, get, post
+from litestar.datastructures import State
+from litestar.params import FromPath, QueryParameter
+from litestar.response import Stream
+
+from smithers import metrics
+from smithers.engine.scheduler import RunScheduler
+from smithers.errors import RunNotFound
+from smithers.server.app import SmithersApp, health
+from smithers.server.context import ServerContext, context_of
+from smithers.server.docs import documented
+from smithers.server.errors import exception_handlers
+from smithers.server.events import SSE_HEADERS, event_stream
+from smithers.server.runs import decide, frames_of, run_view
+from smithers.server.settings import ServerSettings
+from smithers.server.wire import CancelResponse, DecisionResponse, FrameView, RunView, query_int
+from smithers.store.store import Store
+
+__all__ = ["create_serve_app"]
+
+AnyRequest = Request[Any, Any, Any]
+
+
+def _run_id(request: AnyRequest) -> str:
+    run_id: str = request.app.state.run_id
+    return run_id
+
+
+@get("/", responses=documented(404), summary="The run's status and summary")
+async def serve_run(request: AnyRequest) -> RunView:
+    """Same body as ``GET /v1/runs/{runId}``."""
+    ctx, run_id = context_of(request), _run_id(request)
+    store, row = await ctx.locate(run_id)
+    return run_view(row, await store.reads.node_summary(run_id))
+
+
+@get(
+    "/events",
+    responses=documented(400, 404),
+    summary="Server-Sent Events of the run",
+    media_type="text/event-stream",
+)
+async def serve_events(
+    request: AnyRequest,
+    after_seq: Annotated[str | None, QueryParameter(name="afterSeq")] = None,
+) -> Stream:
+    """Same stream as ``GET /v1/runs/{runId}/events``."""
+    ctx, run_id = context_of(request), _run_id(request)
+    raw = after_seq if after_seq is not None else request.headers.get("last-event-id")
+    start = query_int(raw)
+    store, _ = await ctx.locate(run_id)
+    stream = event_stream(ctx, store, run_id, -1 if start is None else start)
+    return Stream(stream, media_type="text/event-stream", headers=SSE_HEADERS)
+
+
+@get("/frames", responses=documented(400, 404), summary="Render frames of the run")
+async def serve_frames(
+    request: AnyRequest,
+    limit: Annotated[str | None, QueryParameter()] = None,
+    after_frame_no: Annotated[str | None, QueryParameter(name="afterFrameNo")] = None,
+) -> list[FrameView]:
+    """Same as ``GET /v1/runs/{runId}/frames``."""
+    return await frames_of(request, _run_id(request), limit, after_frame_no)
+
+
+@post("/approve/{nodeId:str}", status_code=200, responses=documented(400, 404, 409, 413))
+async def serve_approve(request: AnyRequest, nodeId: FromPath[str]) -> DecisionResponse:
+    """Approve a waiting node of the run."""
+    return await decide(request, _run_id(request), nodeId, approved=True)
+
+
+@post("/deny/{nodeId:str}", status_code=200, responses=documented(400, 404, 409, 413))
+async def serve_deny(request: AnyRequest, nodeId: FromPath[str]) -> DecisionResponse:
+    """Deny a waiting node of the run."""
+    return await decide(request, _run_id(request), nodeId, approved=False)
+
+
+@post("/cancel", status_code=200, responses=documented(404, 409))
+async def serve_cancel(request: AnyRequest) -> CancelResponse:
+    """Cancel the run."""
+    ctx, run_id = context_of(request), _run_id(request)
+    store, _ = await ctx.locate(run_id)
+    await ctx.scheduler.cancel_run(store, run_id)
+    return CancelResponse(run_id=run_id)
+
+
+@get("/metrics", responses=documented(), media_type="text/plain; version=0.0.4")
+async def serve_metrics() -> Response[bytes]:
+    """Prometheus text exposition."""
+    return Response(metrics.render_metrics(), media_type="text/plain; version=0.0.4")
+
+
+def create_serve_app(
+    settings: ServerSettings, scheduler: RunScheduler, store: Store, run_id: str
+) -> SmithersApp:
+    """The serve-mode app for ``run_id`` (``settings.metrics`` False leaves out ``/metrics``)."""
+    context = ServerContext(settings, scheduler, server_store=None, homes={run_id: store})
+    context.missing_run = RunNotFound(run_id, "Run not found", code="RUN_NOT_FOUND")
+    routes: list[Any] = [
+        health,
+        serve_run,
+        serve_events,
+        serve_frames,
+        serve_approve,
+        serve_deny,
+        serve_cancel,
+    ]
+    if settings.metrics:
+        routes.append(serve_metrics)
+    app = SmithersApp(
+        route_handlers=routes,
+        exception_handlers=exception_handlers,
+        state=State({"smithers": context, "run_id": run_id}),
+        openapi_config=None,
+    )
+    return app

@@ -1,0 +1,109 @@
+"""A real ``smithers server`` process for tests (loopback only, always stopped)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+READY = re.compile(r"listening on (http://\S+)")
+
+
+class ServerProcess:
+    """``python -m smithers.server`` on a free port, in its own process group."""
+
+    def __init__(
+        self,
+        root: Path,
+        db: str,
+        *,
+        workers: int = 1,
+        token: str | None = None,
+        extra: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.root = root
+        self.db = db
+        self.args = ["--port", "0", "--db", db, "--root", str(root), "--workers", str(workers)]
+        if token:
+            self.args += ["--auth-token", token]
+        self.args += list(extra)
+        self.env = {**os.environ, **(env or {})}
+        self.env.pop("SMITHERS_API_KEY", None)
+        self.proc: subprocess.Popen[str] | None = None
+        self.url = ""
+        self.log: list[str] = []
+
+    def start(self, timeout: float = 30) -> ServerProcess:
+        """Start and wait for the readiness line."""
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "smithers.server", *self.args],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=self.env,
+            start_new_session=True,
+        )
+        ready = threading.Event()
+        assert self.proc.stderr is not None
+        stderr = self.proc.stderr
+
+        def drain() -> None:
+            for line in stderr:
+                self.log.append(line)
+                match = READY.search(line)
+                if match and not ready.is_set():
+                    self.url = match.group(1)
+                    ready.set()
+
+        threading.Thread(target=drain, daemon=True).start()
+        if not ready.wait(timeout):
+            self.kill()
+            raise AssertionError("server did not start:\n" + "".join(self.log))
+        return self
+
+    def stop(self, timeout: float = 30) -> int:
+        """SIGTERM, wait; kill the group if it does not stop."""
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)  # the main process stops its workers
+            try:
+                return self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+                raise AssertionError("server did not stop on SIGTERM") from None
+        return self.proc.returncode
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group (main process and workers)."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self.proc is not None and self.proc.poll() is None:
+                self.stop()
+        finally:
+            self.kill()
+
+
+def wait_until(check, timeout: float = 20, interval: float = 0.02):  # type: ignore[no-untyped-def]
+    """Poll ``check()`` until it returns something truthy."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(interval)

@@ -1,0 +1,202 @@
+"""Runs over real HTTP against a real server process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from httpx_sse import connect_sse
+
+from tests.server.process import ServerProcess, wait_until
+
+WORKFLOWS = {
+    "approve.py": """
+        from smithers import workflow, Task, Sequence, Approval
+        @workflow("approve")
+        def build(ctx):
+            return Sequence(Task("a", value=1), Approval("ship", title="Ship?"), Task("b", value=2))
+    """,
+    "signal.py": """
+        from smithers import workflow, Task, Sequence, Signal
+        @workflow("signal")
+        def build(ctx):
+            return Sequence(Signal("paid", name="payment", correlation_id="o-1"),
+                            Task("after", lambda t: t.output("paid")))
+    """,
+    "slow.py": """
+        import asyncio
+        from smithers import workflow, Task, Sequence
+        async def nap(t):
+            await asyncio.sleep(t.input.get("sleep", 30))
+            return t.node_id
+        @workflow("slow")
+        def build(ctx):
+            return Sequence(*[Task(f"s{i}", nap) for i in range(ctx.input.get("steps", 1))])
+    """,
+    "steps.py": """
+        import asyncio
+        from smithers import workflow, Task, Sequence
+        async def step(t):
+            await asyncio.sleep(0.02)
+            return t.node_id
+        @workflow("steps")
+        def build(ctx):
+            return Sequence(*[Task(f"t{i}", step) for i in range(ctx.input.get("n", 10))])
+    """,
+}
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    folder = tmp_path / "root"
+    folder.mkdir()
+    for name, source in WORKFLOWS.items():
+        (folder / name).write_text(textwrap.dedent(source))
+    return folder
+
+
+@pytest.fixture
+def server(root: Path, tmp_path: Path) -> Iterator[ServerProcess]:
+    with ServerProcess(root, str(tmp_path / "server.db")) as proc:
+        yield proc
+
+
+def status_of(client: httpx.Client, run_id: str) -> str:
+    return str(client.get(f"/v1/runs/{run_id}").json()["status"])
+
+
+def events_of(client: httpx.Client, run_id: str) -> list[dict]:  # type: ignore[type-arg]
+    out = []
+    with connect_sse(client, "GET", f"/v1/runs/{run_id}/events") as source:
+        for sse in source.iter_sse():
+            if sse.data:  # the opening `retry:` block carries no data and is not an event
+                out.append({"id": int(sse.id), **sse.json()})
+    return out
+
+
+def test_approval_over_http_finishes_without_resume(server: ServerProcess) -> None:
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        run_id = client.post("/v1/runs", json={"workflowPath": "approve.py"}).json()["runId"]
+        assert client.get(f"/v1/runs/{run_id}").status_code == 200  # committed before the 200
+        wait_until(lambda: status_of(client, run_id) == "waiting-approval")
+        listed = client.get("/v1/approvals").json()["approvals"]
+        assert [(a["runId"], a["nodeId"], a["requestTitle"]) for a in listed] == [(run_id, "ship", "Ship?")]
+        answer = client.post(f"/v1/runs/{run_id}/nodes/ship/approve", json={"note": "go", "decidedBy": "ann"})
+        assert answer.json() == {"runId": run_id, "nodeId": "ship", "iteration": 0, "status": "approved"}
+        wait_until(lambda: status_of(client, run_id) == "finished")
+        assert client.get("/v1/approvals").json() == {"approvals": []}
+        types = [e["type"] for e in events_of(client, run_id)]
+        assert types.count("RunStarted") == 2 and types[-1] == "RunFinished"
+
+
+def test_signal_wakes_waiting_run(server: ServerProcess) -> None:
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        run_id = client.post("/v1/runs", json={"workflowPath": "signal.py"}).json()["runId"]
+        wait_until(lambda: status_of(client, run_id) == "waiting-event")
+        miss = client.post(f"/v1/runs/{run_id}/signals/payment", json={"data": {"n": 1}, "correlationId": "o-2"})
+        assert miss.json()["delivered"] is False
+        hit = client.post(f"/signal/{run_id}/payment", json={"data": {"n": 2}, "correlationId": "o-1"})
+        assert hit.json()["delivered"] is True and hit.json()["seq"] == 1
+        wait_until(lambda: status_of(client, run_id) == "finished")
+
+
+def test_cancel_active_and_suspended_runs(server: ServerProcess) -> None:
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        active = client.post("/v1/runs", json={"workflowPath": "slow.py"}).json()["runId"]
+        waiting = client.post("/v1/runs", json={"workflowPath": "approve.py"}).json()["runId"]
+        wait_until(lambda: client.get(f"/v1/runs/{active}").json()["summary"] == {"in-progress": 1})
+        wait_until(lambda: status_of(client, waiting) == "waiting-approval")
+        started = time.monotonic()
+        assert client.post(f"/v1/runs/{active}/cancel").json() == {"runId": active}
+        wait_until(lambda: status_of(client, active) == "cancelled", timeout=5)
+        assert time.monotonic() - started < 0.5
+        assert client.post(f"/v1/runs/{waiting}/cancel").status_code == 200
+        assert status_of(client, waiting) == "cancelled"  # a suspended run is cancelled at once
+        again = client.post(f"/v1/runs/{waiting}/cancel")
+        assert again.status_code == 409 and again.json()["error"]["code"] == "RUN_NOT_ACTIVE"
+
+
+def test_sse_ids_dense_reconnect_exact_and_closes(server: ServerProcess) -> None:
+    with httpx.Client(base_url=server.url, timeout=20) as client:
+        run_id = client.post("/v1/runs", json={"workflowPath": "steps.py", "input": {"n": 15}}).json()["runId"]
+        first: list[int] = []
+        with connect_sse(client, "GET", f"/v1/runs/{run_id}/events") as source:
+            assert source.response.headers["content-type"] == "text/event-stream"
+            for sse in source.iter_sse():
+                if not sse.data:
+                    continue
+                assert sse.event == "smithers"
+                first.append(int(sse.id))
+                if len(first) == 12:
+                    break  # drop the connection mid-run
+        resumed: list[tuple[int, str]] = []
+        headers = {"Last-Event-ID": str(first[-1])}
+        with connect_sse(client, "GET", f"/v1/runs/{run_id}/events", headers=headers) as source:
+            for sse in source.iter_sse():
+                if sse.data:
+                    resumed.append((int(sse.id), sse.json()["type"]))
+        ids = first + [i for i, _ in resumed]
+        assert ids == list(range(len(ids)))  # dense, nothing lost, nothing repeated
+        assert resumed[-1][1] == "RunFinished"  # the stream closed after the terminal event
+        replay = events_of(client, run_id)
+        assert [e["id"] for e in replay] == ids
+
+
+def test_sigkill_with_runs_in_flight_then_restart_finishes_them(root: Path, tmp_path: Path) -> None:
+    db = str(tmp_path / "server.db")
+    first = ServerProcess(root, db).start()
+    try:
+        with httpx.Client(base_url=first.url, timeout=10) as client:
+            ids = [
+                client.post("/v1/runs", json={"workflowPath": "slow.py", "input": {"sleep": 1, "steps": 3}}).json()["runId"]
+                for _ in range(3)
+            ]
+            for run_id in ids:
+                wait_until(lambda run_id=run_id: client.get(f"/v1/runs/{run_id}").json()["summary"].get("in-progress"))
+    finally:
+        first.kill()
+    with ServerProcess(root, db) as second, httpx.Client(base_url=second.url, timeout=10) as client:
+        for run_id in ids:
+            wait_until(lambda run_id=run_id: status_of(client, run_id) == "finished", timeout=40)
+            events = events_of(client, run_id)
+            assert [e["id"] for e in events] == list(range(len(events)))
+            interrupted = [e for e in events if e["type"] == "NodeCancelled"]
+            assert [e["reason"] for e in interrupted] == ["interrupted"]
+
+
+def test_sigterm_interrupts_runs_for_the_next_server(root: Path, tmp_path: Path) -> None:
+    db = str(tmp_path / "server.db")
+    with ServerProcess(root, db) as first, httpx.Client(base_url=first.url, timeout=10) as client:
+        run_id = client.post("/v1/runs", json={"workflowPath": "slow.py", "input": {"sleep": 1, "steps": 2}}).json()["runId"]
+        wait_until(lambda: client.get(f"/v1/runs/{run_id}").json()["summary"].get("in-progress"))
+        assert first.stop() == 0
+    with ServerProcess(root, db) as second, httpx.Client(base_url=second.url, timeout=10) as client:
+        row = client.get(f"/v1/runs/{run_id}").json()
+        assert row["status"] in ("running", "finished")  # stays running: not cancelled on shutdown
+        wait_until(lambda: status_of(client, run_id) == "finished", timeout=30)
+
+
+def test_two_workers_stream_runs_owned_by_either(root: Path, tmp_path: Path) -> None:
+    with ServerProcess(root, str(tmp_path / "server.db"), workers=2) as server, httpx.Client(base_url=server.url, timeout=30) as client:
+        runs = [
+            client.post("/v1/runs", json={"workflowPath": "steps.py", "input": {"n": 8}}).json()["runId"]
+            for _ in range(3)
+        ]
+        owners = set()
+        for run_id in runs:
+            streams = [events_of(client, run_id) for _ in range(4)]  # new connection each: both workers
+            for events in streams:
+                assert [e["id"] for e in events] == list(range(len(events)))
+                assert events[-1]["type"] == "RunFinished"
+            assert all(s == streams[0] for s in streams)
+        for run_id in runs:
+            owners.add(client.get(f"/v1/runs/{run_id}").json()["status"])
+        assert owners == {"finished"}
+        metrics = client.get("/metrics").text
+        assert "smithers_runs_total 3.0" in metrics  # the exposition sums both workers
