@@ -28,11 +28,21 @@ from sqlalchemy.engine import Compiled, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql import ClauseElement
 
-__all__ = ["Database", "Row", "Statement", "Transaction", "normalize_url", "open_database"]
+__all__ = [
+    "Database",
+    "Guard",
+    "Row",
+    "Statement",
+    "Transaction",
+    "normalize_url",
+    "open_database",
+]
 
 Row = dict[str, Any]
 Params = Mapping[str, Any]
 Statement = tuple[ClauseElement, "Params | Sequence[Params]"]
+Guard = ClauseElement | Sequence[ClauseElement]
+"""One statement, or several run in order and merged (None when the first finds no row)."""
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -78,6 +88,20 @@ class Transaction(ABC):
         rows = await self.fetch_all(stmt, params)
         return rows[0] if rows else None
 
+    async def fetch_guard(self, guard: Guard, params: Params) -> Row | None:
+        """The merged first rows of the guard statements (``None`` if the first has none)."""
+        merged: Row | None = None
+        for index, stmt in enumerate(_guards(guard)):
+            row = await self.fetch_one(stmt, params)
+            if row is None and index == 0:
+                return None
+            merged = {**(merged or {}), **(row or {})}
+        return merged
+
+
+def _guards(guard: Guard) -> Sequence[ClauseElement]:
+    return [guard] if isinstance(guard, ClauseElement) else guard
+
 
 class Database(ABC):
     """One database: transactions for writers, plain reads, and DDL."""
@@ -92,7 +116,7 @@ class Database(ABC):
     @abstractmethod
     async def write(
         self,
-        guard: ClauseElement,
+        guard: Guard,
         params: Params,
         build: Callable[[Row | None], list[Statement]],
     ) -> None:
@@ -160,16 +184,21 @@ a whole write transaction uses it once. Without it, statements go one by one."""
 
 def _run_write(
     raw: sqlite3.Connection,
-    guard: ClauseElement,
+    guard: Guard,
     params: Params,
     build: Callable[[Row | None], list[Statement]],
 ) -> None:
     raw.execute("BEGIN IMMEDIATE")
     try:
-        sql, bound = _sqlite_sql(guard, params)
-        cursor = raw.execute(sql, bound)
-        rows = _sqlite_rows(cursor.description, cursor.fetchall())
-        for stmt, stmt_params in build(rows[0] if rows else None):
+        merged: Row | None = None
+        for index, stmt in enumerate(_guards(guard)):
+            sql, bound = _sqlite_sql(stmt, params)
+            cursor = raw.execute(sql, bound)
+            rows = _sqlite_rows(cursor.description, cursor.fetchall())
+            if not rows and index == 0:
+                break
+            merged = {**(merged or {}), **(rows[0] if rows else {})}
+        for stmt, stmt_params in build(merged):
             if isinstance(stmt_params, Sequence) and not isinstance(stmt_params, Mapping):
                 if stmt_params:
                     sql, _ = _sqlite_sql(stmt, stmt_params[0])
@@ -288,7 +317,7 @@ class SqliteDatabase(Database):
 
     async def write(
         self,
-        guard: ClauseElement,
+        guard: Guard,
         params: Params,
         build: Callable[[Row | None], list[Statement]],
     ) -> None:
@@ -304,14 +333,14 @@ class SqliteDatabase(Database):
     async def _write_per_statement(
         self,
         conn: aiosqlite.Connection,
-        guard: ClauseElement,
+        guard: Guard,
         params: Params,
         build: Callable[[Row | None], list[Statement]],
     ) -> None:
         await conn.execute("BEGIN IMMEDIATE")
         try:
             tx = _SqliteTx(conn)
-            for stmt, stmt_params in build(await tx.fetch_one(guard, params)):
+            for stmt, stmt_params in build(await tx.fetch_guard(guard, params)):
                 await tx.execute(stmt, stmt_params)
         except BaseException:
             await asyncio.shield(conn.execute("ROLLBACK"))
@@ -425,13 +454,13 @@ class PostgresDatabase(Database):
 
     async def write(
         self,
-        guard: ClauseElement,
+        guard: Guard,
         params: Params,
         build: Callable[[Row | None], list[Statement]],
     ) -> None:
         async with self.engine.begin() as conn:
             tx = _SaTx(conn)
-            for stmt, stmt_params in build(await tx.fetch_one(guard, params)):
+            for stmt, stmt_params in build(await tx.fetch_guard(guard, params)):
                 await tx.execute(stmt, stmt_params)
 
     @asynccontextmanager

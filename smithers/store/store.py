@@ -21,7 +21,7 @@ from sqlalchemy.sql import ClauseElement
 from smithers.errors import OwnershipLost, RunAlreadyExists, RunNotFound
 from smithers.store import schema as s
 from smithers.store.batch import Batch, StoredEvent
-from smithers.store.db import Database, Row, Statement, open_database
+from smithers.store.db import Database, Guard, Row, Statement, open_database
 from smithers.store.outputs import OutputTable
 from smithers.store.reads import Reads
 from smithers.store.rows import ApprovalRow, EventRow, NodeRow, RunRow
@@ -69,7 +69,24 @@ _GUARD = select(
     s.runs.c.wake_at_ms,
     _max_seq.label("max_seq"),
 ).where(s.runs.c.run_id == bindparam("run_id"))
-_GUARD_LOCKED = _GUARD.with_for_update(of=s.runs)
+_RUN_LOCKED = (
+    select(
+        s.runs.c.run_id,
+        s.runs.c.status,
+        s.runs.c.runtime_owner_id,
+        s.runs.c.heartbeat_at_ms,
+        s.runs.c.cancel_requested_at_ms,
+        s.runs.c.wake_at_ms,
+    )
+    .where(s.runs.c.run_id == bindparam("run_id"))
+    .with_for_update()
+)
+_MAX_SEQ = select(func.coalesce(func.max(s.events.c.seq), -1).label("max_seq")).where(
+    s.events.c.run_id == bindparam("run_id")
+)
+# PostgreSQL (READ COMMITTED): after waiting for the row lock, only the locked row is re-read;
+# MAX(seq) must come from a later statement, which sees what the previous holder committed.
+_GUARD_LOCKED = (_RUN_LOCKED, _MAX_SEQ)
 
 _INSERT_EVENTS = insert(s.events).values(
     run_id=bindparam("run_id"),
@@ -223,7 +240,7 @@ class Store:
         """
         result: list[Commit] = []
         async with self.db.transaction() as tx:
-            guard = await tx.fetch_one(self._guard_stmt, {"run_id": run_id})
+            guard = await tx.fetch_guard(self._guard_stmt, {"run_id": run_id})
             if guard is None:
                 raise RunNotFound(run_id)
             batch = await build(Reads(tx), guard) or Batch()
@@ -268,7 +285,7 @@ class Store:
         return {r["run_id"] for r in rows}
 
     @property
-    def _guard_stmt(self) -> ClauseElement:
+    def _guard_stmt(self) -> Guard:
         return _GUARD_LOCKED if self.db.dialect == "postgresql" else _GUARD
 
     def _writes(

@@ -1,0 +1,57 @@
+"""Commit guarantees: dense per-run seqs under concurrency, owner and expectation checks."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from smithers.engine.events import NodeOutput, RunStarted
+from smithers.errors import OwnershipLost, RunAlreadyExists
+from smithers.store.batch import Batch
+from smithers.store.store import ExpectationFailed, Store
+
+
+def _row(run_id: str) -> dict[str, object]:
+    return {"run_id": run_id, "workflow_name": "w", "status": "running", "created_at_ms": 1,
+            "runtime_owner_id": "me"}
+
+
+async def test_concurrent_commits_from_several_processes_get_dense_seqs(db_url: str) -> None:
+    stores = [Store.open(db_url) for _ in range(3)]
+    try:
+        for store in stores:
+            await store.ensure_schema()
+        await stores[0].create_run(_row("r1"), Batch(events=[RunStarted(run_id="r1", timestamp_ms=1)]))
+
+        async def writer(store: Store, n: int) -> None:
+            for i in range(15):
+                event = NodeOutput(run_id="r1", timestamp_ms=2, node_id=f"n{n}", iteration=0, attempt=1, text=str(i))
+                await store.commit("r1", Batch(events=[event, event]), owner="me")
+
+        await asyncio.gather(*(writer(s, n) for n, s in enumerate(stores)))
+        events = await stores[0].reads.list_events("r1", -1, 1000)
+        assert [e.seq for e in events] == list(range(1 + 3 * 15 * 2))
+    finally:
+        for store in stores:
+            await store.close()
+
+
+async def test_guards(db_url: str) -> None:
+    store = Store.open(db_url)
+    try:
+        await store.ensure_schema()
+        await store.create_run(_row("r1"), Batch())
+        with pytest.raises(RunAlreadyExists):
+            await store.create_run(_row("r1"), Batch())
+        with pytest.raises(OwnershipLost):
+            await store.commit("r1", Batch(run_update={"status": "failed"}), owner="someone-else")
+        with pytest.raises(ExpectationFailed):
+            await store.commit("r1", Batch(run_update={"status": "failed"}), expect={"status": "finished"})
+        commit = await store.commit("r1", Batch(events=[RunStarted(run_id="r1", timestamp_ms=3)]))
+        with pytest.raises(ExpectationFailed):
+            await store.commit("r1", Batch(), expect_max_seq=commit.last_seq - 1)
+        row = await store.reads.get_run("r1")
+        assert row is not None and row.status == "running"
+    finally:
+        await store.close()
