@@ -251,7 +251,7 @@ async def send_signal(
     summary="Send a signal to a run (legacy path)",
 )
 async def send_signal_legacy(
-    request: AnyRequest, runId: FromPath[str], signalName: str
+    request: AnyRequest, runId: FromPath[str], signalName: FromPath[str]
 ) -> SignalResponse:
     """The legacy path of ``POST /v1/runs/{runId}/signals/{signalName}``."""
     return await _signal(request, runId, signalName)
