@@ -135,6 +135,21 @@ class ServerContext:
             raise RunNotFound(run_id, self.missing_run.message, code=self.missing_run.code)
         raise RunNotFound(run_id)
 
+    async def run_with_summary(self, run_id: str) -> tuple[RunRow, dict[str, int]]:
+        """The run row and node state counts; one read when the expected database has it."""
+        store = self.homes.get(run_id) or self.server_store
+        if store is not None:
+            found = await store.reads.run_with_summary(run_id)
+            if found is not None and not self.mirrored_elsewhere(store, found[0]):
+                return found
+        store, row = await self.locate(run_id)
+        return row, await store.reads.node_summary(run_id)
+
+    def mirrored_elsewhere(self, store: Store, row: RunRow) -> bool:
+        """Whether ``row`` is a mirror copy whose run lives in another database."""
+        owning = _db_url(row)
+        return owning is not None and normalize_url(owning) != store.url
+
     async def touched(self, store: Store, run_id: str) -> None:
         """After a decision, signal or cancel: refresh the mirror copy at once."""
         self.homes[run_id] = store

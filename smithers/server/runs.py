@@ -128,9 +128,7 @@ async def cancel_run(request: AnyRequest, runId: FromPath[str]) -> CancelRespons
 @get("/v1/runs/{runId:str}", responses=documented(404), summary="Run status and summary")
 async def get_run(request: AnyRequest, runId: FromPath[str]) -> RunView:
     """The run's status, timestamps, node state counts and error."""
-    ctx = context_of(request)
-    store, row = await ctx.locate(runId)
-    return run_view(row, await store.reads.node_summary(runId))
+    return run_view(*await context_of(request).run_with_summary(runId))
 
 
 @get("/v1/runs/{runId:str}/frames", responses=documented(400, 404), summary="Render frames")

@@ -40,9 +40,7 @@ def _run_id(request: AnyRequest) -> str:
 @get("/", responses=documented(404), summary="The run's status and summary")
 async def serve_run(request: AnyRequest) -> RunView:
     """Same body as ``GET /v1/runs/{runId}``."""
-    ctx, run_id = context_of(request), _run_id(request)
-    store, row = await ctx.locate(run_id)
-    return run_view(row, await store.reads.node_summary(run_id))
+    return run_view(*await context_of(request).run_with_summary(_run_id(request)))
 
 
 @get(

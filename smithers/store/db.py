@@ -139,6 +139,11 @@ class Database(ABC):
         rows = await self.fetch_all(stmt, params)
         return rows[0] if rows else None
 
+    async def fetch_many(self, queries: Sequence[tuple[ClauseElement, Params]]) -> list[list[Row]]:
+        """Several queries in one consistent read (one hand-off on SQLite)."""
+        async with self.snapshot() as tx:
+            return [await tx.fetch_all(stmt, params) for stmt, params in queries]
+
     @abstractmethod
     async def run_ddl(self, fn: Callable[[Connection], None]) -> None:
         """Run ``fn`` with a synchronous SQLAlchemy connection inside one write transaction."""
@@ -213,6 +218,23 @@ def _run_write(
         raw.execute("ROLLBACK")
         raise
     raw.execute("COMMIT")
+
+
+def _run_reads(
+    raw: sqlite3.Connection, queries: Sequence[tuple[ClauseElement, Params]]
+) -> list[list[Row]]:
+    def run(stmt: ClauseElement, params: Params) -> list[Row]:
+        sql, bound = _sqlite_sql(stmt, params)
+        cursor = raw.execute(sql, bound)
+        return _sqlite_rows(cursor.description, cursor.fetchall())
+
+    if len(queries) == 1:  # one statement is consistent by itself
+        return [run(*queries[0])]
+    raw.execute("BEGIN")
+    try:
+        return [run(stmt, params) for stmt, params in queries]
+    finally:
+        raw.execute("COMMIT")
 
 
 def _sqlite_rows(cursor_description: Any, rows: Any) -> list[Row]:
@@ -347,6 +369,14 @@ class SqliteDatabase(Database):
             raise
         await conn.execute("COMMIT")
 
+    async def fetch_many(self, queries: Sequence[tuple[ClauseElement, Params]]) -> list[list[Row]]:
+        async with self._reader() as conn:
+            raw = self._raw.get(id(conn))
+            if raw is None or not _ONE_HOP:
+                return await super().fetch_many(queries)
+            result: list[list[Row]] = await conn._execute(_run_reads, raw, queries)  # type: ignore[no-untyped-call]
+            return result
+
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[Transaction]:
         async with self._reader() as conn:
@@ -357,8 +387,7 @@ class SqliteDatabase(Database):
                 await asyncio.shield(conn.execute("COMMIT"))
 
     async def fetch_all(self, stmt: ClauseElement, params: Params | None = None) -> list[Row]:
-        async with self._reader() as conn:
-            return await _SqliteTx(conn).fetch_all(stmt, params)
+        return (await self.fetch_many([(stmt, params or {})]))[0]
 
     async def run_ddl(self, fn: Callable[[Connection], None]) -> None:
         def apply() -> None:

@@ -203,6 +203,15 @@ class Reads:
             rows = await self.db.fetch_all(_RUNS_BY_STATUS, {"limit": limit, "status": status})
         return [RunRow(**r) for r in rows]
 
+    async def run_with_summary(self, run_id: str) -> tuple[RunRow, dict[str, int]] | None:
+        """The run row and its node state counts, read together."""
+        assert isinstance(self.db, Database)
+        params = {"run_id": run_id}
+        runs, counts = await self.db.fetch_many([(_RUN, params), (_SUMMARY, params)])
+        if not runs:
+            return None
+        return RunRow(**runs[0]), {r["state"]: int(r["n"]) for r in counts}
+
     async def node_summary(self, run_id: str) -> dict[str, int]:
         """Node state → count."""
         rows = await self.db.fetch_all(_SUMMARY, {"run_id": run_id})
