@@ -520,10 +520,12 @@ class RunLoop:
             except Exception as exc:
                 item.committing = True
                 change = Change(self.model, self.clock())
+                self._take_heartbeat(item, change.now)  # the last checkpoint lands with the end
                 change.fail_attempt(leaf, info, attempt, exc)
             else:
                 item.committing = True
                 change = Change(self.model, self.clock())
+                self._take_heartbeat(item, change.now)
                 change.finish_attempt(info, attempt, output)
             await self._commit(change)
         except asyncio.CancelledError:
@@ -607,44 +609,49 @@ class RunLoop:
         task = asyncio.create_task(self._flush_side())
         task.add_done_callback(lambda t: t.cancelled() or t.exception())
 
+    def _take_heartbeat(self, item: _Running, now: int) -> None:
+        """Move an attempt's pending checkpoint into the next commit."""
+        if item.heartbeat is None:
+            return
+        data, size = item.heartbeat
+        item.heartbeat = None
+        item.heartbeat_written_ms = now
+        data_json = None if data is None else msgspec.json.encode(data).decode()
+        self._side.attempt_updates.append(
+            {
+                "run_id": self.run_id,
+                "node_id": item.leaf.id,
+                "iteration": item.leaf.iteration,
+                "attempt": item.attempt.attempt,
+                "heartbeat_at_ms": now,
+                "heartbeat_data_json": data_json,
+            }
+        )
+        self._side.events.append(
+            ev.TaskHeartbeat(
+                run_id=self.run_id,
+                timestamp_ms=now,
+                node_id=item.leaf.id,
+                iteration=item.leaf.iteration,
+                attempt=item.attempt.attempt,
+                has_data=data is not None,
+                data_size_bytes=size,
+            )
+        )
+        if data_json is not None:
+            attempt = item.attempt
+            self._side.after.append(partial(setattr, attempt, "heartbeat_data_json", data_json))
+
     async def _flush_side(self) -> None:
         now = self.clock()
         for item in self.running.values():
             if item.heartbeat is None or item.committing:
                 continue
-            if now - item.heartbeat_written_ms < HEARTBEAT_WRITE_INTERVAL_MS:
-                self._schedule_side_flush(
-                    (HEARTBEAT_WRITE_INTERVAL_MS - (now - item.heartbeat_written_ms)) / 1000
-                )
+            since = now - item.heartbeat_written_ms
+            if since < HEARTBEAT_WRITE_INTERVAL_MS:
+                self._schedule_side_flush((HEARTBEAT_WRITE_INTERVAL_MS - since) / 1000)
                 continue
-            data, size = item.heartbeat
-            item.heartbeat = None
-            item.heartbeat_written_ms = now
-            data_json = None if data is None else msgspec.json.encode(data).decode()
-            self._side.attempt_updates.append(
-                {
-                    "run_id": self.run_id,
-                    "node_id": item.leaf.id,
-                    "iteration": item.leaf.iteration,
-                    "attempt": item.attempt.attempt,
-                    "heartbeat_at_ms": now,
-                    "heartbeat_data_json": data_json,
-                }
-            )
-            self._side.events.append(
-                ev.TaskHeartbeat(
-                    run_id=self.run_id,
-                    timestamp_ms=now,
-                    node_id=item.leaf.id,
-                    iteration=item.leaf.iteration,
-                    attempt=item.attempt.attempt,
-                    has_data=data is not None,
-                    data_size_bytes=size,
-                )
-            )
-            if data_json is not None:
-                attempt = item.attempt
-                self._side.after.append(partial(setattr, attempt, "heartbeat_data_json", data_json))
+            self._take_heartbeat(item, now)
         if not self._side.events and not self._side.attempt_updates:
             return
         try:

@@ -198,3 +198,33 @@ def test_two_workers_stream_runs_owned_by_either(root: Path, tmp_path: Path) -> 
         assert owners == {"finished"}
         metrics = client.get("/metrics").text
         assert "smithers_runs_total 3.0" in metrics  # the exposition sums both workers
+
+
+def test_server_continues_runs_decided_or_due_while_no_server_ran(root: Path, tmp_path: Path) -> None:
+    """Startup recovery: decided approvals and due timers are picked up; nothing else."""
+    import asyncio
+
+    from tests.helpers import Harness
+
+    (root / "timer.py").write_text(textwrap.dedent("""
+        from smithers import workflow, Task, Sequence, Timer
+        @workflow("timer")
+        def build(ctx):
+            return Sequence(Timer("nap", duration="1s"), Task("after", value=1))
+    """))
+    db = str(tmp_path / "server.db")
+
+    async def prepare() -> tuple[str, str, str]:
+        async with Harness(db) as h:
+            decided, _ = await h.run(root / "approve.py")
+            await h.scheduler.decide(h.store, decided, "ship", 0, approved=True)
+            undecided, _ = await h.run(root / "approve.py")
+            napping, outcome = await h.run(root / "timer.py")
+            assert outcome.status == "waiting-timer"
+            return decided, undecided, napping
+
+    decided, undecided, napping = asyncio.run(prepare())
+    with ServerProcess(root, db) as server, httpx.Client(base_url=server.url, timeout=10) as client:
+        wait_until(lambda: status_of(client, decided) == "finished")
+        wait_until(lambda: status_of(client, napping) == "finished")
+        assert status_of(client, undecided) == "waiting-approval"
