@@ -31,7 +31,7 @@ from smithers.engine.schedule import Schedule, plan_schedule
 from smithers.engine.states import FINISHED, Action, Verdict, verdict
 from smithers.engine.tree import Leaf, Rendered, render
 from smithers.engine.writes import Change
-from smithers.errors import LoopMaxReached, OwnershipLost
+from smithers.errors import LoopMaxReached, OwnershipLost, WorkflowLoadError
 from smithers.statuses import AttemptState, NodeState, RunStatus
 from smithers.store.store import Commit, ExpectationFailed, Store
 
@@ -527,7 +527,12 @@ class RunLoop:
                 change = Change(self.model, self.clock())
                 self._take_heartbeat(item, change.now)
                 change.finish_attempt(info, attempt, output)
-            await self._commit(change)
+            try:
+                await self._commit(change)
+            except WorkflowLoadError as exc:  # the output's table does not fit its Struct
+                change = Change(self.model, self.clock())
+                change.fail_attempt(leaf, info, attempt, exc)
+                await self._commit(change)
         except asyncio.CancelledError:
             if not item.committing:
                 return

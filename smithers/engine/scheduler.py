@@ -26,6 +26,7 @@ from smithers.engine import events as ev
 from smithers.engine.decisions import record_decision, record_signal
 from smithers.engine.hub import EventHub
 from smithers.engine.ids import new_owner_id, new_run_id, owner_is_dead_here
+from smithers.engine.limits import check_input
 from smithers.engine.run_loop import RunConfig, RunLoop, RunOutcome, now_ms
 from smithers.engine.run_model import RunModel
 from smithers.engine.writes import Change
@@ -40,6 +41,7 @@ from smithers.errors import (
 from smithers.statuses import SUSPENDED, TERMINAL, NodeState, RunStatus
 from smithers.store.batch import Batch
 from smithers.store.db import normalize_url
+from smithers.store.outputs import output_table_for
 from smithers.store.rows import RunRow
 from smithers.store.store import ExpectationFailed, Store
 
@@ -189,7 +191,9 @@ class RunScheduler:
         """Create a run (committed before this returns) and execute it in the background."""
         await self.attach(store)
         raw_input = {} if input is None else input
+        check_input(raw_input)
         input_value = _convert_input(loaded, raw_input)
+        await _check_output_tables(store, loaded)
         now = self.clock()
         run_id = run_id or new_run_id(now)
         config = self._config(loaded, options)
@@ -263,6 +267,7 @@ class RunScheduler:
         """Take over ``row`` with a compare-and-set and execute it; False if someone else won."""
         raw_input = msgspec.json.decode(row.input_json) if row.input_json else {}
         input_value = _convert_input(loaded, raw_input)
+        await _check_output_tables(store, loaded)
         state = await store.reads.load_state(row.run_id)
         if state is None:
             raise RunNotFound(row.run_id, "Run id does not exist", code="RUN_NOT_FOUND")
@@ -602,7 +607,20 @@ def _convert_input(loaded: LoadedWorkflow, raw: dict[str, Any]) -> Any:
     try:
         return loaded.workflow.convert_input(raw)
     except msgspec.ValidationError as exc:
-        raise InvalidRequest(f"input: {exc}") from exc
+        raise InvalidRequest(str(exc)) from exc
+
+
+async def _check_output_tables(store: Store, loaded: LoadedWorkflow) -> None:
+    """Existing output tables of the module's Structs must fit them (else WORKFLOW_LOAD_FAILED)."""
+    candidates: list[type[msgspec.Struct]] = [*loaded.struct_types, ApprovalDecision]
+    for struct_type in candidates:
+        if struct_type is loaded.workflow.input_type:
+            continue
+        try:
+            table = output_table_for(struct_type)
+        except WorkflowLoadError:
+            continue  # not usable as an output type (e.g. a nested helper Struct)
+        await store.ensure_output_table(table, create=False)
 
 
 def _load_stored(row: RunRow) -> LoadedWorkflow:

@@ -79,3 +79,37 @@ async def test_output_table_columns_added_and_conflicts_refused(db_url: str) -> 
             await store.ensure_output_table(output_table_for(ReportBad))
     finally:
         await store.close()
+
+
+async def test_conflicting_output_table_fails_start_with_workflow_load_failed(
+    sqlite_url: str, write_workflow
+) -> None:
+    from tests.helpers import Harness
+
+    first = write_workflow(
+        """
+        import msgspec
+        from smithers import workflow, Task
+        class Score(msgspec.Struct):
+            value: int
+        @workflow("v1")
+        def build(ctx):
+            return Task("s", value=Score(1))
+        """
+    )
+    changed = write_workflow(
+        """
+        import msgspec
+        from smithers import workflow, Task
+        class Score(msgspec.Struct):
+            value: str
+        @workflow("v2")
+        def build(ctx):
+            return Task("s", value=Score("high"))
+        """
+    )
+    async with Harness(sqlite_url) as h:
+        _, outcome = await h.run(first)
+        assert outcome.status == "finished"
+        with pytest.raises(WorkflowLoadError, match=r"score\.value"):
+            await h.start(changed)
