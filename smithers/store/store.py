@@ -55,32 +55,22 @@ class Commit:
         return self.events[-1].seq if self.events else self.prior_max_seq
 
 
-_max_seq = (
-    select(func.coalesce(func.max(s.events.c.seq), -1))
-    .where(s.events.c.run_id == s.runs.c.run_id)
-    .scalar_subquery()
-)
-_GUARD = select(
+_GUARD_COLUMNS = (
     s.runs.c.run_id,
     s.runs.c.status,
     s.runs.c.runtime_owner_id,
     s.runs.c.heartbeat_at_ms,
     s.runs.c.cancel_requested_at_ms,
     s.runs.c.wake_at_ms,
-    _max_seq.label("max_seq"),
-).where(s.runs.c.run_id == bindparam("run_id"))
-_RUN_LOCKED = (
-    select(
-        s.runs.c.run_id,
-        s.runs.c.status,
-        s.runs.c.runtime_owner_id,
-        s.runs.c.heartbeat_at_ms,
-        s.runs.c.cancel_requested_at_ms,
-        s.runs.c.wake_at_ms,
-    )
-    .where(s.runs.c.run_id == bindparam("run_id"))
-    .with_for_update()
 )
+_this_run = s.runs.c.run_id == bindparam("run_id")
+_max_seq = (
+    select(func.coalesce(func.max(s.events.c.seq), -1))
+    .where(s.events.c.run_id == s.runs.c.run_id)
+    .scalar_subquery()
+)
+_GUARD = select(*_GUARD_COLUMNS, _max_seq.label("max_seq")).where(_this_run)
+_RUN_LOCKED = select(*_GUARD_COLUMNS).where(_this_run).with_for_update()
 _MAX_SEQ = select(func.coalesce(func.max(s.events.c.seq), -1).label("max_seq")).where(
     s.events.c.run_id == bindparam("run_id")
 )
