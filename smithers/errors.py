@@ -25,8 +25,9 @@
 
     OwnershipLost (BaseException)      another process claimed the run; stop writing
 
-The class docstring is the default message. HTTP status codes are assigned once, at the edge,
-in ``smithers.server.errors``.
+The class docstring is the default message (for errors the HTTP contract words exactly, that
+wording, without a final period). HTTP status codes are assigned once, at the edge, in
+``smithers.server.errors``.
 """
 
 from __future__ import annotations
@@ -84,31 +85,31 @@ class SmithersError(Exception):
 
 
 class InvalidRequest(SmithersError):
-    """The request is malformed."""
+    """The request is malformed"""
 
     code = "INVALID_REQUEST"
 
 
 class InvalidJson(InvalidRequest):
-    """Request body must be valid JSON."""
+    """Request body must be valid JSON"""
 
     code = "INVALID_JSON"
 
 
 class RunIdRequired(InvalidRequest):
-    """runId is required when resume is true."""
+    """runId is required when resume is true"""
 
     code = "RUN_ID_REQUIRED"
 
 
 class WorkflowPathOutsideRoot(InvalidRequest):
-    """Workflow path must be within server root directory."""
+    """Workflow path must be within server root directory"""
 
     code = "WORKFLOW_PATH_OUTSIDE_ROOT"
 
 
 class DbNotConfigured(InvalidRequest):
-    """Server DB not configured."""
+    """Server DB not configured"""
 
     code = "DB_NOT_CONFIGURED"
 
@@ -120,7 +121,7 @@ class WorkflowLoadError(SmithersError):
 
 
 class RunNotFound(SmithersError):
-    """Run not found."""
+    """Run not found"""
 
     code = "NOT_FOUND"
 
@@ -134,31 +135,31 @@ class RunConflict(SmithersError):
 
 
 class RunAlreadyExists(RunConflict):
-    """Run id already exists."""
+    """Run id already exists"""
 
     code = "RUN_ALREADY_EXISTS"
 
 
 class RunInProgress(RunConflict):
-    """Run is already in progress."""
+    """Run is already in progress"""
 
     code = "RUN_IN_PROGRESS"
 
 
 class RunNotActive(RunConflict):
-    """Run is not currently active."""
+    """Run is not currently active"""
 
     code = "RUN_NOT_ACTIVE"
 
 
 class ApprovalNotPending(RunConflict):
-    """The node is not waiting for approval."""
+    """The node is not waiting for approval"""
 
     code = "APPROVAL_NOT_PENDING"
 
 
 class PayloadTooLarge(SmithersError):
-    """Request body is too large."""
+    """Request body is too large"""
 
     code = "PAYLOAD_TOO_LARGE"
 

@@ -23,7 +23,7 @@ from smithers import metrics
 from smithers.server.approvals import APPROVAL_ROUTES
 from smithers.server.auth import authorized
 from smithers.server.context import ServerContext
-from smithers.server.docs import add_request_bodies, documented
+from smithers.server.docs import add_request_bodies, documented, drop_inferred_errors
 from smithers.server.errors import envelope, exception_handlers
 from smithers.server.events import EVENT_ROUTES
 from smithers.server.limits import limit_body
@@ -112,7 +112,7 @@ class SmithersApp(Litestar):
             metrics.http_request_duration_ms.labels(method, route).observe(elapsed_ms)
 
 
-@get("/health", summary="Liveness (no auth)", responses=documented())
+@get("/health", summary="Liveness (no auth)", responses=documented(public=True))
 async def health() -> Health:
     """Always ``{"ok": true}``; answered before authentication."""
     return Health()
@@ -151,6 +151,7 @@ def create_app(settings: ServerSettings | None = None) -> SmithersApp:
         exception_handlers=exception_handlers,
         lifespan=[_lifespan],
         state=State({"smithers": context}),
+        request_max_body_size=None,  # limit_body enforces max_body_bytes with the contract's 413
         openapi_config=OpenAPIConfig(
             title="Smithers", version=smithers.__version__, path="/schema"
         ),
@@ -166,4 +167,5 @@ def create_app(settings: ServerSettings | None = None) -> SmithersApp:
             ("POST", "/signal/{runId}/{signalName}"): SignalRequest,
         },
     )
+    drop_inferred_errors(app.openapi_schema)
     return app

@@ -17,7 +17,7 @@ from litestar.openapi.spec import (
 
 from smithers.server.wire import ErrorBody
 
-__all__ = ["ERROR_CODES", "add_request_bodies", "documented"]
+__all__ = ["ERROR_CODES", "add_request_bodies", "documented", "drop_inferred_errors"]
 
 ERROR_CODES: dict[int, str] = {
     400: "INVALID_JSON, INVALID_REQUEST, RUN_ID_REQUIRED, WORKFLOW_PATH_OUTSIDE_ROOT, "
@@ -34,12 +34,32 @@ ERROR_CODES: dict[int, str] = {
 _EVERYWHERE = (401, 405, 500)
 
 
-def documented(*statuses: int) -> dict[int, ResponseSpec]:
-    """Error responses of a route: the given statuses plus those every route may answer."""
+def documented(*statuses: int, public: bool = False) -> dict[int, ResponseSpec]:
+    """Error responses of a route: the given statuses plus those every route may answer.
+
+    A ``public`` route (``/health``) is answered before authentication, so it never gives 401.
+    """
+    everywhere = {*_EVERYWHERE} - {401} if public else {*_EVERYWHERE}
     return {
         status: ResponseSpec(data_container=ErrorBody, description=ERROR_CODES[status])
-        for status in sorted({*statuses, *_EVERYWHERE})
+        for status in sorted({*statuses, *everywhere})
     }
+
+
+def drop_inferred_errors(openapi: OpenAPI) -> None:
+    """Drop the error responses Litestar infers by itself (a 400 for any path parameter).
+
+    No route answers them: every error a route can give is declared with ``documented``.
+    """
+    declared = set(ERROR_CODES.values())
+    for item in (openapi.paths or {}).values():
+        for method in ("get", "post", "put", "patch", "delete", "head", "options", "trace"):
+            operation = getattr(item, method, None)
+            if operation is None or not operation.responses:
+                continue
+            for status, response in list(operation.responses.items()):
+                if int(status) >= 400 and getattr(response, "description", None) not in declared:
+                    del operation.responses[status]
 
 
 def add_request_bodies(

@@ -94,6 +94,9 @@ def error_response(
 
 
 def _smithers_error(_: Request[Any, Any, Any], exc: SmithersError) -> Response[bytes]:
+    if isinstance(exc, PayloadTooLarge):
+        # The rest of the body is never read, so the connection cannot be reused: say so.
+        return error_response(413, exc.code, exc.message, exc.details, Connection="close")
     return error_response(status_of(exc), exc.code, exc.message, exc.details)
 
 

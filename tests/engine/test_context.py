@@ -66,7 +66,9 @@ async def test_heartbeat_rejects_bad_data(sqlite_url: str, write_workflow) -> No
         assert failed["error"]["name"] == "TypeError" and "JSON" in failed["error"]["message"]
 
 
-async def test_build_is_called_again_when_an_output_it_read_changes(sqlite_url: str, write_workflow) -> None:
+async def test_build_is_called_again_when_an_output_it_read_changes(
+    sqlite_url: str, write_workflow
+) -> None:
     path = write_workflow(
         """
         from smithers import workflow, Task, Sequence

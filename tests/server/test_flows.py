@@ -84,9 +84,18 @@ def test_approval_over_http_finishes_without_resume(server: ServerProcess) -> No
         assert client.get(f"/v1/runs/{run_id}").status_code == 200  # committed before the 200
         wait_until(lambda: status_of(client, run_id) == "waiting-approval")
         listed = client.get("/v1/approvals").json()["approvals"]
-        assert [(a["runId"], a["nodeId"], a["requestTitle"]) for a in listed] == [(run_id, "ship", "Ship?")]
-        answer = client.post(f"/v1/runs/{run_id}/nodes/ship/approve", json={"note": "go", "decidedBy": "ann"})
-        assert answer.json() == {"runId": run_id, "nodeId": "ship", "iteration": 0, "status": "approved"}
+        assert [(a["runId"], a["nodeId"], a["requestTitle"]) for a in listed] == [
+            (run_id, "ship", "Ship?")
+        ]
+        answer = client.post(
+            f"/v1/runs/{run_id}/nodes/ship/approve", json={"note": "go", "decidedBy": "ann"}
+        )
+        assert answer.json() == {
+            "runId": run_id,
+            "nodeId": "ship",
+            "iteration": 0,
+            "status": "approved",
+        }
         wait_until(lambda: status_of(client, run_id) == "finished")
         assert client.get("/v1/approvals").json() == {"approvals": []}
         types = [e["type"] for e in events_of(client, run_id)]
@@ -97,9 +106,13 @@ def test_signal_wakes_waiting_run(server: ServerProcess) -> None:
     with httpx.Client(base_url=server.url, timeout=10) as client:
         run_id = client.post("/v1/runs", json={"workflowPath": "signal.py"}).json()["runId"]
         wait_until(lambda: status_of(client, run_id) == "waiting-event")
-        miss = client.post(f"/v1/runs/{run_id}/signals/payment", json={"data": {"n": 1}, "correlationId": "o-2"})
+        miss = client.post(
+            f"/v1/runs/{run_id}/signals/payment", json={"data": {"n": 1}, "correlationId": "o-2"}
+        )
         assert miss.json()["delivered"] is False
-        hit = client.post(f"/signal/{run_id}/payment", json={"data": {"n": 2}, "correlationId": "o-1"})
+        hit = client.post(
+            f"/signal/{run_id}/payment", json={"data": {"n": 2}, "correlationId": "o-1"}
+        )
         assert hit.json()["delivered"] is True and hit.json()["seq"] == 1
         wait_until(lambda: status_of(client, run_id) == "finished")
 
@@ -122,7 +135,9 @@ def test_cancel_active_and_suspended_runs(server: ServerProcess) -> None:
 
 def test_sse_ids_dense_reconnect_exact_and_closes(server: ServerProcess) -> None:
     with httpx.Client(base_url=server.url, timeout=20) as client:
-        run_id = client.post("/v1/runs", json={"workflowPath": "steps.py", "input": {"n": 15}}).json()["runId"]
+        run_id = client.post(
+            "/v1/runs", json={"workflowPath": "steps.py", "input": {"n": 15}}
+        ).json()["runId"]
         first: list[int] = []
         with connect_sse(client, "GET", f"/v1/runs/{run_id}/events") as source:
             assert source.response.headers["content-type"] == "text/event-stream"
@@ -152,11 +167,17 @@ def test_sigkill_with_runs_in_flight_then_restart_finishes_them(root: Path, tmp_
     try:
         with httpx.Client(base_url=first.url, timeout=10) as client:
             ids = [
-                client.post("/v1/runs", json={"workflowPath": "slow.py", "input": {"sleep": 1, "steps": 3}}).json()["runId"]
+                client.post(
+                    "/v1/runs", json={"workflowPath": "slow.py", "input": {"sleep": 1, "steps": 3}}
+                ).json()["runId"]
                 for _ in range(3)
             ]
             for run_id in ids:
-                wait_until(lambda run_id=run_id: client.get(f"/v1/runs/{run_id}").json()["summary"].get("in-progress"))
+                wait_until(
+                    lambda run_id=run_id: (
+                        client.get(f"/v1/runs/{run_id}").json()["summary"].get("in-progress")
+                    )
+                )
     finally:
         first.kill()
     with ServerProcess(root, db) as second, httpx.Client(base_url=second.url, timeout=10) as client:
@@ -171,7 +192,9 @@ def test_sigkill_with_runs_in_flight_then_restart_finishes_them(root: Path, tmp_
 def test_sigterm_interrupts_runs_for_the_next_server(root: Path, tmp_path: Path) -> None:
     db = str(tmp_path / "server.db")
     with ServerProcess(root, db) as first, httpx.Client(base_url=first.url, timeout=10) as client:
-        run_id = client.post("/v1/runs", json={"workflowPath": "slow.py", "input": {"sleep": 1, "steps": 2}}).json()["runId"]
+        run_id = client.post(
+            "/v1/runs", json={"workflowPath": "slow.py", "input": {"sleep": 1, "steps": 2}}
+        ).json()["runId"]
         wait_until(lambda: client.get(f"/v1/runs/{run_id}").json()["summary"].get("in-progress"))
         assert first.stop() == 0
     with ServerProcess(root, db) as second, httpx.Client(base_url=second.url, timeout=10) as client:
@@ -181,14 +204,21 @@ def test_sigterm_interrupts_runs_for_the_next_server(root: Path, tmp_path: Path)
 
 
 def test_two_workers_stream_runs_owned_by_either(root: Path, tmp_path: Path) -> None:
-    with ServerProcess(root, str(tmp_path / "server.db"), workers=2) as server, httpx.Client(base_url=server.url, timeout=30) as client:
+    with (
+        ServerProcess(root, str(tmp_path / "server.db"), workers=2) as server,
+        httpx.Client(base_url=server.url, timeout=30) as client,
+    ):
         runs = [
-            client.post("/v1/runs", json={"workflowPath": "steps.py", "input": {"n": 8}}).json()["runId"]
+            client.post("/v1/runs", json={"workflowPath": "steps.py", "input": {"n": 8}}).json()[
+                "runId"
+            ]
             for _ in range(3)
         ]
         owners = set()
         for run_id in runs:
-            streams = [events_of(client, run_id) for _ in range(4)]  # new connection each: both workers
+            streams = [
+                events_of(client, run_id) for _ in range(4)
+            ]  # new connection each: both workers
             for events in streams:
                 assert [e["id"] for e in events] == list(range(len(events)))
                 assert events[-1]["type"] == "RunFinished"
@@ -200,18 +230,22 @@ def test_two_workers_stream_runs_owned_by_either(root: Path, tmp_path: Path) -> 
         assert "smithers_runs_total 3.0" in metrics  # the exposition sums both workers
 
 
-def test_server_continues_runs_decided_or_due_while_no_server_ran(root: Path, tmp_path: Path) -> None:
+def test_server_continues_runs_decided_or_due_while_no_server_ran(
+    root: Path, tmp_path: Path
+) -> None:
     """Startup recovery: decided approvals and due timers are picked up; nothing else."""
     import asyncio
 
     from tests.helpers import Harness
 
-    (root / "timer.py").write_text(textwrap.dedent("""
+    (root / "timer.py").write_text(
+        textwrap.dedent("""
         from smithers import workflow, Task, Sequence, Timer
         @workflow("timer")
         def build(ctx):
             return Sequence(Timer("nap", duration="1s"), Task("after", value=1))
-    """))
+    """)
+    )
     db = str(tmp_path / "server.db")
 
     async def prepare() -> tuple[str, str, str]:

@@ -59,7 +59,9 @@ async def test_mirrored_run_listing_events_and_decisions(tmp_path: Path) -> None
     own = Store.open(str(root / "own.db"))
     server = Store.open(str(tmp_path / "server.db"))
     try:
-        own_events = [(e.seq, e.payload_json) for e in await own.reads.list_events(run_id, -1, 1000)]
+        own_events = [
+            (e.seq, e.payload_json) for e in await own.reads.list_events(run_id, -1, 1000)
+        ]
         copied = [(e.seq, e.payload_json) for e in await server.reads.list_events(run_id, -1, 1000)]
         assert own_events and copied == own_events
         mirrored = await server.reads.get_run(run_id)

@@ -38,11 +38,18 @@ async def test_serve_mode_routes(sqlite_url: str, write_workflow) -> None:
             assert bad.status_code == 400
             waiter = asyncio.create_task(h.wait(run_id))
             decided = await client.post("/approve/ok", headers=auth, json={"note": "fine"})
-            assert decided.json() == {"runId": run_id, "nodeId": "ok", "iteration": 0, "status": "approved"}
+            assert decided.json() == {
+                "runId": run_id,
+                "nodeId": "ok",
+                "iteration": 0,
+                "status": "approved",
+            }
             await h.scheduler.resume_run(h.store, run_id)
             assert (await waiter).status == "finished"
             again = await client.post("/deny/ok", headers=auth)
-            assert again.status_code == 409 and again.json()["error"]["code"] == "APPROVAL_NOT_PENDING"
+            assert (
+                again.status_code == 409 and again.json()["error"]["code"] == "APPROVAL_NOT_PENDING"
+            )
             stream = await client.get("/events", headers=auth)
             assert stream.headers["content-type"] == "text/event-stream"
             assert stream.text.startswith("retry: 1000\n\n") and "RunFinished" in stream.text
@@ -56,5 +63,7 @@ async def test_serve_mode_missing_run_is_run_not_found(sqlite_url: str) -> None:
         async with AsyncTestClient(app) as client:
             response = await client.get("/")
             assert response.status_code == 404
-            assert response.json() == {"error": {"code": "RUN_NOT_FOUND", "message": "Run not found"}}
+            assert response.json() == {
+                "error": {"code": "RUN_NOT_FOUND", "message": "Run not found"}
+            }
             assert (await client.get("/metrics")).status_code == 200

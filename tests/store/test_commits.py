@@ -13,8 +13,13 @@ from smithers.store.store import ExpectationFailed, Store
 
 
 def _row(run_id: str) -> dict[str, object]:
-    return {"run_id": run_id, "workflow_name": "w", "status": "running", "created_at_ms": 1,
-            "runtime_owner_id": "me"}
+    return {
+        "run_id": run_id,
+        "workflow_name": "w",
+        "status": "running",
+        "created_at_ms": 1,
+        "runtime_owner_id": "me",
+    }
 
 
 async def test_concurrent_commits_from_several_processes_get_dense_seqs(db_url: str) -> None:
@@ -22,11 +27,20 @@ async def test_concurrent_commits_from_several_processes_get_dense_seqs(db_url: 
     try:
         for store in stores:
             await store.ensure_schema()
-        await stores[0].create_run(_row("r1"), Batch(events=[RunStarted(run_id="r1", timestamp_ms=1)]))
+        await stores[0].create_run(
+            _row("r1"), Batch(events=[RunStarted(run_id="r1", timestamp_ms=1)])
+        )
 
         async def writer(store: Store, n: int) -> None:
             for i in range(15):
-                event = NodeOutput(run_id="r1", timestamp_ms=2, node_id=f"n{n}", iteration=0, attempt=1, text=str(i))
+                event = NodeOutput(
+                    run_id="r1",
+                    timestamp_ms=2,
+                    node_id=f"n{n}",
+                    iteration=0,
+                    attempt=1,
+                    text=str(i),
+                )
                 await store.commit("r1", Batch(events=[event, event]), owner="me")
 
         await asyncio.gather(*(writer(s, n) for n, s in enumerate(stores)))
@@ -47,7 +61,9 @@ async def test_guards(db_url: str) -> None:
         with pytest.raises(OwnershipLost):
             await store.commit("r1", Batch(run_update={"status": "failed"}), owner="someone-else")
         with pytest.raises(ExpectationFailed):
-            await store.commit("r1", Batch(run_update={"status": "failed"}), expect={"status": "finished"})
+            await store.commit(
+                "r1", Batch(run_update={"status": "failed"}), expect={"status": "finished"}
+            )
         commit = await store.commit("r1", Batch(events=[RunStarted(run_id="r1", timestamp_ms=3)]))
         with pytest.raises(ExpectationFailed):
             await store.commit("r1", Batch(), expect_max_seq=commit.last_seq - 1)
