@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ __all__ = [
     "emit_result",
     "find_db",
     "parse_json_object",
+    "parse_json_value",
+    "wants_json",
 ]
 
 EXIT_OK = 0
@@ -56,23 +59,36 @@ def find_db(explicit: str | None) -> str:
     raise CliError("no smithers.db here or in any parent folder: pass --db PATH or set SMITHERS_DB")
 
 
-def parse_json_object(text: str, what: str) -> dict[str, Any]:
-    """A JSON object from a command-line argument, or a ``CliError`` naming the flag."""
+def parse_json_value(text: str, what: str) -> Any:
+    """Any JSON value from a command-line argument, or a ``CliError`` naming the flag."""
     try:
-        value = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise CliError(
-            f"{what} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+            f"{what} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}); "
+            'quote it for the shell, e.g. \'{"key": "value"}\''
         )
+
+
+def parse_json_object(text: str, what: str) -> dict[str, Any]:
+    """A JSON object from a command-line argument, or a ``CliError`` naming the flag."""
+    value = parse_json_value(text, what)
     if not isinstance(value, dict):
         raise CliError(f"{what} must be a JSON object, got {type(value).__name__}")
     return value
 
 
-def emit_result(result: Any, *, as_json: bool) -> None:
+def wants_json(as_json: bool) -> bool:
+    """Whether results are JSON: ``--json`` given, or stdout is not a terminal."""
+    return as_json or not sys.stdout.isatty()
+
+
+def emit_result(result: Any, *, as_json: bool, human: Callable[[Any], str] | None = None) -> None:
     """The command's result on stdout: JSON for pipes or ``--json``, readable text otherwise."""
-    if as_json or not sys.stdout.isatty():
+    if wants_json(as_json):
         sys.stdout.write(json.dumps(result, ensure_ascii=False, separators=(",", ":")) + "\n")
+    elif human is not None:
+        sys.stdout.write(human(result).rstrip("\n") + "\n")
     elif isinstance(result, dict):
         for key, value in result.items():
             shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)

@@ -1,77 +1,92 @@
-"""Argument parsing and dispatch for the ``smithers`` command."""
+"""Dispatch of the ``smithers`` command: parse, run the handler, map errors to exit codes.
+
+To add a command: an ``add_<name>`` function in ``parser.COMMAND_PARSERS`` and a
+``"module:function"`` entry in ``HANDLERS`` (an async function of the parsed arguments that
+returns the exit code).
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
 
-import smithers
-from smithers.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, CliError
+from smithers.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_SIGINT, CliError
+from smithers.cli.parser import COMMAND_PARSERS, build_parser
+from smithers.errors import InvalidRequest, RunConflict, RunNotFound, SmithersError
 
-COMMANDS = (
-    "up",
-    "server",
-    "ps",
-    "inspect",
-    "events",
-    "approve",
-    "deny",
-    "signal",
-    "cancel",
-    "resume",
-)
+__all__ = ["HANDLERS", "run"]
+
+Handler = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
+
+HANDLERS: dict[str, str] = {
+    "up": "smithers.cli.up:run_up",
+    "server": "smithers.cli.main:not_available",
+    "ps": "smithers.cli.inspect:run_ps",
+    "inspect": "smithers.cli.inspect:run_inspect",
+    "events": "smithers.cli.events:run_events",
+    "approve": "smithers.cli.manage:run_decision",
+    "deny": "smithers.cli.manage:run_decision",
+    "signal": "smithers.cli.manage:run_signal",
+    "cancel": "smithers.cli.manage:run_cancel",
+    "resume": "smithers.cli.up:run_resume",
+}
+"""Command → ``module:function`` of its handler, imported only when the command runs."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The top-level parser with every subcommand."""
-    parser = argparse.ArgumentParser(
-        prog="smithers",
-        description="Durable workflows for AI agents and automation.",
-        epilog="`smithers <file.py> ...` is short for `smithers up <file.py> ...`.",
+async def not_available(args: argparse.Namespace) -> int:
+    """The handler of a command this build does not have yet."""
+    raise CliError(
+        f"`smithers {args.command}` is not available in this build yet: "
+        "run workflows with `smithers up <workflow.py>`",
+        exit_code=EXIT_FAILED,
     )
-    parser.add_argument("--version", action="version", version=f"smithers {smithers.__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="<command>")
 
-    up = commands.add_parser("up", help="run a workflow in the foreground")
-    up.add_argument("workflow", help="path of the workflow .py file")
-    up.add_argument("-i", "--input", help="run input as a JSON object (default {})")
-    up.add_argument("-r", "--run-id", help="explicit run id (default: generated)")
-    up.add_argument("--resume", action="store_true", help="resume --run-id from its checkpoint")
-    up.add_argument("--force", action="store_true", help="resume even if another process owns it")
-    up.add_argument("-c", "--max-concurrency", type=int, help="task concurrency cap")
-    up.add_argument("--root", help="sandbox root (default: the workflow's folder)")
-    up.add_argument("--db", help="database path or URL (default: $SMITHERS_DB or ./smithers.db)")
-    up.add_argument(
-        "--allow-network", action="store_true", help="let the bash tool use the network"
-    )
-    up.add_argument("--json", action="store_true", help="print the result as JSON")
-    return parser
+
+def _handler(command: str) -> Handler:
+    module_name, _, function = HANDLERS[command].partition(":")
+    handler: Handler = getattr(importlib.import_module(module_name), function)
+    return handler
+
+
+def _with_shorthand(argv: list[str]) -> list[str]:
+    """``smithers <file.py> ...`` is ``smithers up <file.py> ...``."""
+    if argv and argv[0].endswith(".py") and argv[0] not in COMMAND_PARSERS:
+        return ["up", *argv]
+    return argv
+
+
+def _silence_broken_stdout() -> None:
+    """A reader of our stdout went away (``| head``): stop writing there quietly."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def run(argv: Sequence[str]) -> int:
     """Parse ``argv`` and run the command; returns the exit code."""
-    argv = list(argv)
-    if argv and argv[0].endswith(".py") and argv[0] not in COMMANDS:
-        argv = ["up", *argv]
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(_with_shorthand(list(argv)))
     except SystemExit as exc:  # argparse: 0 for --help/--version, 2 for usage errors
         return EXIT_BAD_INPUT if exc.code not in (0, None) else 0
     if args.command is None:
         parser.print_help()
         return 0
     try:
-        if args.command == "up":
-            from smithers.cli.up import run_up
-
-            return asyncio.run(run_up(args))
+        return asyncio.run(_handler(args.command)(args))
     except CliError as exc:
         sys.stderr.write(f"smithers: {exc}\n")
         return exc.exit_code
+    except SmithersError as exc:  # an engine error no handler translated
+        sys.stderr.write(f"smithers: {exc.code}: {exc.message}\n")
+        user_fixable = isinstance(exc, InvalidRequest | RunNotFound | RunConflict)
+        return EXIT_BAD_INPUT if user_fixable else EXIT_FAILED
     except KeyboardInterrupt:
-        return 130
-    sys.stderr.write(f"smithers: {args.command} is not available yet\n")
-    return EXIT_FAILED
+        return EXIT_SIGINT
+    except BrokenPipeError:
+        _silence_broken_stdout()
+        return 0

@@ -5,9 +5,25 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
-__all__ = ["PlainProgress", "describe_event"]
+__all__ = ["PlainProgress", "Progress", "describe_event"]
+
+
+class Progress(Protocol):
+    """Shows a run's progress on stderr while it runs in the foreground."""
+
+    def on_event(self, payload_json: str) -> None:
+        """Take one stored event of the run."""
+
+    def notice(self, text: str) -> None:
+        """Show a message (an interruption, a warning)."""
+
+    def start(self) -> None:
+        """Begin showing."""
+
+    async def close(self) -> None:
+        """Stop, leaving the final state shown."""
 
 
 def _error_text(error: Any) -> str:
@@ -70,3 +86,14 @@ class PlainProgress:
         stamp = time.strftime("%H:%M:%S", time.localtime(event.get("timestampMs", 0) / 1000))
         self.stream.write(f"[{stamp}] {line}\n")
         self.stream.flush()
+
+    def notice(self, text: str) -> None:
+        """Print a message on its own line."""
+        self.stream.write(f"{text}\n")
+        self.stream.flush()
+
+    def start(self) -> None:
+        """Nothing to prepare: lines are printed as events arrive."""
+
+    async def close(self) -> None:
+        """Nothing to finish: every line is already printed."""

@@ -295,11 +295,18 @@ class SqliteDatabase(Database):
             opened.append(raw)
             return raw
 
+        # aiosqlite stops its (non-daemon) thread itself if opening fails or is cancelled; once
+        # open, the connection is tracked at once so that close() always reaches it.
         conn = await aiosqlite.Connection(connector, 64)
-        for pragma in SQLITE_PRAGMAS:
-            await conn.execute(pragma)
-        self._raw[id(conn)] = opened[0]
         self._all.append(conn)
+        try:
+            for pragma in SQLITE_PRAGMAS:
+                await conn.execute(pragma)
+        except BaseException:
+            self._all.remove(conn)
+            await asyncio.shield(conn.close())
+            raise
+        self._raw[id(conn)] = opened[0]
         return conn
 
     async def _writer_conn(self) -> aiosqlite.Connection:
