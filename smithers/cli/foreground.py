@@ -18,6 +18,7 @@ from smithers.cli.common import EXIT_SIGINT, EXIT_SIGTERM, CliError, emit_result
 from smithers.cli.live import LiveView
 from smithers.cli.progress import PlainProgress, Progress
 from smithers.cli.result import exit_code_for, format_run_result, run_result, suspension_hint
+from smithers.cli.serving import ServeConfig, Serving, start_serving
 from smithers.cli.style import style_for
 from smithers.engine.hub import EventHub
 from smithers.engine.run_loop import RunOutcome
@@ -41,6 +42,10 @@ STOP_STATUSES = frozenset(
 )
 """The foreground waits through timers (it owns the run); it stops when a human or a signal is
 needed, or when the run ends."""
+
+SERVING_STOP_STATUSES = frozenset({*TERMINAL, "lost", "crashed"})
+"""When the run is also served over HTTP, decisions and signals arrive there: only the end of
+the run stops the foreground."""
 
 WIND_DOWN_S = 5.0
 """How long background readers get to return by themselves before they are cancelled."""
@@ -137,7 +142,11 @@ def _remove_signal_handlers() -> None:
 
 
 async def _until_stopped_elsewhere(
-    store: Store, scheduler: RunScheduler, run_id: str, stop: asyncio.Event
+    store: Store,
+    scheduler: RunScheduler,
+    run_id: str,
+    stop: asyncio.Event,
+    stop_statuses: frozenset[str],
 ) -> None:
     """Return once the run, not executing here, has ended or waits for a human or a signal.
 
@@ -151,7 +160,7 @@ async def _until_stopped_elsewhere(
         if stop.is_set() or run_id in scheduler.active:
             continue
         row = await store.reads.get_run(run_id)
-        if row is None or row.status in STOP_STATUSES:
+        if row is None or row.status in stop_statuses:
             return
 
 
@@ -169,15 +178,46 @@ async def _wind_down(readers: list[asyncio.Task[None]]) -> None:
             task.cancel()
 
 
+async def _serve_until_signal(serving: Serving, interrupted: list[int]) -> None:
+    """After the run: keep serving it until SIGINT or SIGTERM."""
+    loop = asyncio.get_running_loop()
+    stopped = asyncio.Event()
+
+    def on_signal(code: int) -> None:
+        interrupted.append(code)
+        stopped.set()
+
+    loop.add_signal_handler(signal.SIGINT, on_signal, EXIT_SIGINT)
+    loop.add_signal_handler(signal.SIGTERM, on_signal, EXIT_SIGTERM)
+    sys.stderr.write(f"still serving the run on {serving.url} (Ctrl-C to stop)\n")
+    sys.stderr.flush()
+    try:
+        await stopped.wait()
+    finally:
+        _remove_signal_handlers()
+
+
 async def run_in_foreground(
-    store: Store, run_id: str, begin: Begin, *, resuming: bool, as_json: bool
+    store: Store,
+    run_id: str,
+    begin: Begin,
+    *,
+    resuming: bool,
+    as_json: bool,
+    serve: ServeConfig | None = None,
 ) -> int:
-    """Start (or resume) the run with ``begin``, show progress, print the result; the exit code."""
-    scheduler = RunScheduler()
+    """Start (or resume) the run with ``begin``, show progress, print the result; the exit code.
+
+    With ``serve``, the run is also served over HTTP from this process, and serving goes on
+    after the run ends until SIGINT/SIGTERM.
+    """
+    # Serving the run means its approve/deny routes must be able to continue it.
+    scheduler = RunScheduler(auto_wake=serve is not None, recover=False)
     stop = asyncio.Event()
     interrupted: list[int] = []
     readers: list[asyncio.Task[None]] = []
     waiter: asyncio.Task[RunOutcome] | None = None
+    serving: Serving | None = None
     progress = make_progress(store, run_id)
     showing = False
     try:
@@ -188,10 +228,16 @@ async def run_in_foreground(
             follow_events(store, scheduler.hub, run_id, progress.on_event, stop, after_seq)
         )
         readers.append(follower)
-        waiter = asyncio.create_task(scheduler.wait(run_id, STOP_STATUSES))
+        stop_statuses = STOP_STATUSES if serve is None else SERVING_STOP_STATUSES
+        waiter = asyncio.create_task(scheduler.wait(run_id, stop_statuses))
         await asyncio.sleep(0)
         await _begin(begin, scheduler, run_id)
-        watcher = asyncio.create_task(_until_stopped_elsewhere(store, scheduler, run_id, stop))
+        if serve is not None:
+            serving = await start_serving(serve, scheduler, store, run_id)
+            progress.notice(f"serving the run on {serving.url}")
+        watcher = asyncio.create_task(
+            _until_stopped_elsewhere(store, scheduler, run_id, stop, stop_statuses)
+        )
         readers.append(watcher)
         progress.start()
         showing = True
@@ -209,8 +255,12 @@ async def run_in_foreground(
         style = style_for(sys.stdout)
         emit_result(result, as_json=as_json, human=lambda r: format_run_result(r, style))
         _remove_signal_handlers()
+        if serving is not None and not interrupted:
+            await _serve_until_signal(serving, interrupted)
         return interrupted[0] if interrupted else exit_code_for(result["status"])
     finally:
+        if serving is not None:
+            await serving.stop()
         stop.set()
         if waiter is not None:
             waiter.cancel()

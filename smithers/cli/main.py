@@ -21,11 +21,11 @@ from smithers.errors import InvalidRequest, RunConflict, RunNotFound, SmithersEr
 
 __all__ = ["HANDLERS", "run"]
 
-Handler = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
+Handler = Callable[[argparse.Namespace], Coroutine[Any, Any, int] | int]
 
 HANDLERS: dict[str, str] = {
     "up": "smithers.cli.up:run_up",
-    "server": "smithers.cli.main:not_available",
+    "server": "smithers.cli.server:run_server_command",
     "ps": "smithers.cli.inspect:run_ps",
     "inspect": "smithers.cli.inspect:run_inspect",
     "events": "smithers.cli.events:run_events",
@@ -36,15 +36,6 @@ HANDLERS: dict[str, str] = {
     "resume": "smithers.cli.up:run_resume",
 }
 """Command → ``module:function`` of its handler, imported only when the command runs."""
-
-
-async def not_available(args: argparse.Namespace) -> int:
-    """The handler of a command this build does not have yet."""
-    raise CliError(
-        f"`smithers {args.command}` is not available in this build yet: "
-        "run workflows with `smithers up <workflow.py>`",
-        exit_code=EXIT_FAILED,
-    )
 
 
 def _handler(command: str) -> Handler:
@@ -77,7 +68,9 @@ def run(argv: Sequence[str]) -> int:
         parser.print_help()
         return 0
     try:
-        return asyncio.run(_handler(args.command)(args))
+        result = _handler(args.command)(args)
+        # A handler is async, except ``server``: Granian runs its own processes and loops.
+        return asyncio.run(result) if asyncio.iscoroutine(result) else int(result)
     except CliError as exc:
         sys.stderr.write(f"smithers: {exc}\n")
         return exc.exit_code

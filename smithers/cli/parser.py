@@ -60,11 +60,22 @@ def add_up(commands: SubParsers) -> None:
         "--allow-network", action="store_true", help="let the bash tool use the network"
     )
     _common(up, "database path or URL (default: $SMITHERS_DB or ./smithers.db)")
+    serve = up.add_argument_group("serving the run over HTTP")
+    serve.add_argument("--serve", action="store_true", help="also serve the run over HTTP")
+    serve.add_argument("--host", default="127.0.0.1", help="with --serve (default 127.0.0.1)")
+    serve.add_argument(
+        "--port", type=non_negative_int, default=7331, help="with --serve (default 7331)"
+    )
+    serve.add_argument("--auth-token", help="with --serve (default $SMITHERS_API_KEY)")
+    serve.add_argument("--no-metrics", action="store_true", help="with --serve: no /metrics")
 
 
 def add_server(commands: SubParsers) -> None:
-    """``server``: the multi-workflow HTTP server (not part of this build yet)."""
-    commands.add_parser("server", help="start the HTTP server (not available yet)")
+    """``server``: the multi-workflow HTTP server under Granian."""
+    from smithers.server.command import add_server_arguments
+
+    server = commands.add_parser("server", help="start the HTTP server")
+    add_server_arguments(server)
 
 
 def add_ps(commands: SubParsers) -> None:

@@ -10,6 +10,7 @@ from smithers.authoring.loader import LoadedWorkflow, load_workflow
 from smithers.cli.common import CliError, default_db, parse_json_object
 from smithers.cli.foreground import run_in_foreground
 from smithers.cli.queries import open_existing_store, run_not_found
+from smithers.cli.serving import serve_config
 from smithers.engine.ids import RUN_ID_PATTERN, new_run_id
 from smithers.engine.scheduler import RunScheduler, StartOptions
 from smithers.errors import WorkflowLoadError
@@ -69,7 +70,12 @@ async def run_up(args: argparse.Namespace) -> int:
         )
 
     return await run_in_foreground(
-        store, run_id, begin, resuming=bool(args.resume), as_json=bool(args.json)
+        store,
+        run_id,
+        begin,
+        resuming=bool(args.resume),
+        as_json=bool(args.json),
+        serve=serve_config(args),
     )
 
 

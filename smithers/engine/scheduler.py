@@ -95,6 +95,7 @@ class RunScheduler:
         owner_id: str | None = None,
         clock: Callable[[], int] = now_ms,
         auto_wake: bool = False,
+        recover: bool | None = None,
         stale_after_ms: int = 15_000,
         heartbeat_interval: float = 1.0,
         poll_interval: float = 0.25,
@@ -104,6 +105,9 @@ class RunScheduler:
         self.owner_id = owner_id or new_owner_id()
         self.clock = clock
         self.auto_wake = auto_wake
+        """Continue a suspended run at once when this process records what unblocks it."""
+        self.recover = auto_wake if recover is None else recover
+        """Also scan the databases for runs to claim: orphaned, woken elsewhere, or due."""
         self.stale_after_ms = stale_after_ms
         self.heartbeat_interval = heartbeat_interval
         self.poll_interval = poll_interval
@@ -155,7 +159,7 @@ class RunScheduler:
     # --- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start heartbeats, cancel polling and (with ``auto_wake``) recovery."""
+        """Start heartbeats, cancel polling and (with ``recover``) recovery scans."""
         if self._maintenance is None:
             self._maintenance = asyncio.create_task(self._maintain(), name="smithers-maintenance")
 
@@ -541,7 +545,7 @@ class RunScheduler:
                     next_heartbeat = now + self.heartbeat_interval
                     await self._heartbeat()
                 await self._poll_owned()
-                if self.auto_wake and now >= next_recovery:
+                if self.recover and now >= next_recovery:
                     next_recovery = now + self.recovery_interval
                     await self._recover()
             except asyncio.CancelledError:

@@ -117,9 +117,9 @@ def test_db_flag_and_environment_choose_the_database(project: Path) -> None:
     assert [r["runId"] for r in listed] == [from_env.json()["runId"]]
 
 
-def test_unavailable_and_unknown_commands_fail_clearly(project: Path) -> None:
-    server = smithers("server", cwd=project)
-    assert server.code == 1 and "not available" in server.stderr
+def test_unknown_commands_and_bad_flags_fail_clearly(project: Path) -> None:
+    bad_workers = smithers("server", "--workers", "0", cwd=project)
+    assert bad_workers.code == 4 and "--workers must be at least 1" in bad_workers.stderr
     unknown = smithers("frobnicate", cwd=project)
     assert unknown.code == 4 and "invalid choice" in unknown.stderr
     version = smithers("--version", cwd=project)

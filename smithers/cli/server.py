@@ -1,0 +1,20 @@
+"""``smithers server``: the multi-workflow HTTP server."""
+
+from __future__ import annotations
+
+import argparse
+
+from smithers.cli.common import CliError
+from smithers.server.command import settings_from_args
+from smithers.server.runner import run_server
+
+__all__ = ["run_server_command"]
+
+
+def run_server_command(args: argparse.Namespace) -> int:
+    """Serve until SIGINT/SIGTERM (runs are interrupted, not cancelled); exit 0."""
+    try:
+        settings = settings_from_args(args)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    return run_server(settings)
