@@ -116,6 +116,7 @@ class Store:
         self._listeners: list[CommitListener] = []
         self._schema_ready = False
         self._ensured_tables: set[str] = set()
+        self._checked_tables: set[str] = set()
         self._statements: dict[Any, ClauseElement] = {}
 
     @classmethod
@@ -158,11 +159,10 @@ class Store:
         Raises ``WorkflowLoadError`` when an existing column's type conflicts.
         """
         key = f"{table.name}:{id(table)}"
-        if key in self._ensured_tables:
+        if key in self._ensured_tables or (not create and key in self._checked_tables):
             return
         await self.db.run_ddl(lambda conn: table.ensure(conn, create=create))
-        if create:
-            self._ensured_tables.add(key)
+        (self._ensured_tables if create else self._checked_tables).add(key)
 
     async def _ensure_batch_tables(self, batch: Batch) -> None:
         for table, _ in batch.typed_outputs:
