@@ -18,6 +18,7 @@ import sqlite3
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from sqlalchemy.sql import ClauseElement
 __all__ = [
     "Database",
     "Guard",
+    "Prepared",
     "Row",
     "Statement",
     "Transaction",
@@ -42,6 +44,21 @@ Row = dict[str, Any]
 Params = Mapping[str, Any]
 Statement = tuple[ClauseElement, "Params | Sequence[Params]"]
 Guard = ClauseElement | Sequence[ClauseElement]
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A statement ready to execute, prepared by the caller (not on the database's thread).
+
+    ``statement`` is SQL text with bound ``rows`` (SQLite) or a SQLAlchemy statement (PostgreSQL);
+    several rows mean executemany. Callers may still fill in a value of ``rows`` (an event's seq).
+    """
+
+    statement: Any
+    rows: list[dict[str, Any]]
+    many: bool
+
+
 """One statement, or several run in order and merged (None when the first finds no row)."""
 
 SQLITE_PRAGMAS = (
@@ -88,6 +105,10 @@ class Transaction(ABC):
         rows = await self.fetch_all(stmt, params)
         return rows[0] if rows else None
 
+    @abstractmethod
+    async def execute_prepared(self, prepared: Prepared) -> None:
+        """Run a statement ``Database.prepare`` made."""
+
     async def fetch_guard(self, guard: Guard, params: Params) -> Row | None:
         """The merged first rows of the guard statements (``None`` if the first has none)."""
         merged: Row | None = None
@@ -118,13 +139,17 @@ class Database(ABC):
         self,
         guard: Guard,
         params: Params,
-        build: Callable[[Row | None], list[Statement]],
+        build: Callable[[Row | None], list[Prepared]],
     ) -> None:
         """One write transaction: read the ``guard`` row, then run what ``build(row)`` returns.
 
         ``build`` is plain synchronous code (it may run on the database's own thread); it may
         raise to abort the transaction without writing anything.
         """
+
+    @abstractmethod
+    def prepare(self, stmt: ClauseElement, params: Params | Sequence[Params]) -> Prepared:
+        """Compile and bind a statement for ``write`` (a list of params means executemany)."""
 
     @abstractmethod
     def snapshot(self) -> Any:
@@ -191,7 +216,7 @@ def _run_write(
     raw: sqlite3.Connection,
     guard: Guard,
     params: Params,
-    build: Callable[[Row | None], list[Statement]],
+    build: Callable[[Row | None], list[Prepared]],
 ) -> None:
     raw.execute("BEGIN IMMEDIATE")
     try:
@@ -203,17 +228,11 @@ def _run_write(
             if not rows and index == 0:
                 break
             merged = {**(merged or {}), **(rows[0] if rows else {})}
-        for stmt, stmt_params in build(merged):
-            if isinstance(stmt_params, Sequence) and not isinstance(stmt_params, Mapping):
-                if stmt_params:
-                    sql, _ = _sqlite_sql(stmt, stmt_params[0])
-                    compiled = _compiled[id(stmt)][1]
-                    raw.executemany(
-                        sql, [dict(compiled.construct_params(p) or {}) for p in stmt_params]
-                    )
+        for prepared in build(merged):
+            if prepared.many:
+                raw.executemany(prepared.statement, prepared.rows)
             else:
-                sql, bound = _sqlite_sql(stmt, stmt_params)
-                raw.execute(sql, bound)
+                raw.execute(prepared.statement, prepared.rows[0])
     except BaseException:
         raw.execute("ROLLBACK")
         raise
@@ -261,6 +280,12 @@ class _SqliteTx(Transaction):
             sql, bound = _sqlite_sql(stmt, params)
             cursor = await self._conn.execute(sql, bound)
         return cursor.rowcount
+
+    async def execute_prepared(self, prepared: Prepared) -> None:
+        if prepared.many:
+            await self._conn.executemany(prepared.statement, prepared.rows)
+        else:
+            await self._conn.execute(prepared.statement, prepared.rows[0])
 
     async def fetch_all(self, stmt: ClauseElement, params: Params | None = None) -> list[Row]:
         sql, bound = _sqlite_sql(stmt, params)
@@ -344,11 +369,20 @@ class SqliteDatabase(Database):
                 raise
             await conn.execute("COMMIT")
 
+    def prepare(self, stmt: ClauseElement, params: Params | Sequence[Params]) -> Prepared:
+        if isinstance(params, Sequence) and not isinstance(params, Mapping):
+            sql, _ = _sqlite_sql(stmt, params[0] if params else None)
+            compiled = _compiled[id(stmt)][1]
+            rows = [dict(compiled.construct_params(p) or {}) for p in params]
+            return Prepared(sql, rows, True)
+        sql, bound = _sqlite_sql(stmt, params)
+        return Prepared(sql, [bound], False)
+
     async def write(
         self,
         guard: Guard,
         params: Params,
-        build: Callable[[Row | None], list[Statement]],
+        build: Callable[[Row | None], list[Prepared]],
     ) -> None:
         async with self._write_lock:
             conn = await self._writer_conn()
@@ -364,13 +398,13 @@ class SqliteDatabase(Database):
         conn: aiosqlite.Connection,
         guard: Guard,
         params: Params,
-        build: Callable[[Row | None], list[Statement]],
+        build: Callable[[Row | None], list[Prepared]],
     ) -> None:
         await conn.execute("BEGIN IMMEDIATE")
         try:
             tx = _SqliteTx(conn)
-            for stmt, stmt_params in build(await tx.fetch_guard(guard, params)):
-                await tx.execute(stmt, stmt_params)
+            for prepared in build(await tx.fetch_guard(guard, params)):
+                await tx.execute_prepared(prepared)
         except BaseException:
             await asyncio.shield(conn.execute("ROLLBACK"))
             raise
@@ -460,6 +494,9 @@ class _SaTx(Transaction):
             result = await self._conn.execute(stmt, dict(params or {}))  # type: ignore[call-overload]
         return int(result.rowcount)
 
+    async def execute_prepared(self, prepared: Prepared) -> None:
+        await self.execute(prepared.statement, prepared.rows if prepared.many else prepared.rows[0])
+
     async def fetch_all(self, stmt: ClauseElement, params: Params | None = None) -> list[Row]:
         result = await self._conn.execute(stmt, dict(params or {}))  # type: ignore[call-overload]
         return [dict(row._mapping) for row in result]
@@ -492,12 +529,17 @@ class PostgresDatabase(Database):
         self,
         guard: Guard,
         params: Params,
-        build: Callable[[Row | None], list[Statement]],
+        build: Callable[[Row | None], list[Prepared]],
     ) -> None:
         async with self.engine.begin() as conn:
             tx = _SaTx(conn)
-            for stmt, stmt_params in build(await tx.fetch_guard(guard, params)):
-                await tx.execute(stmt, stmt_params)
+            for prepared in build(await tx.fetch_guard(guard, params)):
+                await tx.execute_prepared(prepared)
+
+    def prepare(self, stmt: ClauseElement, params: Params | Sequence[Params]) -> Prepared:
+        if isinstance(params, Mapping):
+            return Prepared(stmt, [dict(params)], False)
+        return Prepared(stmt, [dict(p) for p in params], True)
 
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[Transaction]:

@@ -21,7 +21,7 @@ from sqlalchemy.sql import ClauseElement
 from smithers.errors import OwnershipLost, RunAlreadyExists, RunNotFound
 from smithers.store import schema as s
 from smithers.store.batch import Batch, StoredEvent
-from smithers.store.db import Database, Guard, Row, Statement, open_database
+from smithers.store.db import Database, Guard, Prepared, Row, Statement, open_database
 from smithers.store.outputs import OutputTable
 from smithers.store.reads import Reads
 from smithers.store.rows import ApprovalRow, EventRow, NodeRow, RunRow
@@ -107,6 +107,29 @@ _KEYS: dict[str, tuple[str, ...]] = {
 }
 
 
+@dataclass(slots=True)
+class _WritePlan:
+    run_id: str
+    prepared: list[Prepared]
+    events: Prepared | None
+    event_data: list[tuple[str, int, str]]
+
+    def finish(self, guard: Row, result: list[Commit]) -> list[Prepared]:
+        """Give the events the seqs after the guard's max (on the database's thread: cheap)."""
+        prior = int(guard["max_seq"])
+        if self.events is None:
+            result.append(Commit([], prior, guard))
+            return self.prepared
+        for i, row in enumerate(self.events.rows):
+            row["seq"] = prior + i + 1
+        stored = [
+            StoredEvent(self.run_id, prior + i + 1, kind, ts, payload)
+            for i, (kind, ts, payload) in enumerate(self.event_data)
+        ]
+        result.append(Commit(stored, prior, guard))
+        return [*self.prepared, self.events]
+
+
 class Store:
     """Typed persistence for runs, nodes, attempts, events, approvals, signals and outputs."""
 
@@ -175,13 +198,12 @@ class Store:
         run_id = row["run_id"]
         await self._ensure_batch_tables(batch)
         result: list[Commit] = []
+        plan = self._plan(run_id, batch, rows_first=self._inserts(s.runs, [row]))
 
-        def build(guard: Row | None) -> list[Statement]:
+        def build(guard: Row | None) -> list[Prepared]:
             if guard is not None:
                 raise RunAlreadyExists()
-            statements = self._inserts(s.runs, [row])
-            statements += self._writes(run_id, batch, dict(row, max_seq=-1), result)
-            return statements
+            return plan.finish(dict(row, max_seq=-1), result)
 
         await self.db.write(_GUARD, {"run_id": run_id}, build)
         self._notify(run_id, result[0].events)
@@ -204,8 +226,9 @@ class Store:
         """
         await self._ensure_batch_tables(batch)
         result: list[Commit] = []
+        plan = self._plan(run_id, batch)
 
-        def build(guard: Row | None) -> list[Statement]:
+        def build(guard: Row | None) -> list[Prepared]:
             if guard is None:
                 raise RunNotFound(run_id)
             if owner is not None and guard["runtime_owner_id"] != owner:
@@ -214,7 +237,7 @@ class Store:
                 raise ExpectationFailed(guard)
             if expect_max_seq is not None and guard["max_seq"] != expect_max_seq:
                 raise ExpectationFailed(guard)
-            return self._writes(run_id, batch, guard, result)
+            return plan.finish(guard, result)
 
         await self.db.write(self._guard_stmt, {"run_id": run_id}, build)
         self._notify(run_id, result[0].events)
@@ -236,8 +259,9 @@ class Store:
             batch = await build(Reads(tx), guard) or Batch()
             if batch.typed_outputs:
                 raise ValueError("transact() does not write typed outputs; use commit()")
-            for stmt, params in self._writes(run_id, batch, guard, result):
-                await tx.execute(stmt, params)
+            plan = self._plan(run_id, batch)
+            for prepared in plan.finish(guard, result):
+                await tx.execute_prepared(prepared)
         self._notify(run_id, result[0].events)
         return result[0]
 
@@ -249,20 +273,16 @@ class Store:
         events: Sequence[EventRow],
     ) -> None:
         """Upsert a run's rows and insert its events (same seqs) — mirroring, idempotent."""
-        run_row = msgspec.structs.asdict(run)
-
-        def build(_: Row | None) -> list[Statement]:
-            out = self._upserts(s.runs, [run_row])
-            if nodes:
-                out += self._upserts(s.nodes, [msgspec.structs.asdict(n) for n in nodes])
-            if approvals:
-                out += self._upserts(s.approvals, [msgspec.structs.asdict(a) for a in approvals])
-            if events:
-                rows = [msgspec.structs.asdict(e) for e in events]
-                out += self._upserts(s.events, rows, keys=("run_id", "seq"), ignore=True)
-            return out
-
-        await self.db.write(_GUARD, {"run_id": run.run_id}, build)
+        out = self._upserts(s.runs, [msgspec.structs.asdict(run)])
+        if nodes:
+            out += self._upserts(s.nodes, [msgspec.structs.asdict(n) for n in nodes])
+        if approvals:
+            out += self._upserts(s.approvals, [msgspec.structs.asdict(a) for a in approvals])
+        if events:
+            rows = [msgspec.structs.asdict(e) for e in events]
+            out += self._upserts(s.events, rows, keys=("run_id", "seq"), ignore=True)
+        prepared = [self.db.prepare(stmt, params) for stmt, params in out]
+        await self.db.write(_GUARD, {"run_id": run.run_id}, lambda _: prepared)
 
     async def touch_heartbeats(self, owner: str, run_ids: Sequence[str], now: int) -> set[str]:
         """Refresh the heartbeat of the runs ``owner`` still owns; returns those run ids."""
@@ -278,10 +298,8 @@ class Store:
     def _guard_stmt(self) -> Guard:
         return _GUARD_LOCKED if self.db.dialect == "postgresql" else _GUARD
 
-    def _writes(
-        self, run_id: str, batch: Batch, guard: Row, result: list[Commit]
-    ) -> list[Statement]:
-        """The statements that write ``batch``; events get the seqs after the guard's max."""
+    def _row_statements(self, run_id: str, batch: Batch) -> list[Statement]:
+        """The statements that write ``batch``'s rows (its events are written separately)."""
         out: list[Statement] = []
         if batch.run_update:
             out += self._updates(s.runs, [dict(batch.run_update, run_id=run_id)])
@@ -303,25 +321,27 @@ class Store:
             out += self._inserts(s.signals, batch.signal_inserts)
         if batch.frame is not None:
             out += self._inserts(s.frames, [batch.frame])
-        prior = int(guard["max_seq"])
-        stored = [
-            StoredEvent(run_id, prior + i + 1, ev.type, ev.timestamp_ms, payload)
-            for i, (ev, payload) in enumerate(zip(batch.events, _payloads(batch), strict=True))
-        ]
-        if stored:
-            rows = [
-                {
-                    "run_id": e.run_id,
-                    "seq": e.seq,
-                    "timestamp_ms": e.timestamp_ms,
-                    "type": e.type,
-                    "payload_json": e.payload_json,
-                }
-                for e in stored
-            ]
-            out.append((_INSERT_EVENTS, rows))
-        result.append(Commit(stored, prior, guard))
         return out
+
+    def _plan(
+        self, run_id: str, batch: Batch, rows_first: list[Statement] | None = None
+    ) -> _WritePlan:
+        """Everything of a write prepared here, on the caller's thread; only seqs are left."""
+        statements = [*(rows_first or []), *self._row_statements(run_id, batch)]
+        events = [
+            (ev.type, ev.timestamp_ms, payload)
+            for ev, payload in zip(batch.events, _payloads(batch), strict=True)
+        ]
+        event_rows = [
+            {"run_id": run_id, "seq": 0, "timestamp_ms": ts, "type": kind, "payload_json": payload}
+            for kind, ts, payload in events
+        ]
+        return _WritePlan(
+            run_id,
+            [self.db.prepare(stmt, params) for stmt, params in statements],
+            self.db.prepare(_INSERT_EVENTS, event_rows) if event_rows else None,
+            events,
+        )
 
     def _notify(self, run_id: str, events: list[StoredEvent]) -> None:
         if not events:
