@@ -8,7 +8,6 @@ the store instead.
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Callable
 
 from smithers.store.batch import StoredEvent
@@ -21,34 +20,41 @@ Topic = tuple[str, str]
 class Subscription:
     """One subscriber's view of a run's events."""
 
+    __slots__ = ("_hub", "_pending", "_waiter", "topic")
+
     def __init__(self, hub: EventHub, topic: Topic) -> None:
         self._hub = hub
         self.topic = topic
-        self._signal = asyncio.Event()
+        self._waiter: asyncio.Future[bool] | None = None
+        self._pending = False
 
     def notify(self) -> None:
-        """Wake the subscriber."""
-        self._signal.set()
+        """Wake the subscriber (or make its next wait return at once)."""
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(True)
+        else:
+            self._pending = True
 
     async def wait(self, within: float | None) -> bool:
         """Wait for new events; False on timeout."""
+        if self._pending:
+            self._pending = False
+            return True
+        loop = asyncio.get_running_loop()
+        waiter = self._waiter = loop.create_future()
+        timer = None if within is None else loop.call_later(within, _expire, waiter)
         try:
-            async with asyncio.timeout(within):
-                await self._signal.wait()
-        except TimeoutError:
-            return False
+            woken: bool = await waiter
+            return woken
         finally:
-            self._signal.clear()
-        return True
+            self._waiter = None
+            if timer is not None:
+                timer.cancel()
 
     def take(self, after_seq: int) -> list[StoredEvent] | None:
-        """Buffered events after ``after_seq``, or ``None`` if unknown (then read the store)."""
-        buffer = self._hub._buffers.get(self.topic)
-        if not buffer:
-            return None
-        if buffer[0].seq > after_seq + 1:
-            return None
-        return [e for e in buffer if e.seq > after_seq]
+        """Buffered events after ``after_seq``; ``None`` if unknown (then read the store)."""
+        return self._hub._events_after(self.topic, after_seq)
 
     def close(self) -> None:
         """Stop receiving wake-ups."""
@@ -61,13 +67,22 @@ class Subscription:
         self.close()
 
 
+def _expire(waiter: asyncio.Future[bool]) -> None:
+    if not waiter.done():
+        waiter.set_result(False)
+
+
 class EventHub:
-    """Per-process fan-out of committed events to subscribers of each run."""
+    """Per-process fan-out of committed events to subscribers of each run.
+
+    Each followed run keeps a contiguous list of its latest events (by seq), so a subscriber
+    takes what it has not seen with one slice.
+    """
 
     def __init__(self, buffer_size: int = 1024) -> None:
         self._buffer_size = buffer_size
         self._subscribers: dict[Topic, set[Subscription]] = {}
-        self._buffers: dict[Topic, deque[StoredEvent]] = {}
+        self._buffers: dict[Topic, list[StoredEvent]] = {}
 
     def publisher(self, store_url: str) -> Callable[[str, list[StoredEvent]], None]:
         """A store listener that publishes that store's commits."""
@@ -78,16 +93,39 @@ class EventHub:
         return publish
 
     def publish(self, topic: Topic, events: list[StoredEvent]) -> None:
-        """Buffer ``events`` for the run's subscribers and wake them."""
+        """Buffer ``events`` for the run's subscribers and wake them.
+
+        Several sources may publish one run (its writer here, a database poller): the buffer
+        keeps each seq once, in order; after a gap it starts over at the new events.
+        """
         subscribers = self._subscribers.get(topic)
         if not subscribers:
             return
-        buffer = self._buffers.get(topic)
-        if buffer is None:
-            buffer = self._buffers[topic] = deque(maxlen=self._buffer_size)
-        buffer.extend(events)
-        for sub in subscribers:
+        buffer = self._buffers.setdefault(topic, [])
+        added = False
+        for event in events:
+            if buffer:
+                last = buffer[-1].seq
+                if event.seq <= last:
+                    continue
+                if event.seq != last + 1:
+                    buffer.clear()
+            buffer.append(event)
+            added = True
+        if len(buffer) > 2 * self._buffer_size:
+            del buffer[: len(buffer) - self._buffer_size]
+        if added:
+            self.notify(topic)
+
+    def notify(self, topic: Topic) -> None:
+        """Wake the run's subscribers (something about it changed)."""
+        for sub in self._subscribers.get(topic, ()):
             sub.notify()
+
+    def last_seq(self, topic: Topic) -> int | None:
+        """The highest seq buffered for a run while it has subscribers."""
+        buffer = self._buffers.get(topic)
+        return buffer[-1].seq if buffer else None
 
     def subscribe(self, store_url: str, run_id: str) -> Subscription:
         """Follow a run's events."""
@@ -99,6 +137,15 @@ class EventHub:
     def subscriber_count(self) -> int:
         """How many subscriptions are open."""
         return sum(len(s) for s in self._subscribers.values())
+
+    def _events_after(self, topic: Topic, after_seq: int) -> list[StoredEvent] | None:
+        buffer = self._buffers.get(topic)
+        if not buffer:
+            return None
+        start = after_seq + 1 - buffer[0].seq
+        if start < 0:
+            return None
+        return buffer[start:]
 
     def _unsubscribe(self, sub: Subscription) -> None:
         subs = self._subscribers.get(sub.topic)

@@ -12,6 +12,7 @@ from litestar import Request
 from smithers.authoring.loader import LoadedWorkflow, load_workflow, resolve_workflow_path
 from smithers.engine.scheduler import RunScheduler, StartOptions
 from smithers.errors import DbNotConfigured, RunNotFound
+from smithers.server.feeds import Feeds
 from smithers.server.settings import ServerSettings
 from smithers.store.db import normalize_url
 from smithers.store.mirror import Mirror
@@ -33,6 +34,11 @@ class ServerContext:
     """Run id → the store that owns it, for runs this process started or touched."""
     missing_run: RunNotFound | None = None
     """What an unknown run raises on per-run routes (serve mode answers ``RUN_NOT_FOUND``)."""
+    feeds: Feeds = field(init=False)
+    """One database poller per streamed run that another process executes."""
+
+    def __post_init__(self) -> None:
+        self.feeds = Feeds(self.scheduler, self.settings.sse_poll_interval)
 
     @classmethod
     def create(cls, settings: ServerSettings) -> ServerContext:

@@ -28,60 +28,71 @@ __all__ = ["EVENT_ROUTES", "event_stream", "sse_frame"]
 
 TERMINAL_EVENTS = frozenset({"RunFinished", "RunFailed", "RunCancelled"})
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-_LOCAL_STATUS_CHECK = 1.0
 
 
 def sse_frame(seq: int, payload_json: str) -> bytes:
     """One SSE message: ``id``, ``event: smithers``, and the stored event JSON."""
-    return f"id: {seq}\nevent: smithers\ndata: {payload_json}\n\n".encode()
+    return b"id: %d\nevent: smithers\ndata: %s\n\n" % (seq, payload_json.encode())
+
+
+def _frames(events: Sequence[StoredEvent | EventRow]) -> bytes:
+    chunks = []
+    for event in events:
+        if isinstance(event, StoredEvent):
+            if event.encoded is None:  # encoded once, shared by every stream of the run
+                event.encoded = sse_frame(event.seq, event.payload_json)
+            chunks.append(event.encoded)
+        else:
+            chunks.append(sse_frame(event.seq, event.payload_json))
+    return b"".join(chunks)
 
 
 async def event_stream(
     ctx: ServerContext, store: Store, run_id: str, after_seq: int
 ) -> AsyncIterator[bytes]:
-    """The SSE body: ``retry``, then every event after ``after_seq``, until the run ends."""
-    settings = ctx.settings
-    hub = ctx.scheduler.hub
+    """The SSE body: ``retry``, then every event after ``after_seq``, until the run ends.
+
+    Events come from the in-process hub: straight from the writer for runs this process
+    executes, from the run's shared database feed otherwise; a stream that falls behind the
+    hub's buffer (or replays history) reads the database itself.
+    """
+    keepalive = ctx.settings.sse_keepalive
     metrics.sse_subscribers.inc()
-    sub = hub.subscribe(store.url, run_id)
-    try:
-        yield b"retry: 1000\n\n"
-        last = after_seq
-        last_sent = time.monotonic()
-        check_status = True
-        while True:
-            buffered = sub.take(last)
-            events: Sequence[StoredEvent | EventRow] = (
-                buffered
-                if buffered is not None
-                else await store.reads.list_events(run_id, last, 500)
-            )
-            if events:
-                yield b"".join(sse_frame(e.seq, e.payload_json) for e in events)
-                last = events[-1].seq
-                last_sent = time.monotonic()
-                if events[-1].type in TERMINAL_EVENTS:
-                    check_status = True
-                continue
-            if check_status:
-                row = await store.reads.get_run(run_id)
-                if row is None or row.status in TERMINAL:
-                    if not await store.reads.list_events(run_id, last, 1):
-                        return
+    with (
+        ctx.scheduler.hub.subscribe(store.url, run_id) as sub,
+        ctx.feeds.follow(store, run_id) as feed,
+    ):
+        try:
+            yield b"retry: 1000\n\n"
+            last = after_seq
+            last_sent = time.monotonic()
+            check_status = True
+            while True:
+                buffered = sub.take(last)
+                events: Sequence[StoredEvent | EventRow] = (
+                    buffered
+                    if buffered is not None
+                    else await store.reads.list_events(run_id, last, 500)
+                )
+                if events:
+                    yield _frames(events)
+                    last = events[-1].seq
+                    last_sent = time.monotonic()
+                    check_status = check_status or events[-1].type in TERMINAL_EVENTS
                     continue
-                check_status = False
-            local = run_id in ctx.scheduler.active
-            wait = _LOCAL_STATUS_CHECK if local else settings.sse_poll_interval
-            idle = time.monotonic() - last_sent
-            wait = max(0.0, min(wait, settings.sse_keepalive - idle))
-            if not await sub.wait(wait):
-                check_status = True
-                if time.monotonic() - last_sent >= settings.sse_keepalive:
+                if check_status or feed.ended:
+                    row = await store.reads.get_run(run_id)
+                    if row is None or row.status in TERMINAL:
+                        if not await store.reads.list_events(run_id, last, 1):
+                            return
+                        continue
+                    check_status = False
+                idle = time.monotonic() - last_sent
+                if not await sub.wait(max(0.0, keepalive - idle)):
                     yield b": keep-alive\n\n"
                     last_sent = time.monotonic()
-    finally:
-        sub.close()
-        metrics.sse_subscribers.dec()
+        finally:
+            metrics.sse_subscribers.dec()
 
 
 @get(

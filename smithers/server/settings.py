@@ -34,8 +34,9 @@ class ServerSettings:
     """A running run whose heartbeat is older than this is claimed by a live server."""
     recovery_interval: float = 1.0
     """Seconds between scans for runs to claim or wake."""
-    sse_poll_interval: float = 0.25
-    """Seconds between database polls of an event stream whose run runs elsewhere."""
+    sse_poll_interval: float = 0.1
+    """Seconds between database polls of a streamed run that another process executes (one
+    poller per run, shared by all its streams)."""
     sse_keepalive: float = 10.0
     """Seconds of silence before an event stream sends a keep-alive comment."""
     workers: int = 1

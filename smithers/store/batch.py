@@ -28,6 +28,8 @@ class StoredEvent:
     type: str
     timestamp_ms: int
     payload_json: str
+    encoded: bytes | None = None
+    """A consumer's wire form of this event (an SSE frame), computed once and shared."""
 
 
 @dataclass(slots=True)
