@@ -7,7 +7,7 @@ imported; the exposition then aggregates every process (gauges sum live processe
 from __future__ import annotations
 
 import os
-from typing import Final
+from typing import Any, Final
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -21,7 +21,7 @@ from prometheus_client import (
 
 from smithers.store.batch import StoredEvent
 
-__all__ = ["CONTENT_TYPE", "render_metrics", "track_events"]
+__all__ = ["CONTENT_TYPE", "record_request", "render_metrics", "track_events"]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
@@ -82,6 +82,22 @@ _COUNTERS = {
     "ApprovalDenied": (approvals_denied,),
 }
 _PENDING_DELTA = {"ApprovalRequested": 1, "ApprovalGranted": -1, "ApprovalDenied": -1}
+
+
+_http_children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+
+
+def record_request(method: str, route: str, status: int, elapsed_ms: float) -> None:
+    """Count an answered request and its duration (label children looked up once)."""
+    key = (method, route, str(status))
+    children = _http_children.get(key)
+    if children is None:
+        children = _http_children[key] = (
+            http_requests.labels(method, route, key[2]),
+            http_request_duration_ms.labels(method, route),
+        )
+    children[0].inc()
+    children[1].observe(elapsed_ms)
 
 
 def track_events(run_id: str, events: list[StoredEvent]) -> None:

@@ -107,9 +107,7 @@ class SmithersApp(Litestar):
             await super().__call__(scope, limited, tracked_send)
         finally:
             route = scope.get("path_template") or "unmatched"
-            elapsed_ms = (time.perf_counter() - started) * 1000
-            metrics.http_requests.labels(method, route, str(status)).inc()
-            metrics.http_request_duration_ms.labels(method, route).observe(elapsed_ms)
+            metrics.record_request(method, route, status, (time.perf_counter() - started) * 1000)
 
 
 @get("/health", summary="Liveness (no auth)", responses=documented(public=True))

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 from sqlalchemy import and_, bindparam, func, or_, select, text
 
 from smithers.statuses import ApprovalStatus, AttemptState, RunStatus
@@ -55,6 +56,24 @@ _SUMMARY = (
     .where(s.nodes.c.run_id == bindparam("run_id"))
     .group_by(s.nodes.c.state)
 )
+_counts = (  # a derived table cannot see the outer row: it filters by the same bound id
+    select(s.nodes.c.state, func.count().label("n"))
+    .where(s.nodes.c.run_id == bindparam("run_id"))
+    .group_by(s.nodes.c.state)
+    .subquery()
+)
+_RUN_WITH_SUMMARY = select(
+    s.runs,
+    select(func.json_group_object(_counts.c.state, _counts.c.n))
+    .scalar_subquery()
+    .label("summary_json"),
+).where(s.runs.c.run_id == bindparam("run_id"))
+_RUN_WITH_SUMMARY_PG = select(
+    s.runs,
+    select(func.json_object_agg(_counts.c.state, _counts.c.n))
+    .scalar_subquery()
+    .label("summary_json"),
+).where(s.runs.c.run_id == bindparam("run_id"))
 _EVENTS = (
     select(s.events)
     .where(s.events.c.run_id == bindparam("run_id"), s.events.c.seq > bindparam("after_seq"))
@@ -192,6 +211,9 @@ class Reads:
 
     async def get_run(self, run_id: str) -> RunRow | None:
         """The run row, or ``None``."""
+        if isinstance(self.db, Database):
+            rows = (await self.db.fetch_many([(_RUN, {"run_id": run_id})], small=True))[0]
+            return RunRow(**rows[0]) if rows else None
         row = await self.db.fetch_one(_RUN, {"run_id": run_id})
         return None if row is None else RunRow(**row)
 
@@ -204,13 +226,16 @@ class Reads:
         return [RunRow(**r) for r in rows]
 
     async def run_with_summary(self, run_id: str) -> tuple[RunRow, dict[str, int]] | None:
-        """The run row and its node state counts, read together."""
+        """The run row and its node state counts, in one statement."""
         assert isinstance(self.db, Database)
-        params = {"run_id": run_id}
-        runs, counts = await self.db.fetch_many([(_RUN, params), (_SUMMARY, params)])
-        if not runs:
+        stmt = _RUN_WITH_SUMMARY_PG if self.db.dialect == "postgresql" else _RUN_WITH_SUMMARY
+        rows = (await self.db.fetch_many([(stmt, {"run_id": run_id})], small=True))[0]
+        if not rows:
             return None
-        return RunRow(**runs[0]), {r["state"]: int(r["n"]) for r in counts}
+        row = rows[0]
+        summary = row.pop("summary_json")
+        counts = msgspec.json.decode(summary) if isinstance(summary, str | bytes) else summary
+        return RunRow(**row), {k: int(v) for k, v in (counts or {}).items()}
 
     async def node_summary(self, run_id: str) -> dict[str, int]:
         """Node state → count."""

@@ -71,3 +71,25 @@ async def test_guards(db_url: str) -> None:
         assert row is not None and row.status == "running"
     finally:
         await store.close()
+
+
+async def test_run_with_summary_counts_only_that_run(db_url: str) -> None:
+    store = Store.open(db_url)
+    try:
+        await store.ensure_schema()
+        for run_id, states in (("r1", ["finished", "pending"]), ("r2", ["finished", "finished"])):
+            await store.create_run(_row(run_id), Batch())
+            nodes = [
+                {"run_id": run_id, "node_id": f"n{i}", "iteration": 0, "state": st, "last_attempt": None,
+                 "updated_at_ms": 1, "output_table": "", "label": None, "extra_attempts": 0}
+                for i, st in enumerate(states)
+            ]
+            await store.commit(run_id, Batch(node_upserts=nodes))
+        await store.create_run(_row("r3"), Batch())
+        found = await store.reads.run_with_summary("r1")
+        assert found is not None and found[1] == {"finished": 1, "pending": 1}
+        found = await store.reads.run_with_summary("r3")
+        assert found is not None and found[0].run_id == "r3" and found[1] == {}
+        assert await store.reads.run_with_summary("missing") is None
+    finally:
+        await store.close()
