@@ -41,7 +41,9 @@ def documented(*statuses: int, public: bool = False) -> dict[int, ResponseSpec]:
     """
     everywhere = {*_EVERYWHERE} - {401} if public else {*_EVERYWHERE}
     return {
-        status: ResponseSpec(data_container=ErrorBody, description=ERROR_CODES[status])
+        status: ResponseSpec(
+            data_container=ErrorBody, description=ERROR_CODES[status], generate_examples=False
+        )
         for status in sorted({*statuses, *everywhere})
     }
 
