@@ -12,6 +12,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from typing import Any
 
 from smithers.server.settings import ServerSettings
 
@@ -59,9 +60,30 @@ def _announce_when_ready(host: str, port: int, token: str | None) -> None:
             time.sleep(0.05)
 
 
+def _granian_class() -> type[Any]:
+    from granian import Granian
+
+    class SmithersGranian(Granian):  # type: ignore[misc,valid-type]
+        """Granian whose stop signal handler tolerates a second signal arriving inside it.
+
+        Granian's handler sets a ``threading.Event``; a second SIGTERM delivered while the
+        first handler holds that Event's lock re-entered it and blocked the main process
+        forever (seen when a process manager signals twice).
+        """
+
+        _interrupted = False
+
+        def signal_handler_interrupt(self, *args: Any, **kwargs: Any) -> None:
+            if self._interrupted:
+                return
+            self._interrupted = True
+            super().signal_handler_interrupt(*args, **kwargs)
+
+    return SmithersGranian
+
+
 def run_server(settings: ServerSettings) -> int:
     """Serve until SIGINT/SIGTERM; runs are interrupted (not cancelled) on the way out."""
-    from granian import Granian
     from granian.constants import Interfaces
 
     port = settings.port or free_port(settings.host)
@@ -69,7 +91,7 @@ def run_server(settings: ServerSettings) -> int:
     env["SMITHERS_PORT"] = str(port)
     os.environ.update(env)
     with _metrics_dir(settings.workers):
-        server = Granian(
+        server = _granian_class()(
             "smithers.server.asgi:app_from_env",
             address=settings.host,
             port=port,
