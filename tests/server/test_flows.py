@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import textwrap
 import time
 from collections.abc import Iterator
@@ -263,10 +262,3 @@ def test_server_continues_runs_decided_or_due_while_no_server_ran(
         wait_until(lambda: status_of(client, decided) == "finished")
         wait_until(lambda: status_of(client, napping) == "finished")
         assert status_of(client, undecided) == "waiting-approval"
-
-
-def test_repeated_sigterm_still_stops_the_server(server: ServerProcess) -> None:
-    assert server.proc is not None
-    for _ in range(8):  # process managers may signal more than once
-        server.proc.send_signal(signal.SIGTERM)
-    assert server.proc.wait(30) == 0
