@@ -24,7 +24,7 @@ from smithers.authoring.context import READ_ALL, Context, TaskContext
 from smithers.authoring.loader import LoadedWorkflow
 from smithers.authoring.nodes import Task
 from smithers.engine import events as ev
-from smithers.engine.attempts import call_task, error_json, validate_output
+from smithers.engine.attempts import Output, call_task, error_json, validate_output
 from smithers.engine.frames import draft_frame
 from smithers.engine.run_model import ApprovalInfo, AttemptInfo, Key, NodeInfo, RunModel
 from smithers.engine.schedule import Schedule, plan_schedule
@@ -72,7 +72,10 @@ class _Running:
     info: NodeInfo
     attempt: AttemptInfo
     task: asyncio.Task[None] | None = None
-    committing: bool = False
+    done: bool = False
+    """The function returned or raised; the loop writes the end with its next pass."""
+    output: Output | None = None
+    error: Exception | None = None
     heartbeat: tuple[Any, int] | None = None
     heartbeat_written_ms: int = 0
 
@@ -108,6 +111,7 @@ class RunLoop:
         self.owner = owner
         self.clock = clock
         self.running: dict[Key, _Running] = {}
+        self._finished: list[_Running] = []
         self.needs_refresh = True
         self.cancel_requested = False
         self.interrupt_requested = False
@@ -173,6 +177,7 @@ class RunLoop:
                 await self._refresh()
             now = self.clock()
             change = Change(self.model, now)
+            self._drain_finished(change)
             try:
                 rendered = self._render()
             except Exception as exc:  # the build function failed: the run fails with its error
@@ -369,6 +374,11 @@ class RunLoop:
         elif schedule.waiting_timer:
             status = RunStatus.WAITING_TIMER
         if status is not None:
+            if (
+                change.carries_ends
+            ):  # ends already shown to renders must be written whatever happens
+                await self._commit(change)
+                change = Change(self.model, change.now)
             if self.needs_refresh:
                 return None
             change.suspend(status, schedule.wake_at_ms)
@@ -400,12 +410,14 @@ class RunLoop:
 
     async def _fail_run(self, change: Change, error: Any) -> RunOutcome:
         await self._stop_attempts()
+        self._drain_finished(change)
         change.stop_attempts("run-failed", node_state=NodeState.CANCELLED)
         return await self._end(change, RunStatus.FAILED, error)
 
     async def _finish_cancel(self) -> RunOutcome:
         await self._stop_attempts()
         change = Change(self.model, self.clock())
+        self._drain_finished(change)  # attempts that completed keep their outputs
         change.cancel_run()
         await self._commit(change)
         return RunOutcome(RunStatus.CANCELLED.value)
@@ -413,6 +425,7 @@ class RunLoop:
     async def _finish_interrupt(self) -> RunOutcome:
         await self._stop_attempts()
         change = Change(self.model, self.clock())
+        self._drain_finished(change)
         change.stop_attempts("interrupted", node_state=NodeState.PENDING)
         change.batch.run_update.update(
             runtime_owner_id=None, heartbeat_at_ms=None, updated_at_ms=change.now
@@ -510,41 +523,54 @@ class RunLoop:
         item.task = asyncio.create_task(self._execute(item), name=f"{self.run_id}:{item.leaf.id}")
 
     async def _execute(self, item: _Running) -> None:
-        leaf, info, attempt = item.leaf, item.info, item.attempt
-        node = leaf.node
+        """Run the task's function; its end is written by the loop's next pass."""
+        node = item.leaf.node
         assert isinstance(node, Task)
         try:
             ctx = self._task_context(item)
             try:
                 output = validate_output(await call_task(node, ctx), node.output)
             except Exception as exc:
-                item.committing = True
-                change = Change(self.model, self.clock())
-                self._take_heartbeat(item, change.now)  # the last checkpoint lands with the end
-                change.fail_attempt(leaf, info, attempt, exc)
+                item.error = exc
             else:
-                item.committing = True
-                change = Change(self.model, self.clock())
-                self._take_heartbeat(item, change.now)
-                change.finish_attempt(info, attempt, output)
-            try:
-                await self._commit(change)
-            except WorkflowLoadError as exc:  # the output's table does not fit its Struct
-                change = Change(self.model, self.clock())
-                change.fail_attempt(leaf, info, attempt, exc)
-                await self._commit(change)
+                if output.table is not None:
+                    try:  # create the table now, outside the pass's write transaction
+                        await self.store.ensure_output_table(output.table)
+                    except WorkflowLoadError as exc:  # an existing table does not fit the Struct
+                        item.error = exc
+                item.output = output
+            item.done = True
+            self._finished.append(item)
         except asyncio.CancelledError:
-            if not item.committing:
-                return
-            raise
-        except OwnershipLost:
-            self.lost = True
+            return  # stopped by the loop, which records how the attempt ended
         except Exception as exc:  # the store failed: the loop cannot go on safely
-            log.exception("run %s: writing the end of %s failed", self.run_id, leaf.id)
+            log.exception("run %s: ending %s failed", self.run_id, item.leaf.id)
             self.crashed = exc
         finally:
-            self.running.pop(leaf.key, None)
             self._wake.set()
+
+    def _drain_finished(self, change: Change) -> None:
+        """Put the ends of finished attempts into this pass's write (model updated at once).
+
+        The end of an attempt (output, attempt, node, event) commits in the same transaction
+        as what the next pass writes — the next starts, or the run's end — so a step of a
+        sequence costs one transaction; a render sees the outputs before anything is written.
+        """
+        if not self._finished:
+            return
+        ends = Change(self.model, change.now)
+        for item in self._finished:
+            self.running.pop(item.leaf.key, None)
+            self._take_heartbeat(item, change.now)  # the last checkpoint lands with the end
+            if item.error is None:
+                assert item.output is not None
+                ends.finish_attempt(item.info, item.attempt, item.output)
+            else:
+                ends.fail_attempt(item.leaf, item.info, item.attempt, item.error)
+        self._finished.clear()
+        ends.applied()
+        change.batch.merge(ends.batch)
+        change.carries_ends = True
 
     def _task_context(self, item: _Running) -> TaskContext:
         leaf, info, attempt = item.leaf, item.info, item.attempt
@@ -581,7 +607,7 @@ class RunLoop:
         )
 
     def _queue_log(self, item: _Running, text: str) -> None:
-        if item.committing or self.running.get(item.leaf.key) is not item:
+        if item.done or self.running.get(item.leaf.key) is not item:
             return
         encoded = text.encode()
         if len(encoded) > NODE_OUTPUT_LIMIT:
@@ -599,7 +625,7 @@ class RunLoop:
         self._schedule_side_flush(0.0)
 
     def _queue_heartbeat(self, item: _Running, data: Any, size: int) -> None:
-        if item.committing or self.running.get(item.leaf.key) is not item:
+        if item.done or self.running.get(item.leaf.key) is not item:
             return
         item.heartbeat = (data, size)
         due = item.heartbeat_written_ms + HEARTBEAT_WRITE_INTERVAL_MS - self.clock()
@@ -650,7 +676,7 @@ class RunLoop:
     async def _flush_side(self) -> None:
         now = self.clock()
         for item in self.running.values():
-            if item.heartbeat is None or item.committing:
+            if item.heartbeat is None or item.done:
                 continue
             since = now - item.heartbeat_written_ms
             if since < HEARTBEAT_WRITE_INTERVAL_MS:
@@ -666,10 +692,10 @@ class RunLoop:
             self._wake.set()
 
     async def _stop_attempts(self) -> None:
-        """Cancel attempts still in user code; let those already committing finish."""
+        """Cancel attempts still in user code (those already done keep their results)."""
         items = list(self.running.values())
         for item in items:
-            if item.task is not None and not item.committing:
+            if item.task is not None and not item.done:
                 item.task.cancel()
         tasks = [item.task for item in items if item.task is not None]
         if tasks:

@@ -311,7 +311,10 @@ class RunScheduler:
             "wake_at_ms": row.wake_at_ms,
         }
         try:
-            commit = await store.commit(row.run_id, change.batch, expect=expect)
+            # The row's owner may have written since the state was read: then try again.
+            commit = await store.commit(
+                row.run_id, change.batch, expect=expect, expect_max_seq=state.max_seq
+            )
         except ExpectationFailed:
             return False
         change.applied()
@@ -478,7 +481,9 @@ class RunScheduler:
             "heartbeat_at_ms": row.heartbeat_at_ms,
         }
         try:
-            await store.commit(row.run_id, change.batch, expect=expect)
+            await store.commit(
+                row.run_id, change.batch, expect=expect, expect_max_seq=state.max_seq
+            )
         except ExpectationFailed:
             return False
         timer = self._wake_timers.pop(row.run_id, None)

@@ -40,6 +40,8 @@ class Change:
     now: int
     batch: Batch = field(default_factory=Batch)
     after: list[Callable[[], None]] = field(default_factory=list)
+    carries_ends: bool = False
+    """The batch holds ends of attempts already applied to the model (see RunLoop)."""
 
     @property
     def run_id(self) -> str:

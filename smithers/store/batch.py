@@ -63,6 +63,24 @@ class Batch:
             or self.frame
         )
 
+    def merge(self, other: Batch) -> None:
+        """Add ``other``'s changes (written before this batch's own events)."""
+        assert other.frame is None or self.frame is None, "one frame per batch"
+        self.events[:0] = other.events
+        self.run_update = {**other.run_update, **self.run_update}
+        for name in (
+            "node_upserts",
+            "attempt_inserts",
+            "attempt_updates",
+            "typed_outputs",
+            "untyped_outputs",
+            "approval_upserts",
+            "ralph_upserts",
+            "signal_inserts",
+        ):
+            getattr(self, name)[:0] = getattr(other, name)
+        self.frame = self.frame or other.frame
+
     def emit(self, *events: EventLike) -> None:
         """Add events (their order is their seq order)."""
         self.events.extend(events)
