@@ -195,22 +195,50 @@ def open_database(url: str | Path) -> Database:
 # --- SQLite ------------------------------------------------------------------------------
 
 _SQLITE_DIALECT = pysqlite.dialect(paramstyle="named")
-_compiled: dict[int, tuple[ClauseElement, Compiled]] = {}
+
+
+@dataclass(slots=True)
+class _SqliteStatement:
+    statement: ClauseElement
+    compiled: Compiled
+    plain: bool
+    """Every bind is a named placeholder without a value or type processing: a row dict
+    can be passed to sqlite3 as it is (SQLAlchemy's per-row mapping skipped)."""
+
+
+_compiled: dict[int, _SqliteStatement] = {}
+
+
+def _compile(stmt: ClauseElement) -> _SqliteStatement:
+    entry = _compiled.get(id(stmt))
+    if entry is not None and entry.statement is stmt:
+        return entry
+    compiled = stmt.compile(dialect=_SQLITE_DIALECT)
+    binds = compiled.binds.values()  # type: ignore[attr-defined]
+    plain = (
+        not compiled.post_compile_params  # type: ignore[attr-defined]
+        and not getattr(compiled, "_bind_processors", None)
+        and all(b.value is None and b.callable is None for b in binds)
+    )
+    if len(_compiled) > 4096:
+        _compiled.clear()
+    entry = _compiled[id(stmt)] = _SqliteStatement(stmt, compiled, plain)
+    return entry
+
+
+def _bound(entry: _SqliteStatement, params: Params | None) -> dict[str, Any]:
+    if entry.plain and params is not None:
+        return params if isinstance(params, dict) else dict(params)
+    return dict(entry.compiled.construct_params(params) or {})
 
 
 def _sqlite_sql(stmt: ClauseElement, params: Params | None) -> tuple[str, dict[str, Any]]:
-    entry = _compiled.get(id(stmt))
-    if entry is None or entry[0] is not stmt:
-        compiled = stmt.compile(dialect=_SQLITE_DIALECT)
-        if len(_compiled) > 4096:
-            _compiled.clear()
-        _compiled[id(stmt)] = (stmt, compiled)
-    else:
-        compiled = entry[1]
+    entry = _compile(stmt)
+    compiled = entry.compiled
     if compiled.post_compile_params:  # type: ignore[attr-defined]
         state = compiled.construct_expanded_state(dict(params or {}))  # type: ignore[attr-defined]
         return state.statement, dict(state.parameters)
-    return compiled.string, compiled.construct_params(params)  # type: ignore[return-value]
+    return compiled.string, _bound(entry, params)
 
 
 _ONE_HOP = callable(getattr(aiosqlite.Connection, "_execute", None))
@@ -277,10 +305,9 @@ class _SqliteTx(Transaction):
         if isinstance(params, Sequence) and not isinstance(params, Mapping):
             if not params:
                 return 0
-            sql, _ = _sqlite_sql(stmt, params[0])
-            compiled = _compiled[id(stmt)][1]
+            entry = _compile(stmt)
             cursor = await self._conn.executemany(
-                sql, [compiled.construct_params(p) for p in params]
+                entry.compiled.string, [_bound(entry, p) for p in params]
             )
         else:
             sql, bound = _sqlite_sql(stmt, params)
@@ -378,10 +405,9 @@ class SqliteDatabase(Database):
 
     def prepare(self, stmt: ClauseElement, params: Params | Sequence[Params]) -> Prepared:
         if isinstance(params, Sequence) and not isinstance(params, Mapping):
-            sql, _ = _sqlite_sql(stmt, params[0] if params else None)
-            compiled = _compiled[id(stmt)][1]
-            rows = [dict(compiled.construct_params(p) or {}) for p in params]
-            return Prepared(sql, rows, True)
+            entry = _compile(stmt)
+            rows = [_bound(entry, p) for p in params]
+            return Prepared(entry.compiled.string, rows, True)
         sql, bound = _sqlite_sql(stmt, params)
         return Prepared(sql, [bound], False)
 
