@@ -7,9 +7,9 @@ the store instead.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
+from smithers.engine.wakeup import Wakeup
 from smithers.store.batch import StoredEvent
 
 __all__ = ["EventHub", "Subscription"]
@@ -20,37 +20,20 @@ Topic = tuple[str, str]
 class Subscription:
     """One subscriber's view of a run's events."""
 
-    __slots__ = ("_hub", "_pending", "_waiter", "topic")
+    __slots__ = ("_hub", "_wakeup", "topic")
 
     def __init__(self, hub: EventHub, topic: Topic) -> None:
         self._hub = hub
         self.topic = topic
-        self._waiter: asyncio.Future[bool] | None = None
-        self._pending = False
+        self._wakeup = Wakeup()
 
     def notify(self) -> None:
         """Wake the subscriber (or make its next wait return at once)."""
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(True)
-        else:
-            self._pending = True
+        self._wakeup.set()
 
     async def wait(self, within: float | None) -> bool:
         """Wait for new events; False on timeout."""
-        if self._pending:
-            self._pending = False
-            return True
-        loop = asyncio.get_running_loop()
-        waiter = self._waiter = loop.create_future()
-        timer = None if within is None else loop.call_later(within, _expire, waiter)
-        try:
-            woken: bool = await waiter
-            return woken
-        finally:
-            self._waiter = None
-            if timer is not None:
-                timer.cancel()
+        return await self._wakeup.wait(within)
 
     def take(self, after_seq: int) -> list[StoredEvent] | None:
         """Buffered events after ``after_seq``; ``None`` if unknown (then read the store)."""
@@ -65,11 +48,6 @@ class Subscription:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _expire(waiter: asyncio.Future[bool]) -> None:
-    if not waiter.done():
-        waiter.set_result(False)
 
 
 class EventHub:

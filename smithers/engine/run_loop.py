@@ -30,6 +30,7 @@ from smithers.engine.run_model import ApprovalInfo, AttemptInfo, Key, NodeInfo, 
 from smithers.engine.schedule import Schedule, plan_schedule
 from smithers.engine.states import FINISHED, Action, Verdict, verdict
 from smithers.engine.tree import Leaf, Rendered, render
+from smithers.engine.wakeup import Wakeup
 from smithers.engine.writes import Change
 from smithers.errors import LoopMaxReached, OwnershipLost, WorkflowLoadError
 from smithers.statuses import AttemptState, NodeState, RunStatus
@@ -118,7 +119,7 @@ class RunLoop:
         self.lost = False
         self.crashed: BaseException | None = None
         self.ready_signals: dict[Key, tuple[Any, int]] = {}
-        self._wake = asyncio.Event()
+        self._wake = Wakeup()
         self._side = _Side()
         self._side_flush: asyncio.Handle | None = None
         self._loop = asyncio.get_running_loop()
@@ -436,14 +437,8 @@ class RunLoop:
     # --- waiting and refreshing ----------------------------------------------------------
 
     async def _wait(self, wake_at_ms: int | None) -> None:
-        if self._wake.is_set():
-            return
         timeout = None if wake_at_ms is None else max(0.0, (wake_at_ms - self.clock()) / 1000)
-        try:
-            async with asyncio.timeout(timeout):
-                await self._wake.wait()
-        except TimeoutError:
-            pass
+        await self._wake.wait(timeout)
 
     async def _refresh(self) -> None:
         """Re-read what other writers change: approvals and signals."""

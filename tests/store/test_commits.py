@@ -80,8 +80,17 @@ async def test_run_with_summary_counts_only_that_run(db_url: str) -> None:
         for run_id, states in (("r1", ["finished", "pending"]), ("r2", ["finished", "finished"])):
             await store.create_run(_row(run_id), Batch())
             nodes = [
-                {"run_id": run_id, "node_id": f"n{i}", "iteration": 0, "state": st, "last_attempt": None,
-                 "updated_at_ms": 1, "output_table": "", "label": None, "extra_attempts": 0}
+                {
+                    "run_id": run_id,
+                    "node_id": f"n{i}",
+                    "iteration": 0,
+                    "state": st,
+                    "last_attempt": None,
+                    "updated_at_ms": 1,
+                    "output_table": "",
+                    "label": None,
+                    "extra_attempts": 0,
+                }
                 for i, st in enumerate(states)
             ]
             await store.commit(run_id, Batch(node_upserts=nodes))
