@@ -7,7 +7,7 @@ the store instead.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 
 from smithers.engine.wakeup import Wakeup
 from smithers.store.batch import StoredEvent
@@ -31,9 +31,9 @@ class Subscription:
         """Wake the subscriber (or make its next wait return at once)."""
         self._wakeup.set()
 
-    async def wait(self, within: float | None) -> bool:
-        """Wait for new events; False on timeout."""
-        return await self._wakeup.wait(within)
+    def wait(self, within: float | None) -> Coroutine[None, None, bool]:
+        """Wait for new events; False on timeout (the flag's own coroutine: one frame less)."""
+        return self._wakeup.wait(within)
 
     def take(self, after_seq: int) -> list[StoredEvent] | None:
         """Buffered events after ``after_seq``; ``None`` if unknown (then read the store)."""
@@ -41,6 +41,7 @@ class Subscription:
 
     def close(self) -> None:
         """Stop receiving wake-ups."""
+        self._wakeup.close()
         self._hub._unsubscribe(self)
 
     def __enter__(self) -> Subscription:

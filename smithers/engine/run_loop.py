@@ -161,6 +161,7 @@ class RunLoop:
             self.lost = True
             return RunOutcome("lost")
         finally:
+            self._wake.close()
             await self._stop_attempts()
 
     async def _run(self) -> RunOutcome:

@@ -8,7 +8,7 @@ of every response, and records the HTTP metrics.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -87,12 +87,13 @@ class SmithersApp(Litestar):
         started = time.perf_counter()
         status = 500
 
-        async def tracked_send(message: Message) -> None:
+        def tracked_send(message: Message) -> Awaitable[None]:
+            # a plain function: body chunks (every SSE frame) pass without an extra coroutine
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message["headers"] = fix_headers(list(message.get("headers", [])))
-            await send(message)
+            return send(message)
 
         try:
             token = settings.token
