@@ -1,5 +1,8 @@
 """SSE subscribers in their own process: N raw-socket streams of one run, timed on arrival.
 
+One epoll loop reads every socket (no asyncio): the client's own cost per arrival is a few
+microseconds, so the measured delay is mostly the server's.
+
     python -m bench.sse_client --host H --port P --subs N
 
 Protocol on stdio: prints ``STARTED``; reads a run id line; opens N streams of
@@ -13,10 +16,12 @@ stream was subscribed.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
+import select
+import socket
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from bench.stats import percentile
@@ -24,32 +29,51 @@ from bench.stats import percentile
 Piece = tuple[float, bytes]
 
 
-Stream = tuple[asyncio.StreamReader, asyncio.StreamWriter, list[Piece]]
-
-
-async def _open(host: str, port: int, run_id: str) -> Stream:
-    reader, writer = await asyncio.open_connection(host, port)
-    writer.write(
+def _open(host: str, port: int, run_id: str) -> socket.socket:
+    sock = socket.create_connection((host, port), timeout=30)
+    sock.sendall(
         f"GET /v1/runs/{run_id}/events HTTP/1.1\r\nHost: {host}:{port}\r\n"
         "Accept: text/event-stream\r\nConnection: close\r\n\r\n".encode()
     )
-    pieces: list[Piece] = []
-    while b"retry:" not in b"".join(p for _, p in pieces):
-        data = await reader.read(65536)
-        if not data:
-            raise ConnectionError("stream closed before its retry line")
-        pieces.append((time.time(), data))
-    return reader, writer, pieces
+    sock.setblocking(False)
+    return sock
 
 
-async def _drain(stream: Stream) -> None:
-    reader, writer, pieces = stream
-    while True:
-        data = await reader.read(65536)
-        if not data:
-            break
-        pieces.append((time.time(), data))
-    writer.close()
+def _stream_all(
+    socks: list[socket.socket], timeout: float, on_subscribed: Callable[[], None]
+) -> list[list[Piece]]:
+    """Read every socket until it closes (one epoll loop, no asyncio: a few us per read)."""
+    poller = select.epoll()
+    by_fd = {sock.fileno(): i for i, sock in enumerate(socks)}
+    pieces: list[list[Piece]] = [[] for _ in socks]
+    waiting_retry = set(by_fd)
+    for fd in by_fd:
+        poller.register(fd, select.EPOLLIN)
+    open_fds = len(by_fd)
+    deadline = time.monotonic() + timeout
+    try:
+        while open_fds:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{open_fds} streams still open after {timeout} s")
+            for fd, _ in poller.poll(1.0):
+                i = by_fd[fd]
+                data = socks[i].recv(65536)
+                arrived = time.time()
+                if not data:
+                    poller.unregister(fd)
+                    socks[i].close()
+                    open_fds -= 1
+                    if fd in waiting_retry:
+                        raise ConnectionError("stream closed before its retry line")
+                    continue
+                pieces[i].append((arrived, data))
+                if fd in waiting_retry and b"retry:" in b"".join(p for _, p in pieces[i]):
+                    waiting_retry.discard(fd)
+                    if not waiting_retry:
+                        on_subscribed()
+    finally:
+        poller.close()
+    return pieces
 
 
 def _dechunk(body: bytearray, out: bytearray) -> None:
@@ -95,28 +119,25 @@ def parse(pieces: list[Piece]) -> list[tuple[float, dict[str, Any]]]:
     return events
 
 
-async def run(host: str, port: int, subs: int, timeout: float) -> dict[str, Any]:
+def run(host: str, port: int, subs: int, timeout: float) -> dict[str, Any]:
     """The whole client: handshake on stdio, subscribe, stream, measure."""
     print("STARTED", flush=True)
-    run_id = (await asyncio.to_thread(sys.stdin.readline)).strip()
+    run_id = sys.stdin.readline().strip()
     t0 = time.perf_counter()
-    sem = asyncio.Semaphore(64)
+    subscribed: list[float] = []
 
-    async def opened() -> Stream:
-        async with sem:
-            return await _open(host, port, run_id)
+    def on_subscribed() -> None:
+        subscribed.extend((time.time() * 1000, time.perf_counter() - t0))
+        print(f"SUBSCRIBED {subscribed[0]:.1f}", flush=True)
 
-    streams = await asyncio.gather(*[opened() for _ in range(subs)])
-    subscribed_ms = time.time() * 1000
-    connect_s = time.perf_counter() - t0
-    print(f"SUBSCRIBED {subscribed_ms:.1f}", flush=True)
-    async with asyncio.timeout(timeout):
-        await asyncio.gather(*[_drain(stream) for stream in streams])
+    socks = [_open(host, port, run_id) for _ in range(subs)]
+    all_pieces = _stream_all(socks, timeout, on_subscribed)
+    subscribed_ms, connect_s = subscribed
     delays: list[float] = []
     counted: list[int] = []
     types: set[str] = set()
     gate_after_subscribe = True
-    for _, _, pieces in streams:
+    for pieces in all_pieces:
         n = 0
         for arrived, event in parse(pieces):
             stamp = event.get("timestampMs", 0)
@@ -150,7 +171,7 @@ def main() -> None:
     parser.add_argument("--subs", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=120.0)
     args = parser.parse_args()
-    result = asyncio.run(run(args.host, args.port, args.subs, args.timeout))
+    result = run(args.host, args.port, args.subs, args.timeout)
     print(json.dumps(result), flush=True)
 
 
