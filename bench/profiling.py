@@ -153,7 +153,7 @@ def _ladder_apps(
     app: Any, row: Any, summary: dict[str, int], body: bytes, workdir: Path
 ) -> dict[str, Any]:
     """Litestar apps that each add one layer of what GET /v1/runs/{id} does (and one
-    alternative: the same queries inline on the event-loop thread)."""
+    alternative: the same read as two hand-written queries)."""
     import sqlite3
 
     from litestar import Litestar, Request, get
@@ -196,9 +196,11 @@ def _ladder_apps(
     return {
         "bare Litestar answering the bytes (the ceiling app)": ceiling_app.app_from_env(),
         "+ request/path parameters and a RunView Struct rendered by Litestar": bare(struct),
-        "+ the SQLite read (run row + node summary, one reader-thread hand-off)": bare(read),
+        "+ the SQLite read (run row + node summary, one statement, as the product does it)": bare(
+            read
+        ),
         "+ SmithersApp (pre-routing checks, header fixing, metrics), the product": app,
-        "(instead of the hand-off: the same two queries inline on the loop thread)": bare(inline),
+        "(instead: two plain queries with sqlite3.Row, no SQLAlchemy)": bare(inline),
     }
 
 
@@ -249,8 +251,8 @@ def _post_runs(app: Any, count: int, concurrency: int) -> Callable[[], Awaitable
 
 class _WriterProbe:
     """Times the SQLite writer: how long its lock is held, by the ``Database`` method that took
-    it (``write``, ``transaction``, ``run_ddl``), and how long ``write``'s work on the writer
-    thread takes (patches ``smithers.store.db._run_write`` and the database's write lock)."""
+    it (``write``, ``transaction``, ``run_ddl``), and how long ``write``'s transaction itself
+    takes (patches ``smithers.store.db._run_write`` and the database's write lock)."""
 
     def __init__(self, db: Any) -> None:
         import smithers.store.db as dbm
@@ -260,10 +262,10 @@ class _WriterProbe:
         self._dbm, self._original = dbm, dbm._run_write
         probe = self
 
-        def timed(*args: Any) -> Any:
+        def timed(*args: Any, **kwargs: Any) -> Any:
             started = time.perf_counter()
             try:
-                return probe._original(*args)
+                return probe._original(*args, **kwargs)
             finally:
                 probe.execs.append(time.perf_counter() - started)
 
@@ -298,7 +300,9 @@ class _WriterProbe:
             out[f"{method}(): holds per run"] = len(holds) / runs
             out[f"{method}(): µs held each"] = statistics.mean(holds) * 1e6
         if self.execs:
-            out["write(): µs of the hold on the writer thread"] = statistics.mean(self.execs) * 1e6
+            out["write(): µs of the hold executing the transaction"] = (
+                statistics.mean(self.execs) * 1e6
+            )
         return out
 
 

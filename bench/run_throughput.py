@@ -16,17 +16,14 @@ from bench import api
 from bench.budget import Budget
 from bench.loadgen import run_load
 from bench.result import Result, Target
-from bench.servers import WORKFLOWS, Server, smithers_server, variant_server
+from bench.servers import WORKFLOWS, Server, smithers_server
 from bench.stats import fmt, fmt_summary, summary
-from bench.variants import VARIANTS
 from bench.write_profile import capture, replay
 
 CONNECTIONS = 16
 TARGET_RUNS_PER_S = 300
 DRAIN_TIMEOUT = 120.0
 CEILING_REPEATS = 3
-WHATIF = "inline-writes"
-WHATIF_ROUNDS = 3
 BODY = json.dumps({"workflowPath": "one_task.py", "input": {}}).encode()
 
 
@@ -106,23 +103,6 @@ def run(budget: Budget) -> Result:
             r["ceiling_runs_per_s"] = count / seconds
             r["ratio"] = r["runs_per_s"] / r["ceiling_runs_per_s"]
             rounds.append(r)
-        whatif: list[dict[str, float]] = []
-        median_rate = summary([r["runs_per_s"] for r in rounds])["median"]
-        if budget.profile and median_rate < TARGET_RUNS_PER_S:
-            try:
-                with variant_server(workdir, workdir / "variant.db", WHATIF) as variant:
-                    _warm(variant, budget)
-                    for index in range(WHATIF_ROUNDS):
-                        order = [("smithers", server), (WHATIF, variant)]
-                        if index % 2:
-                            order.reverse()
-                        rates = {n: _round(s, budget) for n, s in order}
-                        if rates[WHATIF]["failed"] or rates[WHATIF]["post_errors"]:
-                            raise RuntimeError("the patched server failed runs or requests")
-                        whatif.append({n: r["runs_per_s"] for n, r in rates.items()})
-            except Exception as exc:  # a what-if patches internals that may have moved
-                result.notes.append(f"What-if {WHATIF} failed: {type(exc).__name__}: {exc}")
-                whatif = []
     product = summary([r["runs_per_s"] for r in rounds])
     ceiling = summary([r["ceiling_runs_per_s"] for r in rounds])
     ratio = summary([r["ratio"] for r in rounds])
@@ -173,17 +153,7 @@ def run(budget: Budget) -> Result:
         "figure counts runs from the first POST until the server has finished the backlog. "
         f"Failed runs over all rounds: {failed:.0f}.",
     ]
-    if whatif:
-        base = summary([r["smithers"] for r in whatif])
-        patched = summary([r[WHATIF] for r in whatif])
-        result.notes.append(
-            f"What-if ({WHATIF_ROUNDS} more rounds, back to back; a bench-only patch in a second "
-            f"server, `bench/variants.py`): with {VARIANTS[WHATIF][0]}, "
-            f"{fmt_summary(patched, 0, 'runs/s')} against {fmt_summary(base, 0, 'runs/s')} "
-            f"unpatched ({patched['median'] / base['median']:.1f}x)."
-        )
     result.data = {
-        "whatif": whatif,
         "rounds": rounds,
         "runs_per_s": product,
         "ceiling_runs_per_s": ceiling,

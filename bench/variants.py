@@ -40,22 +40,8 @@ def _inline_reads() -> None:
     dbm.SqliteDatabase.fetch_many = fetch_many  # type: ignore[method-assign]
 
 
-def _inline_writes() -> None:
-    """SQLite write transactions run on the event-loop thread (still one at a time, under the
-    same lock) instead of being handed to the writer connection's thread."""
-    import smithers.store.db as dbm
-
-    async def write(self: Any, guard: Any, params: Any, build: Any) -> None:
-        async with self._write_lock:
-            conn = await self._writer_conn()
-            dbm._run_write(self._raw[id(conn)], guard, params, build)
-
-    dbm.SqliteDatabase.write = write  # type: ignore[method-assign]
-
-
 VARIANTS: dict[str, tuple[str, Callable[[], None]]] = {
     "inline-reads": ("SQLite reads inline on the event-loop thread", _inline_reads),
-    "inline-writes": ("SQLite write transactions on the event-loop thread", _inline_writes),
 }
 
 

@@ -62,6 +62,10 @@ class Prepared:
 
 """One statement, or several run in order and merged (None when the first finds no row)."""
 
+CHECKPOINT_EVERY = 100
+"""Write transactions on the event loop's connection between two WAL checkpoints (SQLite's
+own automatic checkpoint, after 1,000 WAL pages, is off on that connection)."""
+
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
@@ -246,13 +250,26 @@ _ONE_HOP = callable(getattr(aiosqlite.Connection, "_execute", None))
 a whole write transaction uses it once. Without it, statements go one by one."""
 
 
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
 def _run_write(
     raw: sqlite3.Connection,
     guard: Guard,
     params: Params,
     build: Callable[[Row | None], list[Prepared]],
-) -> None:
-    raw.execute("BEGIN IMMEDIATE")
+    *,
+    busy_ok: bool = False,
+) -> bool:
+    """One write transaction; with ``busy_ok``, False when another writer holds the lock
+    (nothing was done: BEGIN IMMEDIATE takes the lock before any statement)."""
+    try:
+        raw.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if busy_ok and _is_busy(exc):
+            return False
+        raise
     try:
         merged: Row | None = None
         for index, stmt in enumerate(_guards(guard)):
@@ -271,6 +288,7 @@ def _run_write(
         raw.execute("ROLLBACK")
         raise
     raw.execute("COMMIT")
+    return True
 
 
 def _run_reads(
@@ -344,6 +362,9 @@ class SqliteDatabase(Database):
         self._all: list[aiosqlite.Connection] = []
         self._raw: dict[int, sqlite3.Connection] = {}
         self._here: dict[int, sqlite3.Connection] = {}
+        self._here_writers: dict[int, sqlite3.Connection] = {}
+        self._since_checkpoint = 0
+        self._checkpoint: asyncio.Task[None] | None = None
 
     async def _connect(self) -> aiosqlite.Connection:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -418,6 +439,8 @@ class SqliteDatabase(Database):
         build: Callable[[Row | None], list[Prepared]],
     ) -> None:
         async with self._write_lock:
+            if self._write_here(guard, params, build):
+                return
             conn = await self._writer_conn()
             raw = self._raw.get(id(conn))
             if raw is None or not _ONE_HOP:
@@ -425,6 +448,47 @@ class SqliteDatabase(Database):
                 return
             # The whole transaction in one hand-off to the connection's own thread.
             await conn._execute(_run_write, raw, guard, params, build)  # type: ignore[no-untyped-call]
+
+    def _write_here(
+        self, guard: Guard, params: Params, build: Callable[[Row | None], list[Prepared]]
+    ) -> bool:
+        """A write transaction on the event loop's own connection; False when SQLite is busy.
+
+        Handing a transaction to the writer thread and back costs more than the transaction
+        (a one-task run: ~1.4 ms held per write, ~0.9 ms of it on the writer thread waiting
+        for the GIL, against ~0.3 ms for the same SQL from raw sqlite3). This connection never
+        waits for a lock (``busy_timeout=0``): when another process is writing, the caller
+        waits on the writer thread instead. A WAL commit with ``synchronous=NORMAL`` does not
+        fsync; checkpoints (which do) run on the writer thread, never here.
+        """
+        thread = threading.get_ident()
+        raw = self._here_writers.get(thread)
+        if raw is None:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            raw = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            for pragma in SQLITE_PRAGMAS:
+                raw.execute(pragma)
+            raw.execute("PRAGMA busy_timeout=0")
+            raw.execute("PRAGMA wal_autocheckpoint=0")
+            self._here_writers[thread] = raw
+        if not _run_write(raw, guard, params, build, busy_ok=True):
+            return False
+        self._since_checkpoint += 1
+        if self._since_checkpoint >= CHECKPOINT_EVERY and self._checkpoint is None:
+            self._since_checkpoint = 0
+            self._checkpoint = asyncio.get_running_loop().create_task(self._checkpoint_wal())
+        return True
+
+    async def _checkpoint_wal(self) -> None:
+        """Copy the WAL back into the database file on the writer thread (PASSIVE: it waits
+        for nobody, and writers go on meanwhile)."""
+        try:
+            conn = await self._writer_conn()
+            await conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except (sqlite3.Error, ValueError):
+            pass  # a busy or closing database: the next checkpoint catches up
+        finally:
+            self._checkpoint = None
 
     async def _write_per_statement(
         self,
@@ -507,6 +571,8 @@ class SqliteDatabase(Database):
             await asyncio.to_thread(apply)
 
     async def close(self) -> None:
+        if self._checkpoint is not None:
+            await asyncio.gather(self._checkpoint, return_exceptions=True)
         for conn in self._all:
             try:
                 await conn.close()
@@ -514,9 +580,10 @@ class SqliteDatabase(Database):
                 pass
         self._all.clear()
         self._raw.clear()
-        for here in self._here.values():
+        for here in (*self._here.values(), *self._here_writers.values()):
             here.close()
         self._here.clear()
+        self._here_writers.clear()
         self._writer = None
         self._readers = asyncio.Queue()
         self._reader_count = 0
