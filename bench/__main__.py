@@ -54,7 +54,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--profile",
         action=argparse.BooleanOptionalAction,
-        help="profile missed targets and measure what-if servers (default: on; off with --quick)",
+        help="profile missed targets in-process (default: on; off with --quick)",
     )
     parser.add_argument(
         "--out", type=Path, default=REPO / "bench" / "results", help="results directory"

@@ -6,15 +6,12 @@ from bench import api
 from bench.budget import Budget
 from bench.loadgen import LoadResult, run_load
 from bench.result import Result, Target
-from bench.servers import ceiling_server, smithers_server, variant_server
+from bench.servers import ceiling_server, smithers_server
 from bench.stats import fmt, fmt_summary, summary
 from bench.system import mib
-from bench.variants import VARIANTS
 
 CONNECTIONS = 32
 TARGET_RATIO = 0.60
-WHATIF = "inline-reads"
-WHATIF_ROUNDS = 3
 
 
 def _measure(url: str, budget: Budget) -> LoadResult:
@@ -44,21 +41,6 @@ def run(budget: Budget) -> Result:
                 rounds.append({name: _measure(s.url + path, budget) for name, s in order})
             memory = {"smithers": server.rss(), "ceiling": ceiling.rss()}
         ratios = [r["smithers"].rps / r["ceiling"].rps for r in rounds]
-        whatif: list[dict[str, LoadResult]] = []
-        if budget.profile and summary(ratios)["median"] < TARGET_RATIO:
-            try:
-                with variant_server(workdir, workdir / "smithers.db", WHATIF) as variant:
-                    for index in range(WHATIF_ROUNDS):
-                        order = [("smithers", server), (WHATIF, variant)]
-                        if index % 2:
-                            order.reverse()
-                        whatif.append({n: _measure(s.url + path, budget) for n, s in order})
-            except Exception as exc:  # a what-if patches internals that may have moved
-                result.notes.append(f"What-if {WHATIF} failed: {type(exc).__name__}: {exc}")
-                whatif = []
-            if any(r[WHATIF].errors for r in whatif):
-                result.notes.append(f"What-if {WHATIF} answered errors; left out.")
-                whatif = []
     product = [r["smithers"].rps for r in rounds]
     ceil = [r["ceiling"].rps for r in rounds]
     ratio = summary(ratios)
@@ -104,17 +86,7 @@ def run(budget: Budget) -> Result:
         f"Smithers {mib(memory['smithers']['pss']):.0f} MiB, the bare app "
         f"{mib(memory['ceiling']['pss']):.0f} MiB."
     )
-    if whatif:
-        base = summary([r["smithers"].rps for r in whatif])
-        patched = summary([r[WHATIF].rps for r in whatif])
-        result.notes.append(
-            f"What-if ({WHATIF_ROUNDS} more rounds, back to back; a bench-only patch in a second "
-            f"server on the same database, `bench/variants.py`): with "
-            f"{VARIANTS[WHATIF][0]}, {fmt_summary(patched, 0, 'req/s')} against "
-            f"{fmt_summary(base, 0, 'req/s')} unpatched ({patched['median'] / base['median']:.1f}x)."
-        )
     result.data = {
-        "whatif": [{k: v.to_dict() for k, v in r.items()} for r in whatif],
         "memory": memory,
         "run_id": run_id,
         "body_bytes": len(body),

@@ -122,23 +122,6 @@ def smithers_server(
     return _serve(name, argv, workdir, env)
 
 
-def variant_server(
-    workdir: Path, db: Path, variant: str
-) -> contextlib.AbstractContextManager[Server]:
-    """``smithers server`` with one bench-only patch (``bench.variants``) in its worker."""
-    argv = [
-        sys.executable,
-        "-m",
-        "bench.variants",
-        variant,
-        "--db",
-        str(db),
-        "--root",
-        str(WORKFLOWS),
-    ]
-    return _serve(f"variant-{variant}", argv, workdir, {"SMITHERS_API_KEY": ""})
-
-
 def ceiling_server(workdir: Path, body: Path) -> contextlib.AbstractContextManager[Server]:
     """The bare Litestar + Granian endpoint serving ``body`` from memory."""
     argv = [sys.executable, "-m", "bench.ceiling_app", "--body", str(body)]
