@@ -68,12 +68,8 @@ async def open_existing_store(explicit_db: str | None) -> AsyncIterator[Store]:
     """The database of ``--db``, ``SMITHERS_DB`` or the nearest ``smithers.db``; must exist."""
     url = find_db(explicit_db)
     _check_exists(url)
-    store = Store.open(url)
-    try:
-        await store.ensure_schema()
+    async with Store.opened(url) as store:
         yield store
-    finally:
-        await store.close()
 
 
 def describe_db(url: str) -> str:

@@ -9,7 +9,8 @@ columns, no event appended meanwhile), then the rows, then the events with dense
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -146,6 +147,17 @@ class Store:
     def open(cls, url: str) -> Store:
         """A store on the database at ``url`` (a path, ``sqlite:///…`` or ``postgresql://…``)."""
         return cls(open_database(url))
+
+    @classmethod
+    @asynccontextmanager
+    async def opened(cls, url: str) -> AsyncIterator[Store]:
+        """``open`` with the schema ensured, closed when the block ends."""
+        store = cls.open(url)
+        try:
+            await store.ensure_schema()
+            yield store
+        finally:
+            await store.close()
 
     @property
     def url(self) -> str:

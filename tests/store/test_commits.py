@@ -10,16 +10,7 @@ from smithers.engine.events import NodeOutput, RunStarted
 from smithers.errors import OwnershipLost, RunAlreadyExists
 from smithers.store.batch import Batch
 from smithers.store.store import ExpectationFailed, Store
-
-
-def _row(run_id: str) -> dict[str, object]:
-    return {
-        "run_id": run_id,
-        "workflow_name": "w",
-        "status": "running",
-        "created_at_ms": 1,
-        "runtime_owner_id": "me",
-    }
+from tests.store.helpers import run_row
 
 
 async def test_concurrent_commits_from_several_processes_get_dense_seqs(db_url: str) -> None:
@@ -28,7 +19,7 @@ async def test_concurrent_commits_from_several_processes_get_dense_seqs(db_url: 
         for store in stores:
             await store.ensure_schema()
         await stores[0].create_run(
-            _row("r1"), Batch(events=[RunStarted(run_id="r1", timestamp_ms=1)])
+            run_row("r1"), Batch(events=[RunStarted(run_id="r1", timestamp_ms=1)])
         )
 
         async def writer(store: Store, n: int) -> None:
@@ -52,12 +43,10 @@ async def test_concurrent_commits_from_several_processes_get_dense_seqs(db_url: 
 
 
 async def test_guards(db_url: str) -> None:
-    store = Store.open(db_url)
-    try:
-        await store.ensure_schema()
-        await store.create_run(_row("r1"), Batch())
+    async with Store.opened(db_url) as store:
+        await store.create_run(run_row("r1"), Batch())
         with pytest.raises(RunAlreadyExists):
-            await store.create_run(_row("r1"), Batch())
+            await store.create_run(run_row("r1"), Batch())
         with pytest.raises(OwnershipLost):
             await store.commit("r1", Batch(run_update={"status": "failed"}), owner="someone-else")
         with pytest.raises(ExpectationFailed):
@@ -69,16 +58,12 @@ async def test_guards(db_url: str) -> None:
             await store.commit("r1", Batch(), expect_max_seq=commit.last_seq - 1)
         row = await store.reads.get_run("r1")
         assert row is not None and row.status == "running"
-    finally:
-        await store.close()
 
 
 async def test_run_with_summary_counts_only_that_run(db_url: str) -> None:
-    store = Store.open(db_url)
-    try:
-        await store.ensure_schema()
+    async with Store.opened(db_url) as store:
         for run_id, states in (("r1", ["finished", "pending"]), ("r2", ["finished", "finished"])):
-            await store.create_run(_row(run_id), Batch())
+            await store.create_run(run_row(run_id), Batch())
             nodes = [
                 {
                     "run_id": run_id,
@@ -94,11 +79,9 @@ async def test_run_with_summary_counts_only_that_run(db_url: str) -> None:
                 for i, st in enumerate(states)
             ]
             await store.commit(run_id, Batch(node_upserts=nodes))
-        await store.create_run(_row("r3"), Batch())
+        await store.create_run(run_row("r3"), Batch())
         found = await store.reads.run_with_summary("r1")
         assert found is not None and found[1] == {"finished": 1, "pending": 1}
         found = await store.reads.run_with_summary("r3")
         assert found is not None and found[0].run_id == "r3" and found[1] == {}
         assert await store.reads.run_with_summary("missing") is None
-    finally:
-        await store.close()

@@ -10,17 +10,7 @@ from smithers.engine.events import RunStarted
 from smithers.store.batch import Batch
 from smithers.store.db import CHECKPOINT_EVERY, SqliteDatabase
 from smithers.store.store import Store
-
-
-def _row(run_id: str) -> dict[str, object]:
-    return {
-        "run_id": run_id,
-        "workflow_name": "w",
-        "status": "running",
-        "created_at_ms": 1,
-        "runtime_owner_id": "me",
-        "input_json": "x" * 2000,  # enough bytes that new rows need new pages
-    }
+from tests.store.helpers import run_row
 
 
 def _batch(run_id: str) -> Batch:
@@ -28,14 +18,14 @@ def _batch(run_id: str) -> Batch:
 
 
 async def test_a_write_waits_while_another_connection_holds_the_lock(sqlite_url: str) -> None:
-    store = Store.open(sqlite_url)
-    try:
-        await store.ensure_schema()
+    async with Store.opened(sqlite_url) as store:
         assert isinstance(store.db, SqliteDatabase)
         holder = sqlite3.connect(store.db.path, isolation_level=None)
         holder.execute("BEGIN IMMEDIATE")  # another writer, as another process would be
         try:
-            write = asyncio.create_task(store.create_run(_row("r1"), _batch("r1")))
+            write = asyncio.create_task(
+                store.create_run(run_row("r1", input_json="x" * 2000), _batch("r1"))
+            )
             await asyncio.sleep(0.3)
             assert not write.done()  # it waits on the writer thread, the loop keeps running
         finally:
@@ -45,25 +35,20 @@ async def test_a_write_waits_while_another_connection_holds_the_lock(sqlite_url:
         row = await store.reads.get_run("r1")
         assert row is not None and row.status == "running"
         assert [e.seq for e in await store.reads.list_events("r1")] == [0]
-    finally:
-        await store.close()
 
 
 async def test_the_wal_is_checkpointed_into_the_database_file(sqlite_url: str) -> None:
-    store = Store.open(sqlite_url)
-    try:
-        await store.ensure_schema()
+    async with Store.opened(sqlite_url) as store:
         assert isinstance(store.db, SqliteDatabase)
         path = Path(store.db.path)
         with sqlite3.connect(path) as conn:
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         empty = path.stat().st_size
         for i in range(CHECKPOINT_EVERY * 2 + 1):
-            await store.create_run(_row(f"r{i}"), _batch(f"r{i}"))
-        while store.db._checkpoint is not None:
-            await asyncio.sleep(0.01)
+            await store.create_run(run_row(f"r{i}", input_json="x" * 2000), _batch(f"r{i}"))
+        checkpoint = store.db._checkpoint
+        if checkpoint is not None:  # the last one started may still be running
+            await checkpoint
         # only a checkpoint writes pages into the database file; commits append to the WAL
         assert path.stat().st_size > empty
         assert len(await store.reads.list_runs(limit=1000)) == CHECKPOINT_EVERY * 2 + 1
-    finally:
-        await store.close()
