@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
-from sqlalchemy import and_, bindparam, func, or_, select, text
+from sqlalchemy import Select, and_, bindparam, func, or_, select, text
 
 from smithers.statuses import ApprovalStatus, AttemptState, RunStatus
 from smithers.store import schema as s
@@ -56,24 +56,20 @@ _SUMMARY = (
     .where(s.nodes.c.run_id == bindparam("run_id"))
     .group_by(s.nodes.c.state)
 )
-_counts = (  # a derived table cannot see the outer row: it filters by the same bound id
-    select(s.nodes.c.state, func.count().label("n"))
-    .where(s.nodes.c.run_id == bindparam("run_id"))
-    .group_by(s.nodes.c.state)
-    .subquery()
-)
-_RUN_WITH_SUMMARY = select(
-    s.runs,
-    select(func.json_group_object(_counts.c.state, _counts.c.n))
-    .scalar_subquery()
-    .label("summary_json"),
-).where(s.runs.c.run_id == bindparam("run_id"))
-_RUN_WITH_SUMMARY_PG = select(
-    s.runs,
-    select(func.json_object_agg(_counts.c.state, _counts.c.n))
-    .scalar_subquery()
-    .label("summary_json"),
-).where(s.runs.c.run_id == bindparam("run_id"))
+_SUMMARY_GROUPS = _SUMMARY.subquery()
+"""A derived table cannot see the outer row: it filters by the same bound run id."""
+
+
+def _run_with_summary(aggregate: Callable[..., Any]) -> Select[Any]:
+    """The run row plus its node-state counts as one JSON object, in one statement."""
+    counts = select(aggregate(_SUMMARY_GROUPS.c.state, _SUMMARY_GROUPS.c.n))
+    return select(s.runs, counts.scalar_subquery().label("summary_json")).where(
+        s.runs.c.run_id == bindparam("run_id")
+    )
+
+
+_RUN_WITH_SUMMARY = _run_with_summary(func.json_group_object)
+_RUN_WITH_SUMMARY_PG = _run_with_summary(func.json_object_agg)
 _EVENTS = (
     select(s.events)
     .where(s.events.c.run_id == bindparam("run_id"), s.events.c.seq > bindparam("after_seq"))
