@@ -462,22 +462,29 @@ class SqliteDatabase(Database):
         fsync; checkpoints (which do) run on the writer thread, never here.
         """
         thread = threading.get_ident()
-        raw = self._here_writers.get(thread)
-        if raw is None:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            raw = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            for pragma in SQLITE_PRAGMAS:
-                raw.execute(pragma)
-            raw.execute("PRAGMA busy_timeout=0")
-            raw.execute("PRAGMA wal_autocheckpoint=0")
-            self._here_writers[thread] = raw
-        if not _run_write(raw, guard, params, build, busy_ok=True):
+        raw = self._here_writers.get(thread) or self._open_here_writer(thread)
+        if raw is None or not _run_write(raw, guard, params, build, busy_ok=True):
             return False
         self._since_checkpoint += 1
         if self._since_checkpoint >= CHECKPOINT_EVERY and self._checkpoint is None:
             self._since_checkpoint = 0
             self._checkpoint = asyncio.get_running_loop().create_task(self._checkpoint_wal())
         return True
+
+    def _open_here_writer(self, thread: int) -> sqlite3.Connection | None:
+        """The loop thread's write connection, or None while SQLite is busy opening it."""
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        raw = sqlite3.connect(self.path, timeout=0, isolation_level=None, check_same_thread=False)
+        try:
+            for pragma in (*SQLITE_PRAGMAS, "PRAGMA busy_timeout=0", "PRAGMA wal_autocheckpoint=0"):
+                raw.execute(pragma)
+        except sqlite3.OperationalError as exc:
+            raw.close()
+            if _is_busy(exc):
+                return None
+            raise
+        self._here_writers[thread] = raw
+        return raw
 
     async def _checkpoint_wal(self) -> None:
         """Copy the WAL back into the database file on the writer thread (PASSIVE: it waits
