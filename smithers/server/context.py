@@ -16,7 +16,7 @@ from smithers.server.feeds import Feeds
 from smithers.server.settings import ServerSettings
 from smithers.store.db import normalize_url
 from smithers.store.mirror import Mirror
-from smithers.store.rows import RunRow
+from smithers.store.rows import RunRow, RunStatusRow
 from smithers.store.store import Store
 
 __all__ = ["ServerContext", "context_of"]
@@ -141,17 +141,17 @@ class ServerContext:
             raise RunNotFound(run_id, self.missing_run.message, code=self.missing_run.code)
         raise RunNotFound(run_id)
 
-    async def run_with_summary(self, run_id: str) -> tuple[RunRow, dict[str, int]]:
-        """The run row and node state counts; one read when the expected database has it."""
+    async def run_with_summary(self, run_id: str) -> tuple[RunStatusRow, dict[str, int]]:
+        """The run's status and node state counts; one read when the expected database has it."""
         store = self.homes.get(run_id) or self.server_store
         if store is not None:
             found = await store.reads.run_with_summary(run_id)
             if found is not None and not self.mirrored_elsewhere(store, found[0]):
                 return found
         store, row = await self.locate(run_id)
-        return row, await store.reads.node_summary(run_id)
+        return RunStatusRow.of(row), await store.reads.node_summary(run_id)
 
-    def mirrored_elsewhere(self, store: Store, row: RunRow) -> bool:
+    def mirrored_elsewhere(self, store: Store, row: RunRow | RunStatusRow) -> bool:
         """Whether ``row`` is a mirror copy whose run lives in another database."""
         owning = _db_url(row)
         return owning is not None and normalize_url(owning) != store.url
@@ -164,7 +164,7 @@ class ServerContext:
             await self.mirror.flush(run_id, keep=run_id in self.scheduler.active)
 
 
-def _db_url(row: RunRow) -> str | None:
+def _db_url(row: RunRow | RunStatusRow) -> str | None:
     if not row.config_json:
         return None
     try:

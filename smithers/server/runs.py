@@ -30,14 +30,14 @@ from smithers.server.wire import (
     query_status,
     read_object,
 )
-from smithers.store.rows import RunRow
+from smithers.store.rows import RunStatusRow
 
 __all__ = ["RUN_ROUTES", "decide", "frames_of", "run_view"]
 
 AnyRequest = Request[Any, Any, Any]
 
 
-def run_view(row: RunRow, summary: dict[str, int]) -> RunView:
+def run_view(row: RunStatusRow, summary: dict[str, int]) -> RunView:
     """The body of ``GET /v1/runs/{runId}``."""
     error = None
     if row.status == "failed" and row.error_json:

@@ -19,6 +19,7 @@ from smithers.store.rows import (
     FrameRow,
     NodeRow,
     RunRow,
+    RunStatusRow,
     SignalRow,
 )
 
@@ -61,9 +62,11 @@ _SUMMARY_GROUPS = _SUMMARY.subquery()
 
 
 def _run_with_summary(aggregate: Callable[..., Any]) -> Select[Any]:
-    """The run row plus its node-state counts as one JSON object, in one statement."""
+    """A run's status columns plus its node-state counts as one JSON object, in one statement
+    (only the columns of ``RunStatusRow``: every column read costs on a hot path)."""
     counts = select(aggregate(_SUMMARY_GROUPS.c.state, _SUMMARY_GROUPS.c.n))
-    return select(s.runs, counts.scalar_subquery().label("summary_json")).where(
+    columns = [s.runs.c[name] for name in RunStatusRow.__struct_fields__]
+    return select(*columns, counts.scalar_subquery().label("summary_json")).where(
         s.runs.c.run_id == bindparam("run_id")
     )
 
@@ -221,8 +224,8 @@ class Reads:
             rows = await self.db.fetch_all(_RUNS_BY_STATUS, {"limit": limit, "status": status})
         return [RunRow(**r) for r in rows]
 
-    async def run_with_summary(self, run_id: str) -> tuple[RunRow, dict[str, int]] | None:
-        """The run row and its node state counts, in one statement."""
+    async def run_with_summary(self, run_id: str) -> tuple[RunStatusRow, dict[str, int]] | None:
+        """The run's status columns and its node state counts, in one statement."""
         assert isinstance(self.db, Database)
         stmt = _RUN_WITH_SUMMARY_PG if self.db.dialect == "postgresql" else _RUN_WITH_SUMMARY
         rows = (await self.db.fetch_many([(stmt, {"run_id": run_id})], small=True))[0]
@@ -231,7 +234,7 @@ class Reads:
         row = rows[0]
         summary = row.pop("summary_json")
         counts = msgspec.json.decode(summary) if isinstance(summary, str | bytes) else summary
-        return RunRow(**row), {k: int(v) for k, v in (counts or {}).items()}
+        return RunStatusRow(**row), {k: int(v) for k, v in (counts or {}).items()}
 
     async def node_summary(self, run_id: str) -> dict[str, int]:
         """Node state → count."""

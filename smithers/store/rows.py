@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import msgspec
 
-__all__ = ["ApprovalRow", "AttemptRow", "EventRow", "FrameRow", "NodeRow", "RunRow", "SignalRow"]
+__all__ = [
+    "ApprovalRow",
+    "AttemptRow",
+    "EventRow",
+    "FrameRow",
+    "NodeRow",
+    "RunRow",
+    "RunStatusRow",
+    "SignalRow",
+]
 
 
 class RunRow(msgspec.Struct, kw_only=True):
@@ -32,6 +41,25 @@ class RunRow(msgspec.Struct, kw_only=True):
     input_json: str | None = None
     updated_at_ms: int | None = None
     wake_at_ms: int | None = None
+
+
+class RunStatusRow(msgspec.Struct, kw_only=True):
+    """The columns of a ``_smithers_runs`` row that a run's status shows (and where it lives)."""
+
+    run_id: str
+    workflow_name: str
+    status: str
+    created_at_ms: int
+    started_at_ms: int | None = None
+    finished_at_ms: int | None = None
+    heartbeat_at_ms: int | None = None
+    error_json: str | None = None
+    config_json: str | None = None
+
+    @classmethod
+    def of(cls, row: RunRow) -> RunStatusRow:
+        """The status columns of a whole row."""
+        return cls(**{name: getattr(row, name) for name in cls.__struct_fields__})
 
 
 class NodeRow(msgspec.Struct, kw_only=True):
