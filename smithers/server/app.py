@@ -71,6 +71,10 @@ async def send_json(
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
+_BODILESS = frozenset(("GET", "HEAD"))
+"""Methods whose routes never read a request body."""
+
+
 class SmithersApp(Litestar):
     """Litestar with the pre-routing checks of the HTTP contract."""
 
@@ -104,8 +108,9 @@ class SmithersApp(Litestar):
             if len(path) > 1 and path.endswith("/"):
                 await send_json(tracked_send, 404, envelope("NOT_FOUND", "Route not found"))
                 return
-            limited = limit_body(scope, receive, settings.max_body_bytes)
-            await super().__call__(scope, limited, tracked_send)
+            if method not in _BODILESS:  # only routes that take a body are limited (§2)
+                receive = limit_body(scope, receive, settings.max_body_bytes)
+            await super().__call__(scope, receive, tracked_send)
         finally:
             route = scope.get("path_template") or "unmatched"
             metrics.record_request(method, route, status, (time.perf_counter() - started) * 1000)
