@@ -45,6 +45,7 @@ Row = dict[str, Any]
 Params = Mapping[str, Any]
 Statement = tuple[ClauseElement, "Params | Sequence[Params]"]
 Guard = ClauseElement | Sequence[ClauseElement]
+"""One statement, or several run in order and merged (None when the first finds no row)."""
 
 
 @dataclass(slots=True)
@@ -59,8 +60,6 @@ class Prepared:
     rows: list[dict[str, Any]]
     many: bool
 
-
-"""One statement, or several run in order and merged (None when the first finds no row)."""
 
 CHECKPOINT_EVERY = 100
 """Write transactions on the event loop's connection between two WAL checkpoints (SQLite's
@@ -462,8 +461,17 @@ class SqliteDatabase(Database):
         fsync; checkpoints (which do) run on the writer thread, never here.
         """
         thread = threading.get_ident()
-        raw = self._here_writers.get(thread) or self._open_here_writer(thread)
-        if raw is None or not _run_write(raw, guard, params, build, busy_ok=True):
+        raw = self._here_writers.get(thread)
+        if raw is None:
+            try:
+                raw = self._here_writers[thread] = self._connect_here(
+                    *SQLITE_PRAGMAS, "PRAGMA busy_timeout=0", "PRAGMA wal_autocheckpoint=0"
+                )
+            except sqlite3.OperationalError as exc:
+                if _is_busy(exc):  # busy while opening (journal mode): the thread takes over
+                    return False
+                raise
+        if not _run_write(raw, guard, params, build, busy_ok=True):
             return False
         self._since_checkpoint += 1
         if self._since_checkpoint >= CHECKPOINT_EVERY and self._checkpoint is None:
@@ -471,19 +479,16 @@ class SqliteDatabase(Database):
             self._checkpoint = asyncio.get_running_loop().create_task(self._checkpoint_wal())
         return True
 
-    def _open_here_writer(self, thread: int) -> sqlite3.Connection | None:
-        """The loop thread's write connection, or None while SQLite is busy opening it."""
+    def _connect_here(self, *pragmas: str) -> sqlite3.Connection:
+        """A connection for the calling (event loop) thread; it never waits for a lock."""
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         raw = sqlite3.connect(self.path, timeout=0, isolation_level=None, check_same_thread=False)
         try:
-            for pragma in (*SQLITE_PRAGMAS, "PRAGMA busy_timeout=0", "PRAGMA wal_autocheckpoint=0"):
+            for pragma in pragmas:
                 raw.execute(pragma)
-        except sqlite3.OperationalError as exc:
+        except BaseException:
             raw.close()
-            if _is_busy(exc):
-                return None
             raise
-        self._here_writers[thread] = raw
         return raw
 
     async def _checkpoint_wal(self) -> None:
@@ -551,15 +556,13 @@ class SqliteDatabase(Database):
         thread = threading.get_ident()
         conn = self._here.get(thread)
         if conn is None:  # one per thread that runs an event loop on this database
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA busy_timeout=0")
-            conn.execute("PRAGMA query_only=ON")
-            self._here[thread] = conn
+            conn = self._here[thread] = self._connect_here(
+                "PRAGMA busy_timeout=0", "PRAGMA query_only=ON"
+            )
         try:
             return _run_reads(conn, queries)
         except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
+            if _is_busy(exc):
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 return None

@@ -113,20 +113,21 @@ class _WritePlan:
     run_id: str
     prepared: list[Prepared]
     events: Prepared | None
-    event_data: list[tuple[str, int, str]]
 
     def finish(self, guard: Row, result: list[Commit]) -> list[Prepared]:
-        """Give the events the seqs after the guard's max (on the database's thread: cheap)."""
+        """Give the events the seqs after the guard's max (inside the transaction: cheap)."""
         prior = int(guard["max_seq"])
         if self.events is None:
             result.append(Commit([], prior, guard))
             return self.prepared
+        stored = []
         for i, row in enumerate(self.events.rows):
             row["seq"] = prior + i + 1
-        stored = [
-            StoredEvent(self.run_id, prior + i + 1, kind, ts, payload)
-            for i, (kind, ts, payload) in enumerate(self.event_data)
-        ]
+            stored.append(
+                StoredEvent(
+                    self.run_id, row["seq"], row["type"], row["timestamp_ms"], row["payload_json"]
+                )
+            )
         result.append(Commit(stored, prior, guard))
         return [*self.prepared, self.events]
 
@@ -340,19 +341,20 @@ class Store:
     ) -> _WritePlan:
         """Everything of a write prepared here, on the caller's thread; only seqs are left."""
         statements = [*(rows_first or []), *self._row_statements(run_id, batch)]
-        events = [
-            (ev.type, ev.timestamp_ms, payload)
-            for ev, payload in zip(batch.events, _payloads(batch), strict=True)
-        ]
         event_rows = [
-            {"run_id": run_id, "seq": 0, "timestamp_ms": ts, "type": kind, "payload_json": payload}
-            for kind, ts, payload in events
+            {
+                "run_id": run_id,
+                "seq": 0,  # set by finish()
+                "timestamp_ms": ev.timestamp_ms,
+                "type": ev.type,
+                "payload_json": payload,
+            }
+            for ev, payload in zip(batch.events, _payloads(batch), strict=True)
         ]
         return _WritePlan(
             run_id,
             [self.db.prepare(stmt, params) for stmt, params in statements],
             self.db.prepare(_INSERT_EVENTS, event_rows) if event_rows else None,
-            events,
         )
 
     def _notify(self, run_id: str, events: list[StoredEvent]) -> None:
