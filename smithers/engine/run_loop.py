@@ -376,9 +376,8 @@ class RunLoop:
         elif schedule.waiting_timer:
             status = RunStatus.WAITING_TIMER
         if status is not None:
-            if (
-                change.carries_ends
-            ):  # ends already shown to renders must be written whatever happens
+            # ends already shown to renders must be written whatever happens next
+            if change.carries_ends:
                 await self._commit(change)
                 change = Change(self.model, change.now)
             if self.needs_refresh:
