@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["SUSPENDED", "TERMINAL", "ApprovalStatus", "AttemptState", "NodeState", "RunStatus"]
+__all__ = [
+    "SUSPENDED",
+    "TERMINAL",
+    "TERMINAL_EVENTS",
+    "ApprovalStatus",
+    "AttemptState",
+    "NodeState",
+    "RunStatus",
+]
 
 
 class RunStatus(StrEnum):
@@ -29,6 +37,9 @@ TERMINAL: frozenset[str] = frozenset(
     {RunStatus.FINISHED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.CONTINUED}
 )
 """Run statuses a run never leaves by itself (a resume may restart failed/cancelled runs)."""
+
+TERMINAL_EVENTS: frozenset[str] = frozenset({"RunFinished", "RunFailed", "RunCancelled"})
+"""Event types that end a run (its last event, unless it is resumed)."""
 
 
 class NodeState(StrEnum):

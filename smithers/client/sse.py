@@ -14,13 +14,11 @@ import msgspec
 from smithers.client.calls import run_path
 from smithers.client.errors import EventStreamError, error_from_response
 from smithers.client.models import RunEvent
+from smithers.statuses import TERMINAL, TERMINAL_EVENTS
 
 __all__ = ["TERMINAL_EVENTS", "TERMINAL_STATUSES", "EventCursor", "SSEMessage", "SSEParser"]
 
-TERMINAL_EVENTS = frozenset({"RunFinished", "RunFailed", "RunCancelled", "RunContinuedAsNew"})
-"""Event types after which a run's stream ends."""
-
-TERMINAL_STATUSES = frozenset({"finished", "failed", "cancelled", "continued"})
+TERMINAL_STATUSES = TERMINAL
 """Run statuses whose stream the server closes once every event is sent."""
 
 DEFAULT_RETRY_MS = 1000

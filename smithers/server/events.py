@@ -19,14 +19,13 @@ from smithers import metrics
 from smithers.server.context import ServerContext, context_of
 from smithers.server.docs import documented
 from smithers.server.wire import query_int
-from smithers.statuses import TERMINAL
+from smithers.statuses import TERMINAL, TERMINAL_EVENTS
 from smithers.store.batch import StoredEvent
 from smithers.store.rows import EventRow
 from smithers.store.store import Store
 
 __all__ = ["EVENT_ROUTES", "event_stream", "sse_frame"]
 
-TERMINAL_EVENTS = frozenset({"RunFinished", "RunFailed", "RunCancelled"})
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
