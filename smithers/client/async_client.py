@@ -11,7 +11,7 @@ import httpx
 import msgspec
 
 from smithers.client import calls
-from smithers.client.calls import Call, auth_headers
+from smithers.client.calls import DEFAULT_BASE_URL, Call, auth_headers
 from smithers.client.models import (
     Decision,
     Frame,
@@ -29,8 +29,6 @@ from smithers.client.sse import EventCursor
 __all__ = ["AsyncClient"]
 
 T = TypeVar("T")
-
-DEFAULT_BASE_URL = "http://127.0.0.1:7331"
 
 
 class AsyncClient:

@@ -27,7 +27,10 @@ from smithers.client.models import (
     SignalReceipt,
 )
 
-__all__ = ["Call", "auth_headers", "run_path"]
+__all__ = ["DEFAULT_BASE_URL", "Call", "auth_headers", "run_path"]
+
+DEFAULT_BASE_URL = "http://127.0.0.1:7331"
+"""Where ``smithers server`` listens by default."""
 
 T = TypeVar("T")
 
