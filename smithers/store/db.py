@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -65,12 +66,32 @@ CHECKPOINT_EVERY = 100
 """Write transactions on the event loop's connection between two WAL checkpoints (SQLite's
 own automatic checkpoint, after 1,000 WAL pages, is off on that connection)."""
 
-SQLITE_PRAGMAS = (
-    "PRAGMA journal_mode=WAL",
-    "PRAGMA synchronous=NORMAL",
-    "PRAGMA busy_timeout=5000",
-    "PRAGMA foreign_keys=ON",
-)
+BUSY_TIMEOUT_S = 5.0
+SQLITE_PRAGMAS = ("PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON")
+
+
+def configure_sqlite(
+    raw: sqlite3.Connection, *extra: str, busy_timeout_s: float = BUSY_TIMEOUT_S
+) -> None:
+    """Busy timeout, WAL and the other pragmas on a new connection, then ``extra``.
+
+    Switching a fresh file to WAL needs an exclusive lock, and SQLite can answer busy at once
+    there, without calling the busy handler (another connection is mid-transaction on the
+    same new file), so the switch is retried until the busy timeout has passed. With a
+    timeout of 0 (a connection on the event loop) the caller gets the busy error at once.
+    """
+    raw.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
+    deadline = time.monotonic() + busy_timeout_s
+    while True:
+        try:
+            raw.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError as exc:
+            if not (_is_busy(exc) and time.monotonic() < deadline):
+                raise
+            time.sleep(0.005)
+    for pragma in (*SQLITE_PRAGMAS, *extra):
+        raw.execute(pragma)
 
 
 def normalize_url(url: str | Path) -> str:
@@ -371,6 +392,11 @@ class SqliteDatabase(Database):
 
         def connector() -> sqlite3.Connection:
             raw = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            try:
+                configure_sqlite(raw)
+            except BaseException:
+                raw.close()
+                raise
             opened.append(raw)
             return raw
 
@@ -378,13 +404,6 @@ class SqliteDatabase(Database):
         # open, the connection is tracked at once so that close() always reaches it.
         conn = await aiosqlite.Connection(connector, 64)
         self._all.append(conn)
-        try:
-            for pragma in SQLITE_PRAGMAS:
-                await conn.execute(pragma)
-        except BaseException:
-            self._all.remove(conn)
-            await asyncio.shield(conn.close())
-            raise
         self._raw[id(conn)] = opened[0]
         return conn
 
@@ -465,7 +484,7 @@ class SqliteDatabase(Database):
         if raw is None:
             try:
                 raw = self._here_writers[thread] = self._connect_here(
-                    *SQLITE_PRAGMAS, "PRAGMA busy_timeout=0", "PRAGMA wal_autocheckpoint=0"
+                    "PRAGMA wal_autocheckpoint=0", configure=True
                 )
             except sqlite3.OperationalError as exc:
                 if _is_busy(exc):  # busy while opening (journal mode): the thread takes over
@@ -479,13 +498,16 @@ class SqliteDatabase(Database):
             self._checkpoint = asyncio.get_running_loop().create_task(self._checkpoint_wal())
         return True
 
-    def _connect_here(self, *pragmas: str) -> sqlite3.Connection:
+    def _connect_here(self, *pragmas: str, configure: bool = False) -> sqlite3.Connection:
         """A connection for the calling (event loop) thread; it never waits for a lock."""
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         raw = sqlite3.connect(self.path, timeout=0, isolation_level=None, check_same_thread=False)
         try:
-            for pragma in pragmas:
-                raw.execute(pragma)
+            if configure:  # the connection that writes: WAL and the shared pragmas too
+                configure_sqlite(raw, *pragmas, busy_timeout_s=0)
+            else:
+                for pragma in pragmas:
+                    raw.execute(pragma)
         except BaseException:
             raw.close()
             raise
@@ -610,8 +632,7 @@ def _sqlite_sync_engine(path: str) -> Any:
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
         dbapi_conn.isolation_level = None
-        for pragma in SQLITE_PRAGMAS:
-            dbapi_conn.execute(pragma)
+        configure_sqlite(dbapi_conn)
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
