@@ -10,13 +10,12 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
 from smithers.server.settings import ServerSettings
 
-__all__ = ["free_port", "run_server"]
+__all__ = ["free_port", "health_answers", "run_server"]
 
 READY_TIMEOUT = 60.0
 WORKER_STOP_TIMEOUT = 20
@@ -44,20 +43,44 @@ def _metrics_dir(workers: int) -> Iterator[None]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def _announce_when_ready(host: str, port: int, token: str | None) -> None:
+def health_answers(host: str, port: int, timeout: float = 1.0) -> bool:
+    """Whether ``GET /health`` on ``host:port`` (an IP address) answers 200.
+
+    Raw socket and bytes on purpose: the probe runs in a thread of the main process while
+    Granian forks the workers, and a thread that holds an import lock at a fork leaves that
+    lock held forever in the child. ``urllib`` imported ``encodings.idna``, ``stringprep`` and
+    ``unicodedata`` on first use; a worker whose PostgreSQL driver then imported them hung at
+    startup. This probe imports nothing.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    request = b"GET /health HTTP/1.1\r\nHost: smithers\r\nConnection: close\r\n\r\n"
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout)
+            sock.connect((host, port))  # an ASCII address: no codec lookup
+            sock.sendall(request)
+            head = b""
+            while b"\r\n" not in head and len(head) < 64:
+                chunk = sock.recv(64)
+                if not chunk:
+                    break
+                head += chunk
+    except OSError:
+        return False
+    status_line = head.split(b"\r\n", 1)[0].split()
+    return len(status_line) >= 2 and status_line[1] == b"200"
+
+
+def _announce_when_ready(host: str, port: int) -> None:
     shown = f"[{host}]" if ":" in host else host
     probe_host = "127.0.0.1" if host in ("0.0.0.0", "") else ("::1" if host == "::" else host)
-    url = f"http://{'[' + probe_host + ']' if ':' in probe_host else probe_host}:{port}/health"
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    sys.stderr.write(f"[smithers] HTTP server listening on http://{shown}:{port}\n")
-                    sys.stderr.flush()
-                    return
-        except OSError:
-            time.sleep(0.05)
+        if health_answers(probe_host, port):
+            sys.stderr.write(f"[smithers] HTTP server listening on http://{shown}:{port}\n")
+            sys.stderr.flush()
+            return
+        time.sleep(0.05)
 
 
 def _granian_class() -> type[Any]:
@@ -105,7 +128,7 @@ def run_server(settings: ServerSettings) -> int:
         )
         threading.Thread(
             target=_announce_when_ready,
-            args=(settings.host, port, settings.token),
+            args=(settings.host, port),
             daemon=True,
         ).start()
         server.serve()

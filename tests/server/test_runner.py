@@ -29,3 +29,48 @@ def test_stop_handler_survives_a_signal_arriving_inside_it() -> None:
     threading.Thread(target=first_signal, daemon=True).start()
     assert done.wait(5), "the stop handler deadlocked on a nested signal"
     assert server.interrupt_signal and real.is_set()
+
+
+PROBE_IN_A_FRESH_INTERPRETER = """
+import socket, sys, threading
+from smithers.server.runner import free_port, health_answers
+
+listener = socket.socket()
+listener.bind(("127.0.0.1", 0))
+listener.listen()
+answers = iter([b"HTTP/1.1 200 OK\\r\\ncontent-length: 11\\r\\n\\r\\n{\\"ok\\":true}",
+                b"HTTP/1.1 503 Service Unavailable\\r\\ncontent-length: 0\\r\\n\\r\\n"])
+
+def serve():
+    for answer in answers:
+        conn, _ = listener.accept()
+        conn.recv(1024)
+        conn.sendall(answer)
+        conn.close()
+
+threading.Thread(target=serve, daemon=True).start()
+closed = free_port("127.0.0.1")
+before = set(sys.modules)
+results = [
+    health_answers("127.0.0.1", closed),
+    health_answers("127.0.0.1", listener.getsockname()[1]),
+    health_answers("127.0.0.1", listener.getsockname()[1]),
+]
+print(results, sorted(set(sys.modules) - before))
+"""
+
+
+def test_readiness_probe_imports_nothing_while_workers_fork() -> None:
+    """The probe thread runs during Granian's forks: an import there can leave a module lock
+    held in a worker (a PostgreSQL worker hung importing ``unicodedata`` that way)."""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE_IN_A_FRESH_INTERPRETER],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout
+    assert out.strip() == "[False, True, False] []"
