@@ -45,14 +45,21 @@ JSON = b"application/json"
 
 def fix_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     """Security headers on every response; exact content types for SSE and JSON."""
-    names = {name.lower() for name, _ in headers}
-    content_type = next((v for n, v in headers if n.lower() == b"content-type"), b"")
+    cache_control = nosniff = event_stream = False
+    for name, value in headers:  # one pass: this runs for every response
+        lowered = name.lower()
+        if lowered == b"cache-control":
+            cache_control = True
+        elif lowered == b"x-content-type-options":
+            nosniff = True
+        elif lowered == b"content-type" and value.startswith(b"text/event-stream"):
+            event_stream = True
     out = list(headers)
-    if content_type.startswith(b"text/event-stream"):
+    if event_stream:
         out = [(n, b"text/event-stream" if n.lower() == b"content-type" else v) for n, v in out]
-    elif b"cache-control" not in names:
+    elif not cache_control:
         out.append((b"cache-control", b"no-store"))
-    if b"x-content-type-options" not in names:
+    if not nosniff:
         out.append((b"x-content-type-options", b"nosniff"))
     return out
 
@@ -83,7 +90,7 @@ class SmithersApp(Litestar):
             await super().__call__(scope, receive, send)
             return
         http_scope = scope
-        settings: ServerSettings = self.state.smithers.settings
+        settings: ServerSettings = self.state["smithers"].settings
         path, method = http_scope["path"], http_scope["method"]
         if path == "/health" and method in ("GET", "HEAD"):
             await send_json(send, 200, HEALTH_BODY)
@@ -135,7 +142,7 @@ async def metrics_text(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 @asynccontextmanager
 async def _lifespan(app: Litestar) -> AsyncIterator[None]:
-    context: ServerContext = app.state.smithers
+    context: ServerContext = app.state["smithers"]
     await context.startup()
     try:
         yield

@@ -177,5 +177,5 @@ def _db_url(row: RunRow | RunStatusRow) -> str | None:
 
 def context_of(request: Request[Any, Any, Any]) -> ServerContext:
     """The server context of the app serving ``request``."""
-    context: ServerContext = request.app.state.smithers
+    context: ServerContext = request.app.state["smithers"]  # item, not attribute: ~1 us less
     return context
