@@ -1,4 +1,5 @@
-"""A real ``smithers server`` process for tests (loopback only, always stopped)."""
+"""A real ``smithers server`` process for tests (loopback only, always stopped), and the
+HTTP reads the server tests share."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ import sys
 import threading
 import time
 from pathlib import Path
+
+import httpx
+from httpx_sse import connect_sse
 
 ROOT = Path(__file__).resolve().parents[2]
 READY = re.compile(r"listening on (http://\S+)")
@@ -107,3 +111,18 @@ def wait_until(check, timeout: float = 20, interval: float = 0.02):  # type: ign
             return value
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(interval)
+
+
+def status_of(client: httpx.Client, run_id: str) -> str:
+    """The run's status as ``GET /v1/runs/{id}`` reports it."""
+    return str(client.get(f"/v1/runs/{run_id}").json()["status"])
+
+
+def events_of(client: httpx.Client, run_id: str) -> list[dict]:  # type: ignore[type-arg]
+    """Every event of the run from its SSE stream (which closes after the run ends)."""
+    out = []
+    with connect_sse(client, "GET", f"/v1/runs/{run_id}/events") as source:
+        for sse in source.iter_sse():
+            if sse.data:  # the opening `retry:` block carries no data and is not an event
+                out.append({"id": int(sse.id), **sse.json()})
+    return out

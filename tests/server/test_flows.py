@@ -11,71 +11,13 @@ import httpx
 import pytest
 from httpx_sse import connect_sse
 
-from tests.server.process import ServerProcess, wait_until
-
-WORKFLOWS = {
-    "approve.py": """
-        from smithers import workflow, Task, Sequence, Approval
-        @workflow("approve")
-        def build(ctx):
-            return Sequence(Task("a", value=1), Approval("ship", title="Ship?"), Task("b", value=2))
-    """,
-    "signal.py": """
-        from smithers import workflow, Task, Sequence, Signal
-        @workflow("signal")
-        def build(ctx):
-            return Sequence(Signal("paid", name="payment", correlation_id="o-1"),
-                            Task("after", lambda t: t.output("paid")))
-    """,
-    "slow.py": """
-        import asyncio
-        from smithers import workflow, Task, Sequence
-        async def nap(t):
-            await asyncio.sleep(t.input.get("sleep", 30))
-            return t.node_id
-        @workflow("slow")
-        def build(ctx):
-            return Sequence(*[Task(f"s{i}", nap) for i in range(ctx.input.get("steps", 1))])
-    """,
-    "steps.py": """
-        import asyncio
-        from smithers import workflow, Task, Sequence
-        async def step(t):
-            await asyncio.sleep(0.02)
-            return t.node_id
-        @workflow("steps")
-        def build(ctx):
-            return Sequence(*[Task(f"t{i}", step) for i in range(ctx.input.get("n", 10))])
-    """,
-}
-
-
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
-    folder = tmp_path / "root"
-    folder.mkdir()
-    for name, source in WORKFLOWS.items():
-        (folder / name).write_text(textwrap.dedent(source))
-    return folder
+from tests.server.process import ServerProcess, events_of, status_of, wait_until
 
 
 @pytest.fixture
 def server(root: Path, tmp_path: Path) -> Iterator[ServerProcess]:
     with ServerProcess(root, str(tmp_path / "server.db")) as proc:
         yield proc
-
-
-def status_of(client: httpx.Client, run_id: str) -> str:
-    return str(client.get(f"/v1/runs/{run_id}").json()["status"])
-
-
-def events_of(client: httpx.Client, run_id: str) -> list[dict]:  # type: ignore[type-arg]
-    out = []
-    with connect_sse(client, "GET", f"/v1/runs/{run_id}/events") as source:
-        for sse in source.iter_sse():
-            if sse.data:  # the opening `retry:` block carries no data and is not an event
-                out.append({"id": int(sse.id), **sse.json()})
-    return out
 
 
 def test_approval_over_http_finishes_without_resume(server: ServerProcess) -> None:

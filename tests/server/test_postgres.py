@@ -1,0 +1,72 @@
+"""Two ``smithers server`` processes on one PostgreSQL database (how users go past one
+machine): either server answers for, decides on and streams the runs the other executes,
+and a killed server's runs are finished by the one left."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.server.process import ServerProcess, events_of, status_of, wait_until
+
+
+@pytest.fixture
+def pair(root: Path, pg_url: str) -> Iterator[tuple[httpx.Client, httpx.Client, ServerProcess]]:
+    """Clients of servers A and B on the same database, and A's process."""
+    with (
+        ServerProcess(root, pg_url) as a,
+        ServerProcess(root, pg_url) as b,
+        httpx.Client(base_url=a.url, timeout=20) as client_a,
+        httpx.Client(base_url=b.url, timeout=20) as client_b,
+    ):
+        yield client_a, client_b, a
+
+
+def test_either_server_answers_decides_and_streams(
+    pair: tuple[httpx.Client, httpx.Client, ServerProcess],
+) -> None:
+    a, b, _ = pair
+    waiting = a.post("/v1/runs", json={"workflowPath": "approve.py"}).json()["runId"]
+    wait_until(lambda: status_of(b, waiting) == "waiting-approval")
+    assert waiting in [r["runId"] for r in b.get("/v1/runs").json()]
+    assert [x["runId"] for x in b.get("/v1/approvals").json()["approvals"]] == [waiting]
+    decided = b.post(f"/v1/runs/{waiting}/nodes/ship/approve", json={"decidedBy": "ann"})
+    assert decided.status_code == 200 and decided.json()["status"] == "approved"
+    wait_until(lambda: status_of(a, waiting) == "finished")
+
+    paid = b.post("/v1/runs", json={"workflowPath": "signal.py"}).json()["runId"]
+    wait_until(lambda: status_of(a, paid) == "waiting-event")
+    hit = a.post(f"/v1/runs/{paid}/signals/payment", json={"data": {}, "correlationId": "o-1"})
+    assert hit.json()["delivered"] is True
+    wait_until(lambda: status_of(b, paid) == "finished")
+
+    # A executes the run; B streams it from the database while it runs.
+    steps = a.post("/v1/runs", json={"workflowPath": "steps.py", "input": {"n": 10}}).json()
+    from_b = events_of(b, steps["runId"])
+    assert [e["id"] for e in from_b] == list(range(len(from_b)))
+    assert from_b[-1]["type"] == "RunFinished"
+    assert events_of(a, steps["runId"]) == from_b
+
+
+def test_runs_of_a_killed_server_finish_on_the_other(
+    pair: tuple[httpx.Client, httpx.Client, ServerProcess],
+) -> None:
+    a, b, process_a = pair
+    body = {"workflowPath": "slow.py", "input": {"sleep": 1, "steps": 3}}
+    ids = [a.post("/v1/runs", json=body).json()["runId"] for _ in range(2)]
+    for run_id in ids:
+        wait_until(
+            lambda run_id=run_id: b.get(f"/v1/runs/{run_id}").json()["summary"].get("in-progress")
+        )
+    process_a.kill()
+    for run_id in ids:
+        wait_until(lambda run_id=run_id: status_of(b, run_id) == "finished", timeout=40)
+        events = events_of(b, run_id)
+        assert [e["id"] for e in events] == list(range(len(events)))
+        interrupted = [e for e in events if e["type"] == "NodeCancelled"]
+        assert [e["reason"] for e in interrupted] == ["interrupted"]
+        finished = [e["nodeId"] for e in events if e["type"] == "NodeFinished"]
+        assert sorted(finished) == ["s0", "s1", "s2"]  # each step finished exactly once
