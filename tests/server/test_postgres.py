@@ -1,9 +1,12 @@
-"""Two ``smithers server`` processes on one PostgreSQL database (how users go past one
-machine): either server answers for, decides on and streams the runs the other executes,
-and a killed server's runs are finished by the one left."""
+"""Servers on PostgreSQL (how users go past one machine): two processes on one database,
+where either answers for, decides on and streams the runs the other executes and a killed
+server's runs are finished by the one left; and the contract suite against such a server."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -70,3 +73,25 @@ def test_runs_of_a_killed_server_finish_on_the_other(
         assert [e["reason"] for e in interrupted] == ["interrupted"]
         finished = [e["nodeId"] for e in events if e["type"] == "NodeFinished"]
         assert sorted(finished) == ["s0", "s1", "s2"]  # each step finished exactly once
+
+
+@pytest.mark.timeout(300)
+def test_the_contract_suite_passes_against_a_postgresql_server(pg_url: str, tmp_path: Path) -> None:
+    """The whole black-box suite, over HTTP, against a server whose database is PostgreSQL."""
+    repo = Path(__file__).resolve().parents[2]
+    root = tmp_path / "root"
+    shutil.copytree(repo / "contracts" / "workflows", root / "contract-workflows")
+    with ServerProcess(root, pg_url, token="contract-token") as server:
+        done = subprocess.run(
+            [
+                *(sys.executable, "-m", "pytest", "contracts", "-q", "-p", "no:cacheprovider"),
+                *("--base-url", server.url, "--token", "contract-token"),
+                *("--root-workflows", "contract-workflows"),
+            ],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert " passed" in done.stdout.splitlines()[-1]
