@@ -57,7 +57,9 @@ approvals_requested = Counter("smithers_approvals_requested", "Approvals request
 approvals_granted = Counter("smithers_approvals_granted", "Approvals granted")
 approvals_denied = Counter("smithers_approvals_denied", "Approvals denied")
 approval_pending = Gauge(
-    "smithers_approval_pending", "Approvals waiting for a decision", multiprocess_mode=_LIVE
+    "smithers_approval_pending",
+    "Approvals waiting for a decision (counted in the database at each scrape)",
+    multiprocess_mode="livemostrecent",  # the scraped process's fresh count, not a sum
 )
 events_emitted = Counter("smithers_events_emitted", "Events committed")
 run_duration_ms = Histogram(
@@ -81,7 +83,6 @@ _COUNTERS = {
     "ApprovalGranted": (approvals_granted,),
     "ApprovalDenied": (approvals_denied,),
 }
-_PENDING_DELTA = {"ApprovalRequested": 1, "ApprovalGranted": -1, "ApprovalDenied": -1}
 
 
 _http_children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
@@ -106,9 +107,6 @@ def track_events(run_id: str, events: list[StoredEvent]) -> None:
     for event in events:
         for counter in _COUNTERS.get(event.type, ()):
             counter.inc()
-        delta = _PENDING_DELTA.get(event.type)
-        if delta is not None:
-            approval_pending.inc(delta)
 
 
 def render_metrics() -> bytes:

@@ -7,6 +7,7 @@ of every response, and records the HTTP metrics.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
@@ -22,7 +23,7 @@ import smithers
 from smithers import metrics
 from smithers.server.approvals import APPROVAL_ROUTES
 from smithers.server.auth import authorized
-from smithers.server.context import ServerContext
+from smithers.server.context import ServerContext, context_of
 from smithers.server.docs import add_request_bodies, documented, drop_inferred_errors
 from smithers.server.errors import envelope, exception_handlers
 from smithers.server.events import EVENT_ROUTES
@@ -36,8 +37,11 @@ from smithers.server.wire import (
     SignalRequest,
     StartRunRequest,
 )
+from smithers.store.store import Store
 
-__all__ = ["SmithersApp", "create_app"]
+__all__ = ["SmithersApp", "create_app", "metrics_response"]
+
+log = logging.getLogger(__name__)
 
 HEALTH_BODY = b'{"ok":true}'
 JSON = b"application/json"
@@ -137,6 +141,18 @@ async def health() -> Health:
 )
 async def metrics_text(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Prometheus text exposition of the server's metrics."""
+    return await metrics_response(context_of(request).server_store)
+
+
+async def metrics_response(store: Store | None, run_id: str | None = None) -> Response[bytes]:
+    """The exposition, with the waiting approvals counted in ``store`` (of ``run_id`` only,
+    when given) just before: a count kept from events would miss runs cancelled while waiting
+    and restart at zero with the process."""
+    if store is not None:
+        try:
+            metrics.approval_pending.set(await store.reads.count_waiting_approvals(run_id))
+        except Exception:  # an unreadable database must not take the metrics down with it
+            log.warning("counting waiting approvals failed; the gauge keeps its last value")
     return Response(metrics.render_metrics(), media_type="text/plain; version=0.0.4")
 
 

@@ -14,10 +14,9 @@ from litestar.datastructures import State
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Stream
 
-from smithers import metrics
 from smithers.engine.scheduler import RunScheduler
 from smithers.errors import RunNotFound
-from smithers.server.app import SmithersApp, health
+from smithers.server.app import SmithersApp, health, metrics_response
 from smithers.server.context import ServerContext, context_of
 from smithers.server.docs import documented
 from smithers.server.errors import exception_handlers
@@ -94,9 +93,10 @@ async def serve_cancel(request: AnyRequest) -> CancelResponse:
 
 
 @get("/metrics", responses=documented(), media_type="text/plain; version=0.0.4")
-async def serve_metrics() -> Response[bytes]:
+async def serve_metrics(request: AnyRequest) -> Response[bytes]:
     """Prometheus text exposition."""
-    return Response(metrics.render_metrics(), media_type="text/plain; version=0.0.4")
+    run_id = _run_id(request)
+    return await metrics_response(context_of(request).homes.get(run_id), run_id)
 
 
 def create_serve_app(

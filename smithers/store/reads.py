@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 from sqlalchemy import Select, and_, bindparam, func, or_, select, text
 
-from smithers.statuses import ApprovalStatus, AttemptState, RunStatus
+from smithers.statuses import TERMINAL, ApprovalStatus, AttemptState, RunStatus
 from smithers.store import schema as s
 from smithers.store.db import Database, Row, Transaction
 from smithers.store.rows import (
@@ -123,6 +123,17 @@ _PENDING_APPROVALS = (
         s.approvals.c.iteration,
     )
     .limit(bindparam("limit"))
+)
+_WAITING_APPROVAL_COUNT = (
+    select(func.count().label("n"))
+    .select_from(s.approvals.outerjoin(s.runs, s.runs.c.run_id == s.approvals.c.run_id))
+    .where(
+        s.approvals.c.status == ApprovalStatus.REQUESTED.value,
+        or_(s.runs.c.status.is_(None), s.runs.c.status.not_in(sorted(TERMINAL))),
+    )
+)
+_WAITING_APPROVAL_COUNT_OF_RUN = _WAITING_APPROVAL_COUNT.where(
+    s.approvals.c.run_id == bindparam("run_id")
 )
 _WAITING_ATTEMPTS = select(s.attempts).where(
     s.attempts.c.run_id == bindparam("run_id"), s.attempts.c.state == bindparam("state")
@@ -256,6 +267,15 @@ class Reads:
     async def pending_approvals(self, limit: int = 1000) -> list[Row]:
         """Requested approvals, oldest first, with the run's name and status and the label."""
         return await self.db.fetch_all(_PENDING_APPROVALS, {"limit": limit})
+
+    async def count_waiting_approvals(self, run_id: str | None = None) -> int:
+        """Requested approvals of runs not yet ended (what the pending listing shows), of
+        every run or of one."""
+        if run_id is None:
+            row = await self.db.fetch_one(_WAITING_APPROVAL_COUNT)
+        else:
+            row = await self.db.fetch_one(_WAITING_APPROVAL_COUNT_OF_RUN, {"run_id": run_id})
+        return 0 if row is None else int(row["n"])
 
     async def list_events(
         self, run_id: str, after_seq: int = -1, limit: int = 500
