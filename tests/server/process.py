@@ -126,3 +126,32 @@ def events_of(client: httpx.Client, run_id: str) -> list[dict]:  # type: ignore[
             if sse.data:  # the opening `retry:` block carries no data and is not an event
                 out.append({"id": int(sse.id), **sse.json()})
     return out
+
+
+def start_slow_runs(
+    client: httpx.Client, count: int, observer: httpx.Client | None = None
+) -> list[str]:
+    """Start ``slow.py`` runs (three 1 s steps) and wait until each has a step in progress
+    (as ``observer`` sees it, by default the same server)."""
+    body = {"workflowPath": "slow.py", "input": {"sleep": 1, "steps": 3}}
+    ids = [client.post("/v1/runs", json=body).json()["runId"] for _ in range(count)]
+    seen_by = observer or client
+    for run_id in ids:
+        wait_until(
+            lambda run_id=run_id: (
+                seen_by.get(f"/v1/runs/{run_id}").json()["summary"].get("in-progress")
+            )
+        )
+    return ids
+
+
+def assert_finished_after_one_interruption(client: httpx.Client, run_id: str) -> None:
+    """The run finishes; its events are dense, with exactly one interrupted attempt and each
+    step finished once."""
+    wait_until(lambda: status_of(client, run_id) == "finished", timeout=40)
+    events = events_of(client, run_id)
+    assert [e["id"] for e in events] == list(range(len(events)))
+    interrupted = [e for e in events if e["type"] == "NodeCancelled"]
+    assert [e["reason"] for e in interrupted] == ["interrupted"]
+    finished = [e["nodeId"] for e in events if e["type"] == "NodeFinished"]
+    assert sorted(finished) == ["s0", "s1", "s2"]

@@ -11,7 +11,14 @@ import httpx
 import pytest
 from httpx_sse import connect_sse
 
-from tests.server.process import ServerProcess, events_of, status_of, wait_until
+from tests.server.process import (
+    ServerProcess,
+    assert_finished_after_one_interruption,
+    events_of,
+    start_slow_runs,
+    status_of,
+    wait_until,
+)
 
 
 @pytest.fixture
@@ -108,27 +115,12 @@ def test_sigkill_with_runs_in_flight_then_restart_finishes_them(root: Path, tmp_
     first = ServerProcess(root, db).start()
     try:
         with httpx.Client(base_url=first.url, timeout=10) as client:
-            ids = [
-                client.post(
-                    "/v1/runs", json={"workflowPath": "slow.py", "input": {"sleep": 1, "steps": 3}}
-                ).json()["runId"]
-                for _ in range(3)
-            ]
-            for run_id in ids:
-                wait_until(
-                    lambda run_id=run_id: (
-                        client.get(f"/v1/runs/{run_id}").json()["summary"].get("in-progress")
-                    )
-                )
+            ids = start_slow_runs(client, 3)
     finally:
         first.kill()
     with ServerProcess(root, db) as second, httpx.Client(base_url=second.url, timeout=10) as client:
         for run_id in ids:
-            wait_until(lambda run_id=run_id: status_of(client, run_id) == "finished", timeout=40)
-            events = events_of(client, run_id)
-            assert [e["id"] for e in events] == list(range(len(events)))
-            interrupted = [e for e in events if e["type"] == "NodeCancelled"]
-            assert [e["reason"] for e in interrupted] == ["interrupted"]
+            assert_finished_after_one_interruption(client, run_id)
 
 
 def test_sigterm_interrupts_runs_for_the_next_server(root: Path, tmp_path: Path) -> None:

@@ -13,7 +13,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.server.process import ServerProcess, events_of, status_of, wait_until
+from tests.server.process import (
+    ServerProcess,
+    assert_finished_after_one_interruption,
+    events_of,
+    start_slow_runs,
+    status_of,
+    wait_until,
+)
 
 
 @pytest.fixture
@@ -58,21 +65,10 @@ def test_runs_of_a_killed_server_finish_on_the_other(
     pair: tuple[httpx.Client, httpx.Client, ServerProcess],
 ) -> None:
     a, b, process_a = pair
-    body = {"workflowPath": "slow.py", "input": {"sleep": 1, "steps": 3}}
-    ids = [a.post("/v1/runs", json=body).json()["runId"] for _ in range(2)]
-    for run_id in ids:
-        wait_until(
-            lambda run_id=run_id: b.get(f"/v1/runs/{run_id}").json()["summary"].get("in-progress")
-        )
+    ids = start_slow_runs(a, 2, observer=b)
     process_a.kill()
     for run_id in ids:
-        wait_until(lambda run_id=run_id: status_of(b, run_id) == "finished", timeout=40)
-        events = events_of(b, run_id)
-        assert [e["id"] for e in events] == list(range(len(events)))
-        interrupted = [e for e in events if e["type"] == "NodeCancelled"]
-        assert [e["reason"] for e in interrupted] == ["interrupted"]
-        finished = [e["nodeId"] for e in events if e["type"] == "NodeFinished"]
-        assert sorted(finished) == ["s0", "s1", "s2"]  # each step finished exactly once
+        assert_finished_after_one_interruption(b, run_id)
 
 
 @pytest.mark.timeout(300)
