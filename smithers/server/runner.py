@@ -44,7 +44,7 @@ def _metrics_dir(workers: int) -> Iterator[None]:
 
 
 def health_answers(host: str, port: int, timeout: float = 1.0) -> bool:
-    """Whether ``GET /health`` on ``host:port`` (an IP address) answers 200.
+    """Whether ``GET /health`` on ``host:port`` (an address or ASCII host name) answers 200.
 
     Raw socket and bytes on purpose: the probe runs in a thread of the main process while
     Granian forks the workers, and a thread that holds an import lock at a fork leaves that
