@@ -101,6 +101,12 @@ class EventHub:
         for sub in self._subscribers.get(topic, ()):
             sub.notify()
 
+    def notify_all(self) -> None:
+        """Wake every subscriber of every run (the process is about to stop)."""
+        for subscribers in self._subscribers.values():
+            for sub in subscribers:
+                sub.notify()
+
     def last_seq(self, topic: Topic) -> int | None:
         """The highest seq buffered for a run while it has subscribers."""
         buffer = self._buffers.get(topic)

@@ -30,6 +30,7 @@ from smithers.server.events import EVENT_ROUTES
 from smithers.server.limits import limit_body
 from smithers.server.runs import RUN_ROUTES
 from smithers.server.settings import ServerSettings
+from smithers.server.stop_signals import on_stop_signals
 from smithers.server.wire import (
     DecisionRequest,
     Health,
@@ -160,14 +161,22 @@ async def metrics_response(store: Store | None, run_id: str | None = None) -> Re
 async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     context: ServerContext = app.state["smithers"]
     await context.startup()
+    if app.state.get("end_streams_on_stop_signals"):
+        on_stop_signals(context.begin_stopping)
     try:
         yield
     finally:
         await context.shutdown()
 
 
-def create_app(settings: ServerSettings | None = None) -> SmithersApp:
-    """The Smithers HTTP API as a Litestar app (the scheduler starts with its lifespan)."""
+def create_app(
+    settings: ServerSettings | None = None, *, end_streams_on_stop_signals: bool = False
+) -> SmithersApp:
+    """The Smithers HTTP API as a Litestar app (the scheduler starts with its lifespan).
+
+    ``end_streams_on_stop_signals``: SIGTERM/SIGINT end the open event streams at once (for a
+    server process that owns its signals, such as a Granian worker).
+    """
     settings = settings or ServerSettings()
     context = ServerContext.create(settings)
     routes: list[Any] = [health, *RUN_ROUTES, *EVENT_ROUTES, *APPROVAL_ROUTES]
@@ -177,7 +186,9 @@ def create_app(settings: ServerSettings | None = None) -> SmithersApp:
         route_handlers=routes,
         exception_handlers=exception_handlers,
         lifespan=[_lifespan],
-        state=State({"smithers": context}),
+        state=State(
+            {"smithers": context, "end_streams_on_stop_signals": end_streams_on_stop_signals}
+        ),
         request_max_body_size=None,  # limit_body enforces max_body_bytes with the contract's 413
         openapi_config=OpenAPIConfig(
             title="Smithers", version=smithers.__version__, path="/schema"

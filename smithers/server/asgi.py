@@ -9,5 +9,6 @@ __all__ = ["app_from_env"]
 
 
 def app_from_env() -> SmithersApp:
-    """``create_app`` with the settings ``smithers server`` put in the environment."""
-    return create_app(ServerSettings.from_env())
+    """``create_app`` with the settings ``smithers server`` put in the environment; the
+    worker's stop signals end its event streams."""
+    return create_app(ServerSettings.from_env(), end_streams_on_stop_signals=True)

@@ -36,6 +36,8 @@ class ServerContext:
     """What an unknown run raises on per-run routes (serve mode answers ``RUN_NOT_FOUND``)."""
     feeds: Feeds = field(init=False)
     """One database poller per streamed run that another process executes."""
+    stopping: bool = False
+    """The process was told to stop: event streams end (clients reconnect elsewhere)."""
 
     def __post_init__(self) -> None:
         self.feeds = Feeds(self.scheduler, self.settings.sse_poll_interval)
@@ -59,6 +61,11 @@ class ServerContext:
         self.scheduler.add_launch_listener(self._on_launch)
         self.scheduler.add_exit_listener(self._on_exit)
         await self.scheduler.start()
+
+    def begin_stopping(self) -> None:
+        """End every event stream now, so that a graceful stop does not wait on them."""
+        self.stopping = True
+        self.scheduler.hub.notify_all()
 
     async def shutdown(self) -> None:
         """Interrupt running runs, flush mirrors, close databases."""

@@ -79,6 +79,8 @@ async def event_stream(
                     last_sent = time.monotonic()
                     check_status = check_status or events[-1].type in TERMINAL_EVENTS
                     continue
+                if ctx.stopping:
+                    return  # the server is stopping: the client reconnects with Last-Event-ID
                 if check_status or feed.ended:
                     row = await store.reads.get_run(run_id)
                     if row is None or row.status in TERMINAL:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -135,6 +136,50 @@ def test_sigterm_interrupts_runs_for_the_next_server(root: Path, tmp_path: Path)
         row = client.get(f"/v1/runs/{run_id}").json()
         assert row["status"] in ("running", "finished")  # stays running: not cancelled on shutdown
         wait_until(lambda: status_of(client, run_id) == "finished", timeout=30)
+
+
+def test_sigterm_with_open_event_streams_stops_gracefully(root: Path, tmp_path: Path) -> None:
+    """Open streams end at SIGTERM, so the worker stops by itself and interrupts its runs
+    (before, Granian waited on the streams and killed the worker after 20 s)."""
+    db = str(tmp_path / "server.db")
+    server = ServerProcess(root, db).start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            waiting = client.post("/v1/runs", json={"workflowPath": "approve.py"}).json()["runId"]
+            working = client.post(
+                "/v1/runs", json={"workflowPath": "slow.py", "input": {"sleep": 5}}
+            ).json()["runId"]
+            wait_until(lambda: status_of(client, waiting) == "waiting-approval")
+            wait_until(
+                lambda: client.get(f"/v1/runs/{working}").json()["summary"].get("in-progress")
+            )
+            seen: dict[str, list[int]] = {waiting: [], working: []}
+
+            def follow(run_id: str) -> None:
+                with connect_sse(client, "GET", f"/v1/runs/{run_id}/events") as source:
+                    seen[run_id].extend(int(e.id) for e in source.iter_sse() if e.data)
+
+            streams = [threading.Thread(target=follow, args=(r,)) for r in seen]
+            for stream in streams:
+                stream.start()
+            wait_until(lambda: all(seen.values()))
+            started = time.monotonic()
+            assert server.stop() == 0
+            elapsed = time.monotonic() - started
+            for stream in streams:
+                stream.join(10)
+                assert not stream.is_alive(), "an event stream outlived the server"
+    finally:
+        server.kill()
+    log = "".join(server.log)
+    assert elapsed < 10 and "refused to gracefully stop" not in log, f"{elapsed:.1f} s\n{log}"
+    with ServerProcess(root, db) as second, httpx.Client(base_url=second.url, timeout=30) as client:
+        assert status_of(client, waiting) == "waiting-approval"
+        events = events_of(client, working)  # interrupted by the stop, then finished here
+        assert [e["reason"] for e in events if e["type"] == "NodeCancelled"] == ["interrupted"]
+        assert events[-1]["type"] == "RunFinished"
+        assert seen[waiting] == list(range(len(seen[waiting])))  # dense until the stream ended
+        assert seen[working] == [e["id"] for e in events][: len(seen[working])]
 
 
 def test_two_workers_stream_runs_owned_by_either(root: Path, tmp_path: Path) -> None:
