@@ -681,8 +681,10 @@ class PostgresDatabase(Database):
             # ?schema=name keeps all of Smithers' tables in that PostgreSQL schema.
             connect_args["server_settings"] = {"search_path": schema}
             parsed = parsed.difference_update_query(["schema"])
+        # pre-ping: a pooled connection the server dropped (a restart, a failover, an idle
+        # timeout) is replaced on checkout instead of failing the request that drew it
         self.engine: AsyncEngine = create_async_engine(
-            parsed, pool_size=10, max_overflow=20, connect_args=connect_args
+            parsed, pool_size=10, max_overflow=20, pool_pre_ping=True, connect_args=connect_args
         )
 
     @asynccontextmanager

@@ -91,3 +91,38 @@ def test_the_contract_suite_passes_against_a_postgresql_server(pg_url: str, tmp_
         )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert " passed" in done.stdout.splitlines()[-1]
+
+
+def test_connections_dropped_by_the_database_cost_no_request(root: Path, pg_url: str) -> None:
+    """PostgreSQL restarts and failovers close pooled connections under a running server."""
+    import asyncio
+
+    import asyncpg
+
+    from tests.conftest import PG_URL
+
+    with (
+        ServerProcess(root, pg_url) as server,
+        httpx.Client(base_url=server.url, timeout=20) as client,
+    ):
+        run_id = client.post("/v1/runs", json={"workflowPath": "approve.py"}).json()["runId"]
+        wait_until(lambda: status_of(client, run_id) == "waiting-approval")
+
+        async def drop_other_connections() -> int:
+            conn = await asyncpg.connect(PG_URL)
+            try:
+                return len(
+                    await conn.fetch(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                )
+            finally:
+                await conn.close()
+
+        assert asyncio.run(drop_other_connections()) > 0
+        answers = [client.get(f"/v1/runs/{run_id}").status_code for _ in range(3)]
+        assert answers == [200, 200, 200]
+        decided = client.post(f"/v1/runs/{run_id}/nodes/ship/approve", json={})
+        assert decided.status_code == 200
+        wait_until(lambda: status_of(client, run_id) == "finished")
