@@ -11,6 +11,7 @@ reconnect with ``Last-Event-ID``. The shutdown then completes as usual.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import threading
 from collections.abc import Callable
@@ -37,7 +38,8 @@ def on_stop_signals(callback: Callable[[], None]) -> None:
         previous = signal.getsignal(sig)
 
         def handler(signum: int, frame: FrameType | None, previous: Any = previous) -> None:
-            loop.call_soon_threadsafe(callback)
+            with contextlib.suppress(RuntimeError):  # a signal after the loop has closed
+                loop.call_soon_threadsafe(callback)
             if callable(previous):
                 previous(signum, frame)
 
