@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +20,27 @@ from smithers.store.mirror import Mirror
 from smithers.store.rows import RunRow, RunStatusRow
 from smithers.store.store import Store
 
-__all__ = ["ServerContext", "context_of"]
+__all__ = ["Homes", "ServerContext", "context_of"]
+
+
+HOMES_KEPT = 10_000
+"""Run → store entries remembered; older ones are found again through ``locate``."""
+
+
+class Homes(OrderedDict[str, Store]):
+    """Where recently started or touched runs live: a cache, bounded so that a long-running
+    server does not keep one entry per run it ever saw (a miss costs ``locate`` a lookup in
+    the server database and the stores this process opened, nothing more)."""
+
+    def __init__(self, entries: dict[str, Store] | None = None, limit: int = HOMES_KEPT) -> None:
+        self.limit = limit
+        super().__init__(entries or {})
+
+    def __setitem__(self, run_id: str, store: Store) -> None:
+        super().__setitem__(run_id, store)
+        self.move_to_end(run_id)
+        while len(self) > self.limit:
+            self.popitem(last=False)
 
 
 @dataclass
@@ -30,7 +51,7 @@ class ServerContext:
     scheduler: RunScheduler
     server_store: Store | None = None
     mirror: Mirror | None = None
-    homes: dict[str, Store] = field(default_factory=dict)
+    homes: Homes = field(default_factory=Homes)
     """Run id → the store that owns it, for runs this process started or touched."""
     missing_run: RunNotFound | None = None
     """What an unknown run raises on per-run routes (serve mode answers ``RUN_NOT_FOUND``)."""

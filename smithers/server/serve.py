@@ -17,7 +17,7 @@ from litestar.response import Stream
 from smithers.engine.scheduler import RunScheduler
 from smithers.errors import RunNotFound
 from smithers.server.app import SmithersApp, health, metrics_response
-from smithers.server.context import ServerContext, context_of
+from smithers.server.context import Homes, ServerContext, context_of
 from smithers.server.docs import documented
 from smithers.server.errors import exception_handlers
 from smithers.server.events import SSE_HEADERS, event_stream
@@ -103,7 +103,7 @@ def create_serve_app(
     settings: ServerSettings, scheduler: RunScheduler, store: Store, run_id: str
 ) -> SmithersApp:
     """The serve-mode app for ``run_id`` (``settings.metrics`` False leaves out ``/metrics``)."""
-    context = ServerContext(settings, scheduler, server_store=None, homes={run_id: store})
+    context = ServerContext(settings, scheduler, server_store=None, homes=Homes({run_id: store}))
     context.missing_run = RunNotFound(run_id, "Run not found", code="RUN_NOT_FOUND")
     routes: list[Any] = [
         health,

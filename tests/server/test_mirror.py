@@ -6,9 +6,11 @@ import asyncio
 import textwrap
 from pathlib import Path
 
+import pytest
 from litestar.testing import AsyncTestClient
 
 from smithers.server.app import create_app
+from smithers.server.context import HOMES_KEPT, Homes
 from smithers.server.settings import ServerSettings
 from smithers.store.store import Store
 
@@ -28,12 +30,17 @@ async def _until(check, timeout: float = 10.0):  # type: ignore[no-untyped-def]
         await asyncio.sleep(0.05)
 
 
-async def test_mirrored_run_listing_events_and_decisions(tmp_path: Path) -> None:
+@pytest.mark.parametrize("homes_kept", [HOMES_KEPT, 0], ids=["remembered", "forgotten"])
+async def test_mirrored_run_listing_events_and_decisions(tmp_path: Path, homes_kept: int) -> None:
+    """Also with the run's home forgotten at once (the bounded cache evicted it): every
+    route finds the run through its mirror copy's ``dbUrl``."""
     root = tmp_path / "root"
     root.mkdir()
     (root / "pinned.py").write_text(textwrap.dedent(PINNED))
     settings = ServerSettings(db=str(tmp_path / "server.db"), root_dir=root)
-    async with AsyncTestClient(create_app(settings)) as client:
+    app = create_app(settings)
+    app.state["smithers"].homes.limit = homes_kept
+    async with AsyncTestClient(app) as client:
         run_id = (await client.post("/v1/runs", json={"workflowPath": "pinned.py"})).json()["runId"]
 
         async def waiting() -> bool:
@@ -72,3 +79,11 @@ async def test_mirrored_run_listing_events_and_decisions(tmp_path: Path) -> None
     finally:
         await own.close()
         await server.close()
+
+
+def test_homes_keep_only_the_newest_entries() -> None:
+    homes = Homes(limit=3)
+    for run_id in "abcde":
+        homes[run_id] = run_id  # type: ignore[assignment]
+    homes["c"] = "c again"  # type: ignore[assignment]
+    assert list(homes.items()) == [("d", "d"), ("e", "e"), ("c", "c again")]
