@@ -20,7 +20,7 @@ from smithers.store.mirror import Mirror
 from smithers.store.rows import RunRow, RunStatusRow
 from smithers.store.store import Store
 
-__all__ = ["Homes", "ServerContext", "context_of"]
+__all__ = ["HOMES_KEPT", "Homes", "ServerContext", "context_of"]
 
 
 HOMES_KEPT = 10_000
@@ -52,7 +52,7 @@ class ServerContext:
     server_store: Store | None = None
     mirror: Mirror | None = None
     homes: Homes = field(default_factory=Homes)
-    """Run id → the store that owns it, for runs this process started or touched."""
+    """Run id → the store that owns it, for the runs this process started or touched last."""
     missing_run: RunNotFound | None = None
     """What an unknown run raises on per-run routes (serve mode answers ``RUN_NOT_FOUND``)."""
     feeds: Feeds = field(init=False)
