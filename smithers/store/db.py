@@ -483,9 +483,7 @@ class SqliteDatabase(Database):
         raw = self._here_writers.get(thread)
         if raw is None:
             try:
-                raw = self._here_writers[thread] = self._connect_here(
-                    "PRAGMA wal_autocheckpoint=0", configure=True
-                )
+                raw = self._here_writers[thread] = self._connect_here("PRAGMA wal_autocheckpoint=0")
             except sqlite3.OperationalError as exc:
                 if _is_busy(exc):  # busy while opening (journal mode): the thread takes over
                     return False
@@ -498,16 +496,13 @@ class SqliteDatabase(Database):
             self._checkpoint = asyncio.get_running_loop().create_task(self._checkpoint_wal())
         return True
 
-    def _connect_here(self, *pragmas: str, configure: bool = False) -> sqlite3.Connection:
-        """A connection for the calling (event loop) thread; it never waits for a lock."""
+    def _connect_here(self, *pragmas: str) -> sqlite3.Connection:
+        """A connection for the calling (event loop) thread; it never waits for a lock, so
+        opening it can fail busy (the caller then hands its work to a thread)."""
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         raw = sqlite3.connect(self.path, timeout=0, isolation_level=None, check_same_thread=False)
         try:
-            if configure:  # the connection that writes: WAL and the shared pragmas too
-                configure_sqlite(raw, *pragmas, busy_timeout_s=0)
-            else:
-                for pragma in pragmas:
-                    raw.execute(pragma)
+            configure_sqlite(raw, *pragmas, busy_timeout_s=0)
         except BaseException:
             raw.close()
             raise
@@ -577,15 +572,13 @@ class SqliteDatabase(Database):
         """
         thread = threading.get_ident()
         conn = self._here.get(thread)
-        if conn is None:  # one per thread that runs an event loop on this database
-            conn = self._here[thread] = self._connect_here(
-                "PRAGMA busy_timeout=0", "PRAGMA query_only=ON"
-            )
         try:
+            if conn is None:  # one per thread that runs an event loop on this database
+                conn = self._here[thread] = self._connect_here("PRAGMA query_only=ON")
             return _run_reads(conn, queries)
         except sqlite3.OperationalError as exc:
             if _is_busy(exc):
-                if conn.in_transaction:
+                if conn is not None and conn.in_transaction:
                     conn.execute("ROLLBACK")
                 return None
             raise
