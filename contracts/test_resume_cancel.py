@@ -52,6 +52,34 @@ def test_resume_of_a_failed_run_retries_once(http: httpx.Client, runs: Runs) -> 
     assert attempts_of(http, run_id, "explode") == 2
 
 
+@pytest.mark.contract("POST", RESUME, 200)
+def test_resume_of_a_finished_run_changes_nothing(http: httpx.Client, runs: Runs) -> None:
+    # The common way to meet it: approve (the server continues the run by itself), then call
+    # /resume as clients of the original had to. A finished run is final.
+    run_id = runs.waiting_approval()
+    approve = http.post(f"/v1/runs/{run_id}/nodes/gate/approve", json={})
+    assert approve.status_code == 200, approve.text
+    before = runs.wait(run_id, "finished")
+    events = read_stream(http, run_id).events
+    assert expect_json(http.post(f"/v1/runs/{run_id}/resume")) == {"runId": run_id}
+    again = {"workflowPath": runs.deployment.workflow("approval"), "runId": run_id, "resume": True}
+    assert expect_json(http.post("/v1/runs", json=again)) == {"runId": run_id}
+    time.sleep(0.3)  # a re-entered run would have written RunStarted/RunFinished by now
+    assert runs.get(run_id) == before
+    after = read_stream(http, run_id).events
+    assert [e.data for e in after] == [e.data for e in events]
+    assert [e.data["type"] for e in after].count("RunFinished") == 1
+
+
+@pytest.mark.contract("POST", RESUME, 200)
+def test_resume_of_a_cancelled_run_continues_it(http: httpx.Client, runs: Runs) -> None:
+    run_id = runs.waiting_approval()
+    assert http.post(f"/v1/runs/{run_id}/cancel").status_code == 200
+    runs.wait(run_id, "cancelled")
+    assert expect_json(http.post(f"/v1/runs/{run_id}/resume")) == {"runId": run_id}
+    runs.wait(run_id, "waiting-approval")  # the cancelled approval is requested again
+
+
 @pytest.mark.contract("POST", RESUME, 404)
 def test_resume_of_an_unknown_run(http: httpx.Client) -> None:
     response = http.post(f"/v1/runs/{MISSING_RUN}/resume")

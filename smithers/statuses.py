@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = [
+    "FINAL",
     "SUSPENDED",
     "TERMINAL",
     "TERMINAL_EVENTS",
@@ -36,7 +37,11 @@ SUSPENDED: frozenset[str] = frozenset(
 TERMINAL: frozenset[str] = frozenset(
     {RunStatus.FINISHED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.CONTINUED}
 )
-"""Run statuses a run never leaves by itself (a resume may restart failed/cancelled runs)."""
+"""Run statuses a run never leaves by itself (a resume may restart failed and cancelled runs,
+never ``FINAL`` ones)."""
+
+FINAL: frozenset[str] = frozenset({RunStatus.FINISHED, RunStatus.CONTINUED})
+"""Terminal statuses no resume leaves: the run's work is done and its record is final."""
 
 TERMINAL_EVENTS: frozenset[str] = frozenset({"RunFinished", "RunFailed", "RunCancelled"})
 """Event types that end a run (its last event, unless it is resumed)."""

@@ -38,7 +38,7 @@ from smithers.errors import (
     SmithersError,
     WorkflowLoadError,
 )
-from smithers.statuses import SUSPENDED, TERMINAL, NodeState, RunStatus
+from smithers.statuses import FINAL, SUSPENDED, TERMINAL, NodeState, RunStatus
 from smithers.store.batch import Batch
 from smithers.store.db import normalize_url
 from smithers.store.outputs import output_table_for
@@ -231,7 +231,11 @@ class RunScheduler:
         options: StartOptions | None = None,
         force: bool = False,
     ) -> str:
-        """Continue a run from its last checkpoint; returns ``"running"`` if it already runs.
+        """Continue a run from its last checkpoint; returns ``"resumed"``, or ``"running"`` if it
+        already runs here, or the status of a ``FINAL`` run (finished), which is left untouched.
+
+        A cancelled run continues: its cancelled nodes get a fresh attempt, finished ones keep
+        their outputs. A failed run grants each failed node one more attempt.
 
         Raises ``RunNotFound`` (code ``RUN_NOT_FOUND``) for an unknown id and ``RunInProgress``
         when another live process executes it (unless ``force``).
@@ -243,6 +247,8 @@ class RunScheduler:
             row = await store.reads.get_run(run_id)
             if row is None:
                 raise RunNotFound(run_id, "Run id does not exist", code="RUN_NOT_FOUND")
+            if row.status in FINAL:
+                return row.status
             if self.is_active(row) and not force:
                 raise RunInProgress(f"Run {run_id} is running in process {row.runtime_owner_id}")
             if loaded is None:
@@ -268,7 +274,12 @@ class RunScheduler:
         loaded: LoadedWorkflow,
         options: StartOptions | None,
     ) -> bool:
-        """Take over ``row`` with a compare-and-set and execute it; False if someone else won."""
+        """Take over ``row`` with a compare-and-set and execute it; False if someone else won.
+
+        The compare-and-set expects the status read in ``row``: a run that ended meanwhile
+        (finished in another process) is never re-entered.
+        """
+        assert row.status not in FINAL, "a finished run is never claimed"
         raw_input = msgspec.json.decode(row.input_json) if row.input_json else {}
         input_value = _convert_input(loaded, raw_input)
         await _check_output_tables(store, loaded)

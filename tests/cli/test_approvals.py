@@ -44,6 +44,12 @@ def test_suspend_at_approval_then_approve_and_resume(project: Path) -> None:
     denied_late = smithers("deny", "ship-1", "--node", "ship", cwd=project)
     assert denied_late.code == 4 and "APPROVAL_NOT_PENDING" in denied_late.stderr
 
+    events = smithers("events", "ship-1", "--json", cwd=project).json_lines()
+    finished_again = smithers("resume", "ship-1", cwd=project)  # a finished run is final
+    assert finished_again.code == 0, finished_again.stderr
+    assert finished_again.json() == resumed.json()
+    assert smithers("events", "ship-1", "--json", cwd=project).json_lines() == events
+
 
 def test_several_pending_approvals_need_a_node_and_a_deny_fails_the_run(project: Path) -> None:
     up = smithers("up", "two_approvals.py", "-r", "two", cwd=project)

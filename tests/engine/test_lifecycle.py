@@ -101,6 +101,60 @@ async def test_resume_failed_run_grants_one_more_attempt(db_url: str, write_work
         assert_dense(await h.events(run_id))
 
 
+async def test_resume_of_a_finished_run_changes_nothing(db_url: str, write_workflow) -> None:
+    path = write_workflow(
+        """
+        from smithers import workflow, Task, Sequence
+
+        @workflow("done")
+        def build(ctx):
+            return Sequence(Task("a", value=1), Task("b", value=2))
+        """
+    )
+    async with Harness(db_url) as h:
+        run_id, outcome = await h.run(path)
+        assert outcome.status == "finished"
+        row = await h.store.reads.get_run(run_id)
+        events = await h.events(run_id)
+        for force in (False, True):
+            assert await h.scheduler.resume_run(h.store, run_id, force=force) == "finished"
+        assert run_id not in h.scheduler.active
+        await asyncio.sleep(0.2)
+        assert await h.store.reads.get_run(run_id) == row
+        assert await h.events(run_id) == events
+    async with Harness(db_url, auto_wake=True, recovery_interval=0.05) as recovering:
+        await asyncio.sleep(0.3)  # a server's recovery scan leaves it alone too
+        assert await recovering.events(run_id) == events
+
+
+async def test_resume_of_a_cancelled_run_runs_its_cancelled_nodes_again(
+    db_url: str, write_workflow
+) -> None:
+    path = write_workflow(
+        """
+        import asyncio
+        from smithers import workflow, Task, Sequence
+
+        async def slow(t):
+            await asyncio.sleep(30 if t.attempt == 1 else 0)
+            return t.attempt
+
+        @workflow("cancel-then-resume")
+        def build(ctx):
+            return Sequence(Task("a", value=1), Task("slow", slow), Task("b", value=2))
+        """
+    )
+    async with Harness(db_url) as h:
+        run_id = await h.start(path)
+        await _until(lambda: _node_is(h, run_id, "slow", "in-progress"))
+        await h.scheduler.cancel_run(h.store, run_id)
+        await _until(lambda: _status_is(h, run_id, "cancelled"))
+        assert (await h.resume(run_id)).status == "finished"
+        assert await h.attempts(run_id, "a") == ["finished"]  # finished work is kept
+        assert await h.attempts(run_id, "slow") == ["cancelled", "finished"]
+        assert_dense(await h.events(run_id))
+
+
 async def test_resume_unknown_and_active(sqlite_url: str, write_workflow) -> None:
     path = write_workflow(SLOW)
     async with Harness(sqlite_url) as h:
