@@ -46,14 +46,20 @@ class LocalServer:
     """A server subprocess on a free loopback port with its own root, database and token."""
 
     def __init__(
-        self, workdir: Path, *, server_db: bool = True, env: dict[str, str] | None = None
+        self,
+        workdir: Path,
+        *,
+        server_db: bool = True,
+        env: dict[str, str] | None = None,
+        token: str | None = None,
     ) -> None:
         self.workdir = workdir
         self.root = workdir / "root"
         self.log_path = workdir / "server.log"
         self.server_db = server_db
         self.extra_env = env or {}
-        self.token = secrets.token_urlsafe(16)
+        self.token = token or secrets.token_urlsafe(16)
+        """Random by default; one in 64 starts with "-"."""
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Deployment:
@@ -65,16 +71,12 @@ class LocalServer:
             sys.executable,
             "-m",
             "smithers.server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--db",
-            db,
-            "--root",
-            str(self.root),
-            "--auth-token",
-            self.token,
+            # NAME=VALUE: a random token that starts with "-" must not read as an option
+            "--host=127.0.0.1",
+            "--port=0",
+            f"--db={db}",
+            f"--root={self.root}",
+            f"--auth-token={self.token}",
         ]
         env = {k: v for k, v in os.environ.items() if not k.startswith("SMITHERS_")}
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)

@@ -66,7 +66,11 @@ def add_up(commands: SubParsers) -> None:
     serve.add_argument(
         "--port", type=non_negative_int, default=7331, help="with --serve (default 7331)"
     )
-    serve.add_argument("--auth-token", help="with --serve (default $SMITHERS_API_KEY)")
+    serve.add_argument(
+        "--auth-token",
+        help="with --serve (default $SMITHERS_API_KEY); one that starts with - goes as "
+        "--auth-token=VALUE",
+    )
     serve.add_argument("--no-metrics", action="store_true", help="with --serve: no /metrics")
 
 

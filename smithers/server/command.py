@@ -22,7 +22,11 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
         help="server database (path or URL; 'none' for no server database)",
     )
     parser.add_argument("--root", default=".", help="workflow files must be inside it (default .)")
-    parser.add_argument("--auth-token", help="bearer token (default $SMITHERS_API_KEY)")
+    parser.add_argument(
+        "--auth-token",
+        help="bearer token (default $SMITHERS_API_KEY); one that starts with - goes as "
+        "--auth-token=VALUE",
+    )
     parser.add_argument("--max-body-bytes", type=int, default=1_048_576, help="request body limit")
     parser.add_argument(
         "--allow-network", action="store_true", help="let the bash tool use the network"

@@ -31,12 +31,15 @@ class ServerProcess:
         token: str | None = None,
         extra: tuple[str, ...] = (),
         env: dict[str, str] | None = None,
+        program: tuple[str, ...] = (sys.executable, "-m", "smithers.server"),
     ) -> None:
         self.root = root
         self.db = db
-        self.args = ["--port", "0", "--db", db, "--root", str(root), "--workers", str(workers)]
+        self.program = program
+        # NAME=VALUE throughout: a value that starts with "-" would read as an option
+        self.args = ["--port=0", f"--db={db}", f"--root={root}", f"--workers={workers}"]
         if token:
-            self.args += ["--auth-token", token]
+            self.args.append(f"--auth-token={token}")
         self.args += list(extra)
         self.env = {**os.environ, **(env or {})}
         self.env.pop("SMITHERS_API_KEY", None)
@@ -47,7 +50,7 @@ class ServerProcess:
     def start(self, timeout: float = 30) -> ServerProcess:
         """Start and wait for the readiness line."""
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "smithers.server", *self.args],
+            [*self.program, *self.args],
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

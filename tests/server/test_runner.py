@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import secrets
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
+import httpx
+
+from contracts.deployment import LocalServer
 from smithers.server.runner import _granian_class
+from tests.server.process import ServerProcess
 
 
 def test_stop_handler_survives_a_signal_arriving_inside_it() -> None:
@@ -74,3 +82,35 @@ def test_readiness_probe_imports_nothing_while_workers_fork() -> None:
         check=True,
     ).stdout
     assert out.strip() == "[False, True, False] []"
+
+
+def test_a_token_that_starts_with_a_dash_is_accepted_with_an_equals_sign(
+    root: Path, tmp_path: Path
+) -> None:
+    # Random tokens start with "-" one time in 64 (base64url): a real `smithers server`.
+    token = "-x7" + secrets.token_urlsafe(16)
+    smithers = str(Path(sys.executable).with_name("smithers"))
+    db = f"sqlite:///{tmp_path / 'server.db'}"
+    server = ServerProcess(root, db, token=token, program=(smithers, "server"))
+    with server, httpx.Client(base_url=server.url, timeout=10) as client:
+        assert client.get("/v1/runs").status_code == 401
+        wrong = client.get("/v1/runs", headers={"Authorization": "Bearer -x7"})
+        assert wrong.status_code == 401
+        right = client.get("/v1/runs", headers={"Authorization": f"Bearer {token}"})
+        assert right.status_code == 200, right.text
+    spaced = subprocess.run(
+        [smithers, "server", "--auth-token", token], capture_output=True, text=True, timeout=60
+    )
+    assert spaced.returncode == 4  # bad input: the form the help and docs warn about
+    assert "--auth-token: expected one argument" in spaced.stderr
+
+
+def test_the_contract_suites_server_starts_whatever_its_token(tmp_path: Path) -> None:
+    local = LocalServer(tmp_path, token="-" + secrets.token_urlsafe(16))
+    try:
+        deployment = local.start()
+        auth = {"Authorization": f"Bearer {deployment.token}"}
+        response = httpx.get(f"{deployment.base_url}/v1/runs", headers=auth, timeout=10)
+        assert response.status_code == 200, response.text
+    finally:
+        local.stop()
