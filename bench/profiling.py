@@ -252,14 +252,14 @@ def _post_runs(app: Any, count: int, concurrency: int) -> Callable[[], Awaitable
 class _WriterProbe:
     """Times the SQLite writer: how long its lock is held, by the ``Database`` method that took
     it (``write``, ``transaction``, ``run_ddl``), and how long ``write``'s transaction itself
-    takes (patches ``smithers.store.db._run_write`` and the database's write lock)."""
+    takes (patches ``smithers.store.sqlite.run_write`` and the database's write lock)."""
 
     def __init__(self, db: Any) -> None:
-        import smithers.store.db as dbm
+        import smithers.store.sqlite as dbm
 
         self.execs: list[float] = []
         self.holds: dict[str, list[float]] = {}
-        self._dbm, self._original = dbm, dbm._run_write
+        self._dbm, self._original = dbm, dbm.run_write
         probe = self
 
         def timed(*args: Any, **kwargs: Any) -> Any:
@@ -282,12 +282,12 @@ class _WriterProbe:
                 probe.holds.setdefault(self.owner, []).append(held)
                 super().release()
 
-        dbm._run_write = timed
+        dbm.run_write = timed
         db._write_lock = TimedLock()
 
     def close(self) -> None:
         """Undo the patch."""
-        self._dbm._run_write = self._original
+        self._dbm.run_write = self._original
 
     def summary(self, wall: float, runs: int) -> dict[str, float]:
         """Lock busy share, holds per run and their length by method, thread time per write."""

@@ -22,7 +22,8 @@ from sqlalchemy.sql import ClauseElement
 from smithers.errors import OwnershipLost, RunAlreadyExists, RunNotFound
 from smithers.store import schema as s
 from smithers.store.batch import Batch, StoredEvent
-from smithers.store.db import Database, Guard, Prepared, Row, Statement, open_database
+from smithers.store.connect import open_database
+from smithers.store.db import Database, Guard, Prepared, Row, Statement
 from smithers.store.outputs import OutputTable
 from smithers.store.reads import Reads
 from smithers.store.rows import ApprovalRow, EventRow, NodeRow, RunRow

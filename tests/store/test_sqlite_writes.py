@@ -8,7 +8,8 @@ from pathlib import Path
 
 from smithers.engine.events import RunStarted
 from smithers.store.batch import Batch
-from smithers.store.db import CHECKPOINT_EVERY, SqliteDatabase
+from smithers.store.sqlite import SqliteDatabase
+from smithers.store.sqlite_raw import CHECKPOINT_EVERY
 from smithers.store.store import Store
 from tests.store.helpers import run_row
 
