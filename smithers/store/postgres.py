@@ -36,7 +36,7 @@ class _SaTx(Transaction):
 
     async def fetch_all(self, stmt: ClauseElement, params: Params | None = None) -> list[Row]:
         result = await self._conn.execute(stmt, dict(params or {}))  # type: ignore[call-overload]
-        return [dict(row._mapping) for row in result]
+        return [dict(row._mapping) for row in result]  # Row._mapping is public API
 
 
 class PostgresDatabase(Database):
