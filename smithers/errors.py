@@ -21,7 +21,12 @@
         ├── DuplicateId                DUPLICATE_ID
         ├── ApprovalDenied             APPROVAL_DENIED
         ├── LoopMaxReached             LOOP_MAX_REACHED
-        └── InvalidWorkflow            INVALID_WORKFLOW
+        ├── InvalidWorkflow            INVALID_WORKFLOW
+        └── ToolError                  (a tool call was refused or failed)
+            ├── PathOutsideRoot        PATH_OUTSIDE_ROOT
+            ├── ToolTimeout            TOOL_TIMEOUT
+            ├── SandboxUnavailable     SANDBOX_UNAVAILABLE
+            └── InvalidToolInput       INVALID_TOOL_INPUT
 
     OwnershipLost (BaseException)      another process claimed the run; stop writing
 
@@ -42,10 +47,12 @@ __all__ = [
     "InvalidJson",
     "InvalidOutput",
     "InvalidRequest",
+    "InvalidToolInput",
     "InvalidWorkflow",
     "LoopMaxReached",
     "MissingOutput",
     "OwnershipLost",
+    "PathOutsideRoot",
     "PayloadTooLarge",
     "RunAlreadyExists",
     "RunConflict",
@@ -53,9 +60,12 @@ __all__ = [
     "RunInProgress",
     "RunNotActive",
     "RunNotFound",
+    "SandboxUnavailable",
     "SmithersError",
     "TaskError",
     "TaskTimeout",
+    "ToolError",
+    "ToolTimeout",
     "WorkflowLoadError",
     "WorkflowPathOutsideRoot",
 ]
@@ -212,6 +222,36 @@ class InvalidWorkflow(TaskError):
     """The workflow's build function returned something that is not a valid tree."""
 
     code = "INVALID_WORKFLOW"
+
+
+class ToolError(TaskError):
+    """A tool call was refused or failed."""
+
+    code = "TOOL_ERROR"
+
+
+class PathOutsideRoot(ToolError):
+    """The path lies outside the run's root."""
+
+    code = "PATH_OUTSIDE_ROOT"
+
+
+class ToolTimeout(ToolError):
+    """The tool call exceeded its timeout."""
+
+    code = "TOOL_TIMEOUT"
+
+
+class SandboxUnavailable(ToolError):
+    """The sandbox for the bash tool cannot be created on this machine."""
+
+    code = "SANDBOX_UNAVAILABLE"
+
+
+class InvalidToolInput(ToolError):
+    """The tool's arguments are not valid."""
+
+    code = "INVALID_TOOL_INPUT"
 
 
 class OwnershipLost(BaseException):
