@@ -30,6 +30,7 @@ BENCHMARKS = {
     "steps": "bench.step_latency",
     "sse": "bench.sse_delay",
     "scale": "bench.scale",
+    "tools": "bench.tool_calls",
 }
 PROFILE_FOR = {
     "get_run": "get_run",
