@@ -15,6 +15,7 @@ from typing import Literal
 
 from smithers.errors import InvalidToolInput, SandboxUnavailable, ToolTimeout
 from smithers.tools.files import DEFAULT_MAX_OUTPUT_BYTES, ToolResult
+from smithers.tools.process_limit import PidsCgroup
 from smithers.tools.sandbox import SandboxPolicy, allowed_env, bwrap_argv, find_bwrap, python_paths
 
 __all__ = ["BashResult", "Shell", "sandbox_problem"]
@@ -120,18 +121,18 @@ class Shell:
         if not 0 < limit <= MAX_TIMEOUT_S:
             raise InvalidToolInput(f"timeout must be between 0 and {MAX_TIMEOUT_S:.0f} seconds")
         argv = self.argv(command)
+        cgroup = PidsCgroup.create()
+        if cgroup is not None:
+            argv = cgroup.wrap(argv)
         # bwrap clears the environment itself and sets the allowed one inside
         env = {} if self.sandbox == "bwrap" else allowed_env(self.environ)
         started = time.monotonic()
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            cwd=self.root,
-            env=env,
-            start_new_session=True,  # one process group, killed whole
-        )
+        try:
+            proc = await _spawn(argv, env, self.root)
+        except BaseException:
+            if cgroup is not None:
+                await cgroup.close()
+            raise
         output = _Output(self.max_output_bytes)
         try:
             async with asyncio.timeout(limit):
@@ -146,12 +147,26 @@ class Shell:
             ) from None
         finally:
             await _kill(proc)
+            if cgroup is not None:
+                await cgroup.close()
         return BashResult(
             exit_code=code,
             output=output.text(),
             truncated=output.dropped > 0,
             duration_ms=int((time.monotonic() - started) * 1000),
         )
+
+
+async def _spawn(argv: list[str], env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        *argv,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        cwd=cwd,
+        env=env,
+        start_new_session=True,  # one process group, killed whole
+    )
 
 
 async def _kill(proc: asyncio.subprocess.Process) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from smithers.errors import InvalidToolInput, ToolTimeout
+from smithers.tools.process_limit import PIDS_MAX, PidsCgroup, cgroup_parent
 from smithers.tools.sandbox import SandboxPolicy, bwrap_argv
 from smithers.tools.shell import Shell, sandbox_problem
 from tests.conftest import PG_AVAILABLE
@@ -139,3 +140,30 @@ async def test_bad_arguments_are_refused(root: Path) -> None:
     for command, timeout in (("", None), ("true", 0), ("true", 3601), ("x" * 100_001, None)):
         with pytest.raises(InvalidToolInput):
             await shell.run(command, timeout=timeout)
+
+
+CAPPED = pytest.mark.skipif(
+    not PidsCgroup.available(),
+    reason="this process may not create pids cgroups: bash calls run without a process cap",
+)
+
+
+@CAPPED
+async def test_a_command_cannot_have_more_processes_than_the_cap(root: Path) -> None:
+    many = f"for i in $(seq {PIDS_MAX + 50}); do sleep 5 & done 2>&1 | head -c 300; kill 0"
+    result = await Shell(root).run(f"({many}); echo AFTER", timeout=20)
+    assert "fork" in result.output.lower() or "resource" in result.output.lower(), result.output
+
+
+@CAPPED
+async def test_a_fork_bomb_is_capped_and_killed_at_the_timeout(root: Path) -> None:
+    parent = cgroup_parent()
+    assert parent is not None and PidsCgroup.available()  # never run one uncapped
+    before = set(parent.glob("smithers-bash-*"))
+    started = time.monotonic()
+    with pytest.raises(ToolTimeout):
+        await Shell(root).run("bomb() { bomb | bomb & }; bomb; sleep 30", timeout=2)
+    assert time.monotonic() - started < 5
+    assert set(parent.glob("smithers-bash-*")) <= before  # the call's cgroup was removed
+    after = await Shell(root).run("echo still-working", timeout=10)  # and the machine goes on
+    assert after.output == "still-working\n"
