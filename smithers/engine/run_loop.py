@@ -20,6 +20,7 @@ from typing import Any
 
 import msgspec
 
+from smithers import metrics
 from smithers.authoring.context import READ_ALL, Context, TaskContext
 from smithers.authoring.loader import LoadedWorkflow
 from smithers.authoring.nodes import Task
@@ -521,6 +522,10 @@ class RunLoop:
         """Run the task's function; its end is written by the loop's next pass."""
         node = item.leaf.node
         assert isinstance(node, Task)
+        # Counted here, where every end passes (finish, failure, timeout, cancel, interrupt,
+        # a lost run: the loop cancels this task on its way out, and so on a crash too).
+        metrics.nodes_active.inc()
+        began = time.perf_counter()
         try:
             ctx = self._task_context(item)
             try:
@@ -542,6 +547,8 @@ class RunLoop:
             log.exception("run %s: ending %s failed", self.run_id, item.leaf.id)
             self.crashed = exc
         finally:
+            metrics.nodes_active.dec()
+            metrics.node_duration_ms.observe((time.perf_counter() - began) * 1000)
             self._wake.set()
 
     def _drain_finished(self, change: Change) -> None:

@@ -41,6 +41,24 @@ WORKFLOWS = {
         def build(ctx):
             return Sequence(*[Task(f"t{i}", step) for i in range(ctx.input.get("n", 10))])
     """,
+    "flaky.py": """
+        from smithers import workflow, Task, Sequence, Approval
+        def flaky(t):
+            if t.attempt == 1:
+                raise RuntimeError("first attempt fails")
+            return t.attempt
+        @workflow("flaky")
+        def build(ctx):
+            return Sequence(Task("flaky", flaky, retries=1), Approval("gate", title="Go?"))
+    """,
+    "fail.py": """
+        from smithers import workflow, Task
+        def boom():
+            raise RuntimeError("boom")
+        @workflow("fail")
+        def build(ctx):
+            return Task("boom", boom)
+    """,
 }
 
 
