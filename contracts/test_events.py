@@ -106,3 +106,17 @@ def test_malformed_after_seq_is_400_before_the_stream(
 def test_stream_of_an_unknown_run(http: httpx.Client) -> None:
     stream = read_stream(http, MISSING_RUN)
     expect_error(stream.response, 404, "NOT_FOUND", "Run not found")
+
+
+@pytest.mark.contract("GET", EVENTS, 200)
+def test_a_logged_line_arrives_with_every_field(http: httpx.Client, runs: Runs) -> None:
+    run_id = runs.start("talking")
+    outputs = [e.data for e in read_stream(http, run_id).events if e.data["type"] == "NodeOutput"]
+    assert len(outputs) == 1
+    assert {k: outputs[0][k] for k in ("nodeId", "iteration", "attempt", "text", "stream")} == {
+        "nodeId": "speak",
+        "iteration": 0,
+        "attempt": 1,
+        "text": "hello from the task",
+        "stream": "stdout",
+    }

@@ -43,8 +43,13 @@ __all__ = [
 ]
 
 
-class Event(msgspec.Struct, tag_field="type", rename="camel", kw_only=True, omit_defaults=True):
-    """Base of all events."""
+class Event(msgspec.Struct, tag_field="type", rename="camel", kw_only=True):
+    """Base of all events.
+
+    Every field is encoded, defaults and ``null`` included, so each event carries every field
+    its type lists; only an ``UNSET`` field (``NodeCancelled.attempt`` of a node with no
+    attempt) is left out.
+    """
 
     run_id: str
     timestamp_ms: int
@@ -200,6 +205,7 @@ class TimerCancelled(NodeEvent, tag=True, kw_only=True):
     """A waiting timer was cancelled with its run."""
 
     timer_id: str
+    fires_at_ms: int
 
 
 _encoder = msgspec.json.Encoder()

@@ -451,7 +451,12 @@ class Change:
                     self.end_attempt(info, attempt, AttemptState.CANCELLED)
                     self.set_node(info, NodeState.CANCELLED, last_attempt=attempt.attempt)
                     if was_timer:
-                        self.emit(ev.TimerCancelled(**self.base(info), timer_id=info.node_id))
+                        fires_at = int(attempt.meta.get("firesAtMs", self.now))
+                        self.emit(
+                            ev.TimerCancelled(
+                                **self.base(info), timer_id=info.node_id, fires_at_ms=fires_at
+                            )
+                        )
                     self.emit(
                         ev.NodeCancelled(**self.base(info), reason=reason, attempt=attempt.attempt)
                     )
