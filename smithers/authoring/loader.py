@@ -36,6 +36,14 @@ class LoadedWorkflow:
     module: ModuleType
     struct_types: tuple[type[msgspec.Struct], ...]
 
+    @property
+    def pinned_db(self) -> str | None:
+        """The workflow's own database (``db=``), a relative path taken from its file's folder."""
+        pinned = self.workflow.db
+        if pinned is None or "://" in pinned:
+            return pinned
+        return str((self.path.parent / pinned).resolve())
+
 
 _cache: OrderedDict[str, LoadedWorkflow] = OrderedDict()
 _lock = threading.Lock()

@@ -32,12 +32,7 @@ def load(path_text: str) -> LoadedWorkflow:
 
 def resolve_db(loaded: LoadedWorkflow, explicit: str | None) -> str:
     """The workflow's own database if it pins one (relative to its file), else the CLI's."""
-    pinned = loaded.workflow.db
-    if pinned is None:
-        return default_db(explicit)
-    if "://" in pinned:
-        return pinned
-    return str((loaded.path.parent / pinned).resolve())
+    return loaded.pinned_db or default_db(explicit)
 
 
 def _absolute(path: str) -> Path:

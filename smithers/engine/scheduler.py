@@ -27,8 +27,10 @@ from smithers.engine.decisions import record_decision, record_signal
 from smithers.engine.hub import EventHub
 from smithers.engine.ids import new_owner_id, new_run_id, owner_is_dead_here
 from smithers.engine.limits import check_input
+from smithers.engine.owning import usable_url
 from smithers.engine.run_loop import RunConfig, RunLoop, RunOutcome, now_ms
 from smithers.engine.run_model import RunModel
+from smithers.engine.run_options import StartOptions, options_from_config, stored_config
 from smithers.engine.writes import Change
 from smithers.errors import (
     InvalidRequest,
@@ -40,10 +42,10 @@ from smithers.errors import (
 )
 from smithers.statuses import FINAL, SUSPENDED, TERMINAL, NodeState, RunStatus
 from smithers.store.batch import Batch
-from smithers.store.db import normalize_url
 from smithers.store.outputs import output_table_for
 from smithers.store.rows import RunRow
 from smithers.store.store import ExpectationFailed, Store
+from smithers.store.urls import database_identity
 
 __all__ = ["ACTIVE_HEARTBEAT_MS", "RunHandle", "RunScheduler", "StartOptions"]
 
@@ -51,17 +53,6 @@ log = logging.getLogger(__name__)
 
 ACTIVE_HEARTBEAT_MS = 5_000
 """A ``running`` run whose heartbeat is at most this old is active (owned by a live process)."""
-
-
-@dataclass(frozen=True, slots=True)
-class StartOptions:
-    """Per-run options a caller may give."""
-
-    max_concurrency: int | None = None
-    root_dir: Path | None = None
-    allow_network: bool = False
-    db_url: str | None = None
-    """Recorded when the run lives in a database other than the caller's (mirrored runs)."""
 
 
 @dataclass(eq=False)
@@ -127,21 +118,29 @@ class RunScheduler:
 
     async def attach(self, store: Store) -> Store:
         """Use ``store`` (schema ensured, events published to the hub and metrics)."""
-        known = self._stores.get(store.url)
+        # Keyed by identity: URLs that differ only in their password share one store.
+        known = self._stores.get(store.identity)
         if known is not None:
             return known.store
         await store.ensure_schema()
         store.add_listener(self.hub.publisher(store.url))
         store.add_listener(metrics.track_events)
-        self._stores[store.url] = _StoreState(store)
+        self._stores[store.identity] = _StoreState(store)
         return store
 
     async def open_store(self, url: str) -> Store:
         """The attached store for ``url``, opened on first use."""
-        known = self._stores.get(normalize_url(url))
+        known = self._stores.get(database_identity(url))
         if known is not None:
             return known.store
         return await self.attach(Store.open(url))
+
+    async def open_owning(self, db_url: str, workflow_path: str | None) -> Store:
+        """The store of a mirrored run's own database, named by its password-free ``db_url``."""
+        known = self._stores.get(database_identity(db_url))
+        if known is not None:
+            return known.store
+        return await self.open_store(await usable_url(db_url, workflow_path))
 
     def add_launch_listener(self, listener: Callable[[Store, str], None]) -> None:
         """Call ``listener(store, run_id)`` whenever this process starts executing a run."""
@@ -211,7 +210,7 @@ class RunScheduler:
             "started_at_ms": now,
             "heartbeat_at_ms": now,
             "runtime_owner_id": self.owner_id,
-            "config_json": _config_json(options, config),
+            "config_json": stored_config(options, config),
             "input_json": msgspec.json.encode(raw_input).decode(),
             "updated_at_ms": now,
         }
@@ -288,7 +287,7 @@ class RunScheduler:
             raise RunNotFound(row.run_id, "Run id does not exist", code="RUN_NOT_FOUND")
         model = RunModel.from_state(state, (*loaded.struct_types, ApprovalDecision))
         now = self.clock()
-        stored_options = _options_from_config(row.config_json)
+        stored_options = options_from_config(row.config_json)
         if options is not None and options.max_concurrency is not None:
             stored_options = replace(stored_options, max_concurrency=options.max_concurrency)
         config = self._config(loaded, stored_options)
@@ -312,7 +311,7 @@ class RunScheduler:
             workflow_name=loaded.workflow.name,
             workflow_path=str(loaded.path),
             workflow_hash=loaded.hash,
-            config_json=_config_json(stored_options, config),
+            config_json=stored_config(stored_options, config),
         )
         change.emit(ev.RunStarted(run_id=row.run_id, timestamp_ms=now))
         expect = {
@@ -436,7 +435,7 @@ class RunScheduler:
             claimed = await self._claim(store, row, loaded, None)
         except (SmithersError, OSError) as exc:
             log.warning("run %s cannot be continued here: %s", row.run_id, exc)
-            state = self._stores.get(store.url)
+            state = self._stores.get(store.identity)
             if state is not None:
                 state.skip_until[row.run_id] = self.clock() + 60_000
             return False
@@ -573,12 +572,12 @@ class RunScheduler:
     def _owned_by_store(self) -> dict[str, list[RunHandle]]:
         by_store: dict[str, list[RunHandle]] = {}
         for handle in self.active.values():
-            by_store.setdefault(handle.store.url, []).append(handle)
+            by_store.setdefault(handle.store.identity, []).append(handle)
         return by_store
 
     async def _heartbeat(self) -> None:
-        for url, handles in self._owned_by_store().items():
-            store = self._stores[url].store
+        for identity, handles in self._owned_by_store().items():
+            store = self._stores[identity].store
             ids = [h.run_id for h in handles]
             still = await store.touch_heartbeats(self.owner_id, ids, self.clock())
             for handle in handles:
@@ -586,8 +585,8 @@ class RunScheduler:
                     handle.loop.lose()
 
     async def _poll_owned(self) -> None:
-        for url, handles in self._owned_by_store().items():
-            store = self._stores[url].store
+        for identity, handles in self._owned_by_store().items():
+            store = self._stores[identity].store
             rows = {
                 r["run_id"]: r for r in await store.reads.poll_runs([h.run_id for h in handles])
             }
@@ -608,10 +607,10 @@ class RunScheduler:
             for row in rows:
                 if row.run_id in self.active or state.skip_until.get(row.run_id, 0) > now:
                     continue
-                owning = _options_from_config(row.config_json).db_url
-                if owning is not None and normalize_url(owning) != store.url:
+                owning = options_from_config(row.config_json).db_url
+                if owning is not None and database_identity(owning) != store.identity:
                     # A mirror copy: the run lives (and is claimed) in its own database.
-                    await self.open_store(owning)
+                    await self.open_owning(owning, row.workflow_path)
                     continue
                 if row.status == RunStatus.RUNNING and row.runtime_owner_id is not None:
                     stale = (
@@ -647,34 +646,3 @@ def _load_stored(row: RunRow) -> LoadedWorkflow:
     if not row.workflow_path:
         raise WorkflowLoadError(f"run {row.run_id} has no stored workflow path")
     return load_workflow(Path(row.workflow_path))
-
-
-def _config_json(options: StartOptions, config: RunConfig) -> str:
-    data: dict[str, Any] = {
-        "maxConcurrency": options.max_concurrency,
-        "rootDir": str(config.root_dir),
-        "allowNetwork": config.allow_network,
-    }
-    if options.db_url is not None:
-        data["dbUrl"] = options.db_url
-    return msgspec.json.encode(data).decode()
-
-
-def _options_from_config(config_json: str | None) -> StartOptions:
-    if not config_json:
-        return StartOptions()
-    try:
-        data = msgspec.json.decode(config_json)
-    except msgspec.DecodeError:
-        return StartOptions()
-    if not isinstance(data, dict):
-        return StartOptions()
-    max_concurrency = data.get("maxConcurrency")
-    root = data.get("rootDir")
-    db_url = data.get("dbUrl")
-    return StartOptions(
-        max_concurrency if isinstance(max_concurrency, int) and max_concurrency > 0 else None,
-        Path(root) if isinstance(root, str) else None,
-        bool(data.get("allowNetwork", False)),
-        db_url if isinstance(db_url, str) else None,
-    )

@@ -7,18 +7,18 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-import msgspec
 from litestar import Request
 
 from smithers.authoring.loader import LoadedWorkflow, load_workflow, resolve_workflow_path
-from smithers.engine.scheduler import RunScheduler, StartOptions
+from smithers.engine.run_options import StartOptions, options_from_config
+from smithers.engine.scheduler import RunScheduler
 from smithers.errors import DbNotConfigured, RunNotFound
 from smithers.server.feeds import Feeds
 from smithers.server.settings import ServerSettings
-from smithers.store.db import normalize_url
 from smithers.store.mirror import Mirror
 from smithers.store.rows import RunRow, RunStatusRow
 from smithers.store.store import Store
+from smithers.store.urls import database_identity
 
 __all__ = ["HOMES_KEPT", "Homes", "ServerContext", "context_of"]
 
@@ -113,12 +113,12 @@ class ServerContext:
 
     def options(self, max_concurrency: int | None, store: Store) -> StartOptions:
         """Run options for a run started or resumed through this server."""
-        mirrored = self.server_store is not None and store.url != self.server_store.url
+        mirrored = self.server_store is not None and store.identity != self.server_store.identity
         return StartOptions(
             max_concurrency=max_concurrency,
             root_dir=self.settings.root_dir,
             allow_network=self.settings.allow_network,
-            db_url=store.url if mirrored else None,
+            db_url=store.identity if mirrored else None,
         )
 
     async def load(self, given: str) -> LoadedWorkflow:
@@ -128,14 +128,12 @@ class ServerContext:
 
     async def store_for(self, loaded: LoadedWorkflow) -> Store:
         """Where runs of this workflow live: its own database, the server's, or beside it."""
-        pinned = loaded.workflow.db
-        if pinned is not None:
-            url = pinned if "://" in pinned else str((loaded.path.parent / pinned).resolve())
-        elif self.server_store is not None:
-            return self.server_store
-        else:
+        url = loaded.pinned_db
+        if url is None:
+            if self.server_store is not None:
+                return self.server_store
             url = str(loaded.path.parent / "smithers.db")
-        if self.server_store is not None and normalize_url(url) == self.server_store.url:
+        if self.server_store is not None and database_identity(url) == self.server_store.identity:
             return self.server_store
         return await self.scheduler.open_store(url)
 
@@ -149,10 +147,10 @@ class ServerContext:
         if self.server_store is not None:
             row = await self.server_store.reads.get_run(run_id)
             if row is not None:
-                owning = _db_url(row)
-                if owning is None or normalize_url(owning) == self.server_store.url:
+                owning = options_from_config(row.config_json).db_url
+                if owning is None or database_identity(owning) == self.server_store.identity:
                     return self.server_store, row
-                store = await self.scheduler.open_store(owning)
+                store = await self.scheduler.open_owning(owning, row.workflow_path)
                 own_row = await store.reads.get_run(run_id)
                 if own_row is not None:
                     self.homes[run_id] = store
@@ -181,8 +179,8 @@ class ServerContext:
 
     def mirrored_elsewhere(self, store: Store, row: RunRow | RunStatusRow) -> bool:
         """Whether ``row`` is a mirror copy whose run lives in another database."""
-        owning = _db_url(row)
-        return owning is not None and normalize_url(owning) != store.url
+        owning = options_from_config(row.config_json).db_url
+        return owning is not None and database_identity(owning) != store.identity
 
     async def touched(self, store: Store, run_id: str) -> None:
         """After a decision, signal or cancel: refresh the mirror copy at once."""
@@ -190,17 +188,6 @@ class ServerContext:
         if self.mirror is not None and store is not self.server_store:
             self.mirror.track(store, run_id)
             await self.mirror.flush(run_id, keep=run_id in self.scheduler.active)
-
-
-def _db_url(row: RunRow | RunStatusRow) -> str | None:
-    if not row.config_json:
-        return None
-    try:
-        config: Any = msgspec.json.decode(row.config_json)
-    except msgspec.DecodeError:
-        return None
-    url = config.get("dbUrl") if isinstance(config, dict) else None
-    return url if isinstance(url, str) else None
 
 
 def context_of(request: Request[Any, Any, Any]) -> ServerContext:

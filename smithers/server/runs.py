@@ -9,6 +9,7 @@ from litestar import Request, get, post
 from litestar.params import FromPath, QueryParameter
 
 from smithers.engine.limits import check_input
+from smithers.engine.run_options import redacted_config
 from smithers.errors import InvalidRequest, RunIdRequired, RunInProgress
 from smithers.server.context import context_of
 from smithers.server.docs import documented
@@ -30,9 +31,9 @@ from smithers.server.wire import (
     query_status,
     read_object,
 )
-from smithers.store.rows import RunStatusRow
+from smithers.store.rows import RunRow, RunStatusRow
 
-__all__ = ["RUN_ROUTES", "decide", "frames_of", "run_view"]
+__all__ = ["RUN_ROUTES", "decide", "frames_of", "list_item", "run_view"]
 
 AnyRequest = Request[Any, Any, Any]
 
@@ -265,8 +266,33 @@ async def list_runs(
     ctx = context_of(request)
     store = ctx.require_db()
     rows = await store.reads.list_runs(query_limit(limit), query_status(status))
-    fields = RunListItem.__struct_fields__
-    return [RunListItem(**{f: getattr(r, f) for f in fields}) for r in rows]
+    return [list_item(row) for row in rows]
+
+
+def list_item(row: RunRow) -> RunListItem:
+    """One run of ``GET /v1/runs``: each field named, so that a column added to the table
+    (``input_json``, say) does not reach the listing by itself."""
+    return RunListItem(
+        run_id=row.run_id,
+        parent_run_id=row.parent_run_id,
+        workflow_name=row.workflow_name,
+        workflow_path=row.workflow_path,
+        workflow_hash=row.workflow_hash,
+        status=row.status,
+        created_at_ms=row.created_at_ms,
+        started_at_ms=row.started_at_ms,
+        finished_at_ms=row.finished_at_ms,
+        heartbeat_at_ms=row.heartbeat_at_ms,
+        runtime_owner_id=row.runtime_owner_id,
+        cancel_requested_at_ms=row.cancel_requested_at_ms,
+        hijack_requested_at_ms=row.hijack_requested_at_ms,
+        hijack_target=row.hijack_target,
+        vcs_type=row.vcs_type,
+        vcs_root=row.vcs_root,
+        vcs_revision=row.vcs_revision,
+        error_json=row.error_json,
+        config_json=redacted_config(row.config_json),
+    )
 
 
 RUN_ROUTES = [

@@ -151,7 +151,8 @@ class RunView(msgspec.Struct, rename="camel", kw_only=True):
 
 
 class RunListItem(msgspec.Struct, rename="camel", kw_only=True):
-    """One run of ``GET /v1/runs`` (the stored row; JSON columns stay strings)."""
+    """One run of ``GET /v1/runs``: the fields http-api.md lists, no more (JSON columns stay
+    strings; ``configJson`` names the owning database by a URL without its password)."""
 
     run_id: str
     parent_run_id: str | None

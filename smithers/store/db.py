@@ -61,8 +61,9 @@ def normalize_url(url: str | Path) -> str:
         return f"sqlite+aiosqlite:///{Path(path).expanduser().resolve()}"
     if scheme in ("postgres", "postgresql", "postgresql+asyncpg"):
         return f"postgresql+asyncpg://{rest}"
+    # The scheme only: the rest of the URL may hold a password.
     raise ValueError(
-        f"unsupported database URL {text!r}: use a file path, sqlite:/// or postgresql://"
+        f"unsupported database URL scheme {scheme!r}: use a file path, sqlite:/// or postgresql://"
     )
 
 

@@ -31,7 +31,7 @@ class Mirror:
 
     def track(self, source: Store, run_id: str) -> None:
         """Start (or keep) mirroring a run whose rows live in ``source``."""
-        if source.url != self.target.url:
+        if source.identity != self.target.identity:
             self._tracked[run_id] = source
 
     def is_tracked(self, run_id: str) -> bool:

@@ -27,6 +27,7 @@ from smithers.store.db import Database, Guard, Prepared, Row, Statement
 from smithers.store.outputs import OutputTable
 from smithers.store.reads import Reads
 from smithers.store.rows import ApprovalRow, EventRow, NodeRow, RunRow
+from smithers.store.urls import redact_url
 
 __all__ = ["Commit", "ExpectationFailed", "Store"]
 
@@ -138,6 +139,8 @@ class Store:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.identity = redact_url(db.url)
+        """The database's URL without secrets: what may be stored, shown or compared."""
         self.reads = Reads(db)
         self._listeners: list[CommitListener] = []
         self._schema_ready = False
@@ -163,7 +166,7 @@ class Store:
 
     @property
     def url(self) -> str:
-        """The normalised database URL."""
+        """The normalised database URL, password included: never store, show or log it."""
         return self.db.url
 
     def add_listener(self, listener: CommitListener) -> None:

@@ -1,0 +1,80 @@
+"""A run's options and how they are kept in its row's ``config_json``.
+
+``config_json`` is copied into the server database by mirroring and shown by ``GET /v1/runs``,
+so the owning database's URL it names (``dbUrl``) never carries a password.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from smithers.engine.run_loop import RunConfig
+from smithers.store.urls import redact_url
+
+__all__ = ["StartOptions", "options_from_config", "redacted_config", "stored_config"]
+
+
+@dataclass(frozen=True, slots=True)
+class StartOptions:
+    """Per-run options a caller may give."""
+
+    max_concurrency: int | None = None
+    root_dir: Path | None = None
+    allow_network: bool = False
+    db_url: str | None = None
+    """Recorded when the run lives in a database other than the caller's (mirrored runs):
+    that database's URL without its password (``Store.identity``)."""
+
+
+def stored_config(options: StartOptions, config: RunConfig) -> str:
+    """The ``config_json`` of a run started or claimed with these options."""
+    data: dict[str, Any] = {
+        "maxConcurrency": options.max_concurrency,
+        "rootDir": str(config.root_dir),
+        "allowNetwork": config.allow_network,
+    }
+    if options.db_url is not None:
+        # Redacted again: a row written before URLs were stored without passwords is cleaned
+        # when its run is next claimed.
+        data["dbUrl"] = redact_url(options.db_url)
+    return msgspec.json.encode(data).decode()
+
+
+def options_from_config(config_json: str | None) -> StartOptions:
+    """The options a run's ``config_json`` recorded (defaults for anything unreadable)."""
+    data = _decoded(config_json)
+    if data is None:
+        return StartOptions()
+    max_concurrency = data.get("maxConcurrency")
+    root = data.get("rootDir")
+    db_url = data.get("dbUrl")
+    return StartOptions(
+        max_concurrency if isinstance(max_concurrency, int) and max_concurrency > 0 else None,
+        Path(root) if isinstance(root, str) else None,
+        bool(data.get("allowNetwork", False)),
+        db_url if isinstance(db_url, str) else None,
+    )
+
+
+def redacted_config(config_json: str | None) -> str | None:
+    """``config_json`` as it may be shown: unchanged unless a row written by an earlier
+    version holds a ``dbUrl`` with a password."""
+    data = _decoded(config_json)
+    url = None if data is None else data.get("dbUrl")
+    if data is None or not isinstance(url, str) or redact_url(url) == url:
+        return config_json
+    return msgspec.json.encode({**data, "dbUrl": redact_url(url)}).decode()
+
+
+def _decoded(config_json: str | None) -> dict[str, Any] | None:
+    if not config_json:
+        return None
+    try:
+        data = msgspec.json.decode(config_json)
+    except msgspec.DecodeError:
+        return None
+    return data if isinstance(data, dict) else None
