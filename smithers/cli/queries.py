@@ -19,6 +19,7 @@ from smithers.store import schema as s
 from smithers.store.db import Database, Transaction, normalize_url
 from smithers.store.rows import RunRow
 from smithers.store.store import Store
+from smithers.store.urls import redact_url
 
 __all__ = [
     "describe_db",
@@ -73,11 +74,11 @@ async def open_existing_store(explicit_db: str | None) -> AsyncIterator[Store]:
 
 
 def describe_db(url: str) -> str:
-    """A database URL for messages: the file of a SQLite URL, a password-free URL otherwise."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        return parsed.database or url
-    return parsed.render_as_string(hide_password=True)
+    """A database URL for messages: the file of a SQLite URL, else the URL without its
+    password and secret query parameters (``?password=`` too, which SQLAlchemy would show)."""
+    if url.startswith("sqlite"):
+        return make_url(url).database or url
+    return redact_url(url)
 
 
 def run_not_found(run_id: str, url: str) -> CliError:

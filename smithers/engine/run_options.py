@@ -15,7 +15,7 @@ import msgspec
 from smithers.engine.run_loop import RunConfig
 from smithers.store.urls import redact_url
 
-__all__ = ["StartOptions", "options_from_config", "redacted_config", "stored_config"]
+__all__ = ["StartOptions", "options_from_config", "stored_config"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,16 +58,6 @@ def options_from_config(config_json: str | None) -> StartOptions:
         bool(data.get("allowNetwork", False)),
         db_url if isinstance(db_url, str) else None,
     )
-
-
-def redacted_config(config_json: str | None) -> str | None:
-    """``config_json`` as it may be shown: unchanged unless a row written by an earlier
-    version holds a ``dbUrl`` with a password."""
-    data = _decoded(config_json)
-    url = None if data is None else data.get("dbUrl")
-    if data is None or not isinstance(url, str) or redact_url(url) == url:
-        return config_json
-    return msgspec.json.encode({**data, "dbUrl": redact_url(url)}).decode()
 
 
 def _decoded(config_json: str | None) -> dict[str, Any] | None:

@@ -45,7 +45,7 @@ from smithers.store.batch import Batch
 from smithers.store.outputs import output_table_for
 from smithers.store.rows import RunRow
 from smithers.store.store import ExpectationFailed, Store
-from smithers.store.urls import database_identity
+from smithers.store.urls import database_identity, redact_url
 
 __all__ = ["ACTIVE_HEARTBEAT_MS", "RunHandle", "RunScheduler", "StartOptions"]
 
@@ -133,7 +133,12 @@ class RunScheduler:
         known = self._stores.get(database_identity(url))
         if known is not None:
             return known.store
-        return await self.attach(Store.open(url))
+        store = Store.open(url)
+        try:
+            return await self.attach(store)
+        except BaseException:
+            await store.close()  # its connection pool, which nothing else would ever close
+            raise
 
     async def open_owning(self, db_url: str, workflow_path: str | None) -> Store:
         """The store of a mirrored run's own database, named by its password-free ``db_url``."""
@@ -610,7 +615,7 @@ class RunScheduler:
                 owning = options_from_config(row.config_json).db_url
                 if owning is not None and database_identity(owning) != store.identity:
                     # A mirror copy: the run lives (and is claimed) in its own database.
-                    await self.open_owning(owning, row.workflow_path)
+                    await self._reach_owning(state, row, owning)
                     continue
                 if row.status == RunStatus.RUNNING and row.runtime_owner_id is not None:
                     stale = (
@@ -620,6 +625,21 @@ class RunScheduler:
                     if not stale and not owner_is_dead_here(row.runtime_owner_id):
                         continue
                 await self._try_claim(store, row)
+
+    async def _reach_owning(self, state: _StoreState, row: RunRow, owning: str) -> None:
+        """Open a mirror copy's own database; one that does not open (no password to be
+        found, its server down) is tried again a minute later, and the scan goes on."""
+        try:
+            await self.open_owning(owning, row.workflow_path)
+        except Exception as exc:
+            # The type only: a driver's message may quote the URL it was given.
+            log.warning(
+                "run %s: its database %s cannot be opened (%s); trying again in a minute",
+                row.run_id,
+                redact_url(owning),
+                type(exc).__name__,
+            )
+            state.skip_until[row.run_id] = self.clock() + 60_000
 
 
 def _convert_input(loaded: LoadedWorkflow, raw: dict[str, Any]) -> Any:

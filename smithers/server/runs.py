@@ -9,7 +9,6 @@ from litestar import Request, get, post
 from litestar.params import FromPath, QueryParameter
 
 from smithers.engine.limits import check_input
-from smithers.engine.run_options import redacted_config
 from smithers.errors import InvalidRequest, RunIdRequired, RunInProgress
 from smithers.server.context import context_of
 from smithers.server.docs import documented
@@ -32,6 +31,7 @@ from smithers.server.wire import (
     read_object,
 )
 from smithers.store.rows import RunRow, RunStatusRow
+from smithers.store.urls import redact_config_json
 
 __all__ = ["RUN_ROUTES", "decide", "frames_of", "list_item", "run_view"]
 
@@ -291,7 +291,7 @@ def list_item(row: RunRow) -> RunListItem:
         vcs_root=row.vcs_root,
         vcs_revision=row.vcs_revision,
         error_json=row.error_json,
-        config_json=redacted_config(row.config_json),
+        config_json=redact_config_json(row.config_json),
     )
 
 

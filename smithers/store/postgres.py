@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.sql import ClauseElement
 
 from smithers.store.db import Database, Guard, Params, Prepared, Row, Transaction
+from smithers.store.urls import redact_url
 
 __all__ = ["PostgresDatabase"]
 
@@ -46,7 +47,15 @@ class PostgresDatabase(Database):
 
     def __init__(self, url: str) -> None:
         self.url = url
-        parsed = make_url(url)
+        try:
+            parsed = make_url(url)
+        except ValueError:
+            # Not SQLAlchemy's message: it quotes the part that did not parse, which for an
+            # "@" or ":" left unencoded in a password is the password.
+            raise ValueError(
+                f"invalid PostgreSQL URL {redact_url(url)}: percent-encode any '@', ':' or "
+                "'/' in the user name or password"
+            ) from None
         schema = parsed.query.get("schema")
         connect_args: dict[str, Any] = {}
         if isinstance(schema, str) and schema:

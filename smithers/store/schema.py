@@ -20,7 +20,11 @@ from sqlalchemy import (
     MetaData,
     Table,
     Text,
+    select,
+    update,
 )
+
+from smithers.store.urls import redact_config_json
 
 metadata = MetaData()
 
@@ -187,5 +191,18 @@ def _create_internal_tables(conn: Connection) -> None:
     metadata.create_all(conn, tables=tables, checkfirst=True)
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "internal tables", _create_internal_tables),)
+def _redact_stored_urls(conn: Connection) -> None:
+    # Versions before 2 stored a mirrored run's dbUrl with its password; a finished run is
+    # never claimed again, so only this rewrites its row.
+    query = select(runs.c.run_id, runs.c.config_json).where(runs.c.config_json.like('%"dbUrl"%'))
+    for run_id, config_json in conn.execute(query).all():
+        redacted = redact_config_json(config_json)
+        if redacted != config_json:
+            conn.execute(update(runs).where(runs.c.run_id == run_id).values(config_json=redacted))
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "internal tables", _create_internal_tables),
+    Migration(2, "database URLs in run configs without passwords", _redact_stored_urls),
+)
 """Ordered by version; a database records each applied version in _smithers_schema_version."""

@@ -11,12 +11,14 @@ environment (``PGPASSWORD``, ``~/.pgpass``), never from a row.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import msgspec
 from sqlalchemy.engine import URL, make_url
 
 from smithers.store.db import normalize_url
 
-__all__ = ["database_identity", "redact_url"]
+__all__ = ["database_identity", "redact_config_json", "redact_url"]
 
 _SECRET_KEY_PARTS = ("password", "passwd", "secret", "token")
 _SECRET_KEYS = {"pwd", "pass", "apikey", "api_key"}
@@ -64,3 +66,23 @@ def redact_url(url: str) -> str:
 def database_identity(url: str | Path) -> str:
     """Which database ``url`` names, as a normalised URL without secrets."""
     return redact_url(normalize_url(url))
+
+
+def redact_config_json(config_json: str | None) -> str | None:
+    """A run's ``config_json`` with its ``dbUrl`` redacted; the very same text when there is
+    nothing to hide (rows written since URLs are stored redacted, or unreadable ones)."""
+    data = _decoded(config_json)
+    url = None if data is None else data.get("dbUrl")
+    if data is None or not isinstance(url, str) or redact_url(url) == url:
+        return config_json
+    return msgspec.json.encode({**data, "dbUrl": redact_url(url)}).decode()
+
+
+def _decoded(config_json: str | None) -> dict[str, Any] | None:
+    if not config_json:
+        return None
+    try:
+        data = msgspec.json.decode(config_json)
+    except msgspec.DecodeError:
+        return None
+    return data if isinstance(data, dict) else None

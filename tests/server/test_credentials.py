@@ -119,12 +119,15 @@ def test_a_pinned_database_password_appears_nowhere(
         ["inspect", run_id, "--json", "--db", own_db],
         ["events", run_id, "--db", own_db],
         ["inspect", "no-such-run", "--db", own_db],  # the error names the database
+        ["inspect", "no-such-run", "--db", f"{pg_url}&password={SECRET}"],
     ):
         result = smithers(*args, cwd=tmp_path)
-        shown[" ".join(args[:2])] = result.stdout + result.stderr
-    assert run_id in shown["ps --json"] and "RUN_NOT_FOUND" in shown["inspect no-such-run"]
+        shown[" ".join(args)] = result.stdout + result.stderr
+    not_found = [text for where, text in shown.items() if "no-such-run" in where]
+    assert run_id in shown[f"ps --json --db {server_db}"]
+    assert len(not_found) == 2 and all("RUN_NOT_FOUND" in text for text in not_found)
 
-    leaked = [where for where, text in shown.items() if SECRET in text]
+    leaked = [where.replace(SECRET, "…") for where, text in shown.items() if SECRET in text]
     assert leaked == []
 
     # The listing still says where the run lives: its database, without the password.
@@ -153,14 +156,19 @@ def test_a_database_that_cannot_be_opened_is_reported_without_its_password(
     (root / "closed.py").write_text(
         textwrap.dedent(GATED.format(db=f"postgresql://ann:{SECRET}@127.0.0.1:1/app"))
     )
+    # "@" and ":" in the password, not percent-encoded: the host part does not parse
+    (root / "unencoded.py").write_text(
+        textwrap.dedent(GATED.format(db=f"postgresql://ann:a@b:{SECRET}@127.0.0.1/app"))
+    )
     with (
         ServerProcess(root, str(tmp_path / "server.db")) as server,
         httpx.Client(base_url=server.url, timeout=20) as client,
     ):
         answers = [
-            client.post("/v1/runs", json={"workflowPath": w}) for w in ("mysql.py", "closed.py")
+            client.post("/v1/runs", json={"workflowPath": w})
+            for w in ("mysql.py", "closed.py", "unencoded.py")
         ]
-    assert [a.status_code >= 400 for a in answers] == [True, True]
+    assert [a.status_code >= 400 for a in answers] == [True, True, True]
     assert "mysql" in answers[0].text
     assert [a.text for a in answers if SECRET in a.text] == []
     assert SECRET not in "".join(server.log)

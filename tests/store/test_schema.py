@@ -113,3 +113,35 @@ async def test_conflicting_output_table_fails_start_with_workflow_load_failed(
         assert outcome.status == "finished"
         with pytest.raises(WorkflowLoadError, match=r"score\.value"):
             await h.start(changed)
+
+
+async def test_migration_2_takes_the_password_out_of_older_rows(db_url: str) -> None:
+    """Rows an earlier version wrote keep no password once the database is opened again,
+    whatever their run's status (a finished run is never claimed, so never rewritten)."""
+    older = '{"maxConcurrency":null,"rootDir":"/srv","dbUrl":"postgresql+asyncpg://ann:s3cr3t@h/app?schema=runs&password=s3cr3t"}'
+    clean = '{"maxConcurrency":2,"rootDir":"/srv","allowNetwork":false}'
+    async with Store.opened(db_url) as store, store.db.transaction() as tx:
+        for run_id, config in (("older", older), ("clean", clean), ("none", None)):
+            await tx.execute(
+                text(
+                    "INSERT INTO _smithers_runs (run_id, workflow_name, status,"
+                    " created_at_ms, config_json) VALUES (:run_id, 'w', 'finished', 1, :config)"
+                ),
+                {"run_id": run_id, "config": config},
+            )
+        # As if the database had only seen the migrations before this one.
+        await tx.execute(text("DELETE FROM _smithers_schema_version WHERE version >= 2"))
+    async with Store.opened(db_url) as store:
+        stored = {
+            r["run_id"]: r["config_json"]
+            for r in await store.db.fetch_all(
+                text("SELECT run_id, config_json FROM _smithers_runs")
+            )
+        }
+        versions = await store.db.fetch_all(text("SELECT version FROM _smithers_schema_version"))
+    assert msgspec.json.decode(stored["older"]) == {
+        **msgspec.json.decode(older),
+        "dbUrl": "postgresql+asyncpg://ann@h/app?schema=runs",
+    }
+    assert stored["clean"] == clean and stored["none"] is None
+    assert [r["version"] for r in versions] == [m.version for m in MIGRATIONS]

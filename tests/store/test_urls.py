@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
-from smithers.store.urls import database_identity, redact_url
+from smithers.store.urls import database_identity, redact_config_json, redact_url
 
 
 @pytest.mark.parametrize(
@@ -64,3 +65,19 @@ def test_an_unsupported_url_is_refused_without_repeating_its_password() -> None:
     with pytest.raises(ValueError, match="'mysql'") as raised:
         database_identity("mysql://ann:s3cr3t@h/app")
     assert "s3cr3t" not in str(raised.value)
+
+
+OLDER_URL = "postgresql+asyncpg://ann:s3cr3t@h/app?schema=runs"
+
+
+def test_an_older_rows_password_is_not_shown() -> None:
+    older = json.dumps({"maxConcurrency": None, "rootDir": "/srv", "dbUrl": OLDER_URL})
+    shown = redact_config_json(older)
+    assert shown is not None and "s3cr3t" not in shown
+    assert json.loads(shown) == {
+        **json.loads(older),
+        "dbUrl": "postgresql+asyncpg://ann@h/app?schema=runs",
+    }
+    clean = '{"maxConcurrency":null,"rootDir":"/srv","allowNetwork":false}'
+    assert redact_config_json(clean) is clean  # nothing to hide: the stored text as it is
+    assert redact_config_json(None) is None and redact_config_json("not json") == "not json"
