@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from smithers.authoring.loader import load_workflow
-from smithers.engine.run_loop import RunOutcome
+from smithers.engine.outcomes import RunOutcome
 from smithers.engine.scheduler import RunScheduler, StartOptions
 from smithers.statuses import SUSPENDED, TERMINAL
 from smithers.store.store import Store

@@ -21,7 +21,7 @@ from smithers.cli.result import exit_code_for, format_run_result, run_result, su
 from smithers.cli.serving import ServeConfig, Serving, start_serving
 from smithers.cli.style import style_for
 from smithers.engine.hub import EventHub
-from smithers.engine.run_loop import RunOutcome
+from smithers.engine.outcomes import LoopEnd, RunOutcome
 from smithers.engine.scheduler import RunScheduler
 from smithers.errors import (
     InvalidRequest,
@@ -38,12 +38,12 @@ from smithers.store.store import Store
 __all__ = ["STOP_STATUSES", "follow_events", "make_progress", "run_in_foreground"]
 
 STOP_STATUSES = frozenset(
-    {*TERMINAL, RunStatus.WAITING_APPROVAL, RunStatus.WAITING_EVENT, "lost", "crashed"}
+    {*TERMINAL, RunStatus.WAITING_APPROVAL, RunStatus.WAITING_EVENT, LoopEnd.LOST, LoopEnd.CRASHED}
 )
 """The foreground waits through timers (it owns the run); it stops when a human or a signal is
 needed, or when the run ends."""
 
-SERVING_STOP_STATUSES = frozenset({*TERMINAL, "lost", "crashed"})
+SERVING_STOP_STATUSES = frozenset({*TERMINAL, LoopEnd.LOST, LoopEnd.CRASHED})
 """When the run is also served over HTTP, decisions and signals arrive there: only the end of
 the run stops the foreground."""
 

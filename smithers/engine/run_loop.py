@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -25,10 +24,12 @@ from smithers.authoring.context import READ_ALL, Context, TaskContext
 from smithers.authoring.loader import LoadedWorkflow
 from smithers.authoring.nodes import Task
 from smithers.engine import events as ev
-from smithers.engine.attempts import Output, call_task, error_json, validate_output
+from smithers.engine.attempts import call_task, error_json, validate_output
 from smithers.engine.frames import draft_frame
-from smithers.engine.run_model import ApprovalInfo, AttemptInfo, Key, NodeInfo, RunModel
+from smithers.engine.outcomes import LoopEnd, RunOutcome
+from smithers.engine.run_model import ApprovalInfo, Key, RunModel
 from smithers.engine.schedule import Schedule, plan_schedule
+from smithers.engine.side_channel import RunningAttempt, SideChannel
 from smithers.engine.states import FINISHED, Action, Verdict, verdict
 from smithers.engine.tree import Leaf, Rendered, render
 from smithers.engine.wakeup import Wakeup
@@ -37,13 +38,11 @@ from smithers.errors import LoopMaxReached, OwnershipLost, WorkflowLoadError
 from smithers.statuses import AttemptState, NodeState, RunStatus
 from smithers.store.store import Commit, ExpectationFailed, Store
 
-__all__ = ["RunConfig", "RunLoop", "RunOutcome", "now_ms"]
+__all__ = ["RunConfig", "RunLoop", "now_ms"]
 
 log = logging.getLogger(__name__)
 
-NODE_OUTPUT_LIMIT = 64 * 1024
 _PERSISTED = frozenset({NodeState.PENDING, NodeState.SKIPPED, NodeState.FINISHED, NodeState.FAILED})
-HEARTBEAT_WRITE_INTERVAL_MS = 500
 
 
 def now_ms() -> int:
@@ -58,35 +57,6 @@ class RunConfig:
     max_concurrency: int
     root_dir: Path
     allow_network: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class RunOutcome:
-    """How a loop ended: a run status, or ``interrupted`` / ``lost``."""
-
-    status: str
-    error: Any = None
-
-
-@dataclass(slots=True, eq=False)
-class _Running:
-    leaf: Leaf
-    info: NodeInfo
-    attempt: AttemptInfo
-    task: asyncio.Task[None] | None = None
-    done: bool = False
-    """The function returned or raised; the loop writes the end with its next pass."""
-    output: Output | None = None
-    error: Exception | None = None
-    heartbeat: tuple[Any, int] | None = None
-    heartbeat_written_ms: int = 0
-
-
-@dataclass(slots=True)
-class _Side:
-    events: list[ev.Event] = field(default_factory=list)
-    attempt_updates: list[dict[str, Any]] = field(default_factory=list)
-    after: list[Callable[[], None]] = field(default_factory=list)
 
 
 class RunLoop:
@@ -112,8 +82,8 @@ class RunLoop:
         self.config = config
         self.owner = owner
         self.clock = clock
-        self.running: dict[Key, _Running] = {}
-        self._finished: list[_Running] = []
+        self.running: dict[Key, RunningAttempt] = {}
+        self._finished: list[RunningAttempt] = []
         self.needs_refresh = True
         self.cancel_requested = False
         self.interrupt_requested = False
@@ -121,8 +91,7 @@ class RunLoop:
         self.crashed: BaseException | None = None
         self.ready_signals: dict[Key, tuple[Any, int]] = {}
         self._wake = Wakeup()
-        self._side = _Side()
-        self._side_flush: asyncio.Handle | None = None
+        self._side = SideChannel(self.run_id, self.running, clock, self._flush_side)
         self._loop = asyncio.get_running_loop()
         self._fingerprint: int | None = None
         self._rendered: Rendered | None = None
@@ -160,7 +129,7 @@ class RunLoop:
             return await self._run()
         except OwnershipLost:
             self.lost = True
-            return RunOutcome("lost")
+            return RunOutcome(LoopEnd.LOST)
         finally:
             self._wake.close()
             await self._stop_attempts()
@@ -168,7 +137,7 @@ class RunLoop:
     async def _run(self) -> RunOutcome:
         while True:
             if self.lost:
-                return RunOutcome("lost")
+                return RunOutcome(LoopEnd.LOST)
             if self.crashed is not None:
                 raise self.crashed
             if self.cancel_requested:
@@ -352,17 +321,17 @@ class RunLoop:
             change.after.append(update)
         return None
 
-    def _persist_states(self, change: Change, schedule: Schedule) -> list[_Running]:
+    def _persist_states(self, change: Change, schedule: Schedule) -> list[RunningAttempt]:
         """Write the state changes of reached nodes and start the runnable ones."""
         runnable = {leaf.key for leaf in schedule.runnable}
-        started: list[_Running] = []
+        started: list[RunningAttempt] = []
         for leaf, v in schedule.visited:  # document order, so events read in tree order
             info = self.model.node(leaf.id, leaf.iteration)
             if leaf.key in runnable:
                 attempt = change.start_attempt(
                     leaf, info, announce_pending=info.state != NodeState.PENDING.value
                 )
-                started.append(_Running(leaf, info, attempt))
+                started.append(RunningAttempt(leaf, info, attempt))
             elif v.action is None and v.state.value != info.state and v.state in _PERSISTED:
                 quiet = v.retry_wait or v.state in (NodeState.FINISHED, NodeState.FAILED)
                 change.transition(leaf, info, v.state, quiet=quiet)
@@ -396,7 +365,7 @@ class RunLoop:
                 if exc.run.get("cancel_requested_at_ms") is not None:
                     self.cancel_requested = True
                 return None
-            return RunOutcome(status.value)
+            return RunOutcome(LoopEnd.of(status))
         if schedule.failed:
             ids = ", ".join(leaf.id for leaf in schedule.failed)
             return await self._fail_run(change, f"Task(s) failed: {ids}")
@@ -408,7 +377,7 @@ class RunLoop:
     async def _end(self, change: Change, status: RunStatus, error: Any = None) -> RunOutcome:
         change.end_run(status, error=error)
         await self._commit(change)
-        return RunOutcome(status.value, error)
+        return RunOutcome(LoopEnd.of(status), error)
 
     async def _fail_run(self, change: Change, error: Any) -> RunOutcome:
         await self._stop_attempts()
@@ -422,7 +391,7 @@ class RunLoop:
         self._drain_finished(change)  # attempts that completed keep their outputs
         change.cancel_run()
         await self._commit(change)
-        return RunOutcome(RunStatus.CANCELLED.value)
+        return RunOutcome(LoopEnd.CANCELLED)
 
     async def _finish_interrupt(self) -> RunOutcome:
         await self._stop_attempts()
@@ -433,7 +402,7 @@ class RunLoop:
             runtime_owner_id=None, heartbeat_at_ms=None, updated_at_ms=change.now
         )
         await self._commit(change)
-        return RunOutcome("interrupted")
+        return RunOutcome(LoopEnd.INTERRUPTED)
 
     # --- waiting and refreshing ----------------------------------------------------------
 
@@ -478,8 +447,8 @@ class RunLoop:
         expect: dict[str, Any] | None = None,
         expect_max_seq: int | None = None,
     ) -> Commit:
-        side = self._take_side()
-        if side.events or side.attempt_updates:
+        side = self._side.take()
+        if side:
             change.batch.events[:0] = side.events
             change.batch.attempt_updates[:0] = side.attempt_updates
             change.after[:0] = side.after
@@ -492,7 +461,7 @@ class RunLoop:
                 expect_max_seq=expect_max_seq,
             )
         except ExpectationFailed:
-            self._restore_side(side)
+            self._side.restore(side)
             raise
         change.applied()
         if commit.prior_max_seq == self.model.seen_seq:
@@ -501,24 +470,13 @@ class RunLoop:
             self.needs_refresh = True  # someone else appended events meanwhile
         return commit
 
-    def _take_side(self) -> _Side:
-        side, self._side = self._side, _Side()
-        return side
-
-    def _restore_side(self, side: _Side) -> None:
-        current = self._side
-        self._side = side
-        self._side.events.extend(current.events)
-        self._side.attempt_updates.extend(current.attempt_updates)
-        self._side.after.extend(current.after)
-
     # --- attempts ----------------------------------------------------------------------------
 
-    def _launch(self, item: _Running) -> None:
+    def _launch(self, item: RunningAttempt) -> None:
         self.running[item.leaf.key] = item
         item.task = asyncio.create_task(self._execute(item), name=f"{self.run_id}:{item.leaf.id}")
 
-    async def _execute(self, item: _Running) -> None:
+    async def _execute(self, item: RunningAttempt) -> None:
         """Run the task's function; its end is written by the loop's next pass."""
         node = item.leaf.node
         assert isinstance(node, Task)
@@ -563,7 +521,7 @@ class RunLoop:
         ends = Change(self.model, change.now)
         for item in self._finished:
             self.running.pop(item.leaf.key, None)
-            self._take_heartbeat(item, change.now)  # the last checkpoint lands with the end
+            self._side.take_heartbeat(item, change.now)  # the last checkpoint lands with the end
             if item.error is None:
                 assert item.output is not None
                 ends.finish_attempt(item.info, item.attempt, item.output)
@@ -574,25 +532,9 @@ class RunLoop:
         change.batch.merge(ends.batch)
         change.carries_ends = True
 
-    def _task_context(self, item: _Running) -> TaskContext:
+    def _task_context(self, item: RunningAttempt) -> TaskContext:
         leaf, info, attempt = item.leaf, item.info, item.attempt
-        loop = self._loop
-        loop_thread = threading.get_ident()
-
-        # From the event loop's thread the call is direct (so an async task's last log lands
-        # before its end is written); from a worker thread it is handed over in order.
-        def on_log(text: str) -> None:
-            if threading.get_ident() == loop_thread:
-                self._queue_log(item, text)
-            else:
-                loop.call_soon_threadsafe(self._queue_log, item, text)
-
-        def on_heartbeat(data: Any, size: int) -> None:
-            if threading.get_ident() == loop_thread:
-                self._queue_heartbeat(item, data, size)
-            else:
-                loop.call_soon_threadsafe(self._queue_heartbeat, item, data, size)
-
+        on_log, on_heartbeat = self._side.reporters(item)
         return TaskContext(
             run_id=self.run_id,
             node_id=leaf.id,
@@ -608,87 +550,10 @@ class RunLoop:
             on_log=on_log,
         )
 
-    def _queue_log(self, item: _Running, text: str) -> None:
-        if item.done or self.running.get(item.leaf.key) is not item:
-            return
-        encoded = text.encode()
-        if len(encoded) > NODE_OUTPUT_LIMIT:
-            text = encoded[:NODE_OUTPUT_LIMIT].decode(errors="ignore")
-        self._side.events.append(
-            ev.NodeOutput(
-                run_id=self.run_id,
-                timestamp_ms=self.clock(),
-                node_id=item.leaf.id,
-                iteration=item.leaf.iteration,
-                attempt=item.attempt.attempt,
-                text=text,
-            )
-        )
-        self._schedule_side_flush(0.0)
-
-    def _queue_heartbeat(self, item: _Running, data: Any, size: int) -> None:
-        if item.done or self.running.get(item.leaf.key) is not item:
-            return
-        item.heartbeat = (data, size)
-        due = item.heartbeat_written_ms + HEARTBEAT_WRITE_INTERVAL_MS - self.clock()
-        self._schedule_side_flush(max(0.0, due / 1000))
-
-    def _schedule_side_flush(self, delay: float) -> None:
-        if self._side_flush is None:
-            self._side_flush = self._loop.call_later(delay, self._start_side_flush)
-
-    def _start_side_flush(self) -> None:
-        self._side_flush = None
-        task = asyncio.create_task(self._flush_side())
-        task.add_done_callback(lambda t: t.cancelled() or t.exception())
-
-    def _take_heartbeat(self, item: _Running, now: int) -> None:
-        """Move an attempt's pending checkpoint into the next commit."""
-        if item.heartbeat is None:
-            return
-        data, size = item.heartbeat
-        item.heartbeat = None
-        item.heartbeat_written_ms = now
-        data_json = None if data is None else msgspec.json.encode(data).decode()
-        self._side.attempt_updates.append(
-            {
-                "run_id": self.run_id,
-                "node_id": item.leaf.id,
-                "iteration": item.leaf.iteration,
-                "attempt": item.attempt.attempt,
-                "heartbeat_at_ms": now,
-                "heartbeat_data_json": data_json,
-            }
-        )
-        self._side.events.append(
-            ev.TaskHeartbeat(
-                run_id=self.run_id,
-                timestamp_ms=now,
-                node_id=item.leaf.id,
-                iteration=item.leaf.iteration,
-                attempt=item.attempt.attempt,
-                has_data=data is not None,
-                data_size_bytes=size,
-            )
-        )
-        if data_json is not None:
-            attempt = item.attempt
-            self._side.after.append(partial(setattr, attempt, "heartbeat_data_json", data_json))
-
     async def _flush_side(self) -> None:
-        now = self.clock()
-        for item in self.running.values():
-            if item.heartbeat is None or item.done:
-                continue
-            since = now - item.heartbeat_written_ms
-            if since < HEARTBEAT_WRITE_INTERVAL_MS:
-                self._schedule_side_flush((HEARTBEAT_WRITE_INTERVAL_MS - since) / 1000)
-                continue
-            self._take_heartbeat(item, now)
-        if not self._side.events and not self._side.attempt_updates:
-            return
+        """Commit what the side channel gathered (log lines, due heartbeats) on its own."""
         try:
-            await self._commit(Change(self.model, now))
+            await self._commit(Change(self.model, self.clock()))
         except OwnershipLost:
             self.lost = True
             self._wake.set()
@@ -702,6 +567,4 @@ class RunLoop:
         tasks = [item.task for item in items if item.task is not None]
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
-        if self._side_flush is not None:
-            self._side_flush.cancel()
-            self._side_flush = None
+        self._side.close()

@@ -27,8 +27,9 @@ from smithers.engine.decisions import record_decision, record_signal
 from smithers.engine.hub import EventHub
 from smithers.engine.ids import new_owner_id, new_run_id, owner_is_dead_here
 from smithers.engine.limits import check_input
+from smithers.engine.outcomes import LoopEnd, RunOutcome
 from smithers.engine.owning import usable_url
-from smithers.engine.run_loop import RunConfig, RunLoop, RunOutcome, now_ms
+from smithers.engine.run_loop import RunConfig, RunLoop, now_ms
 from smithers.engine.run_model import RunModel
 from smithers.engine.run_options import StartOptions, options_from_config, stored_config
 from smithers.engine.writes import Change
@@ -50,6 +51,8 @@ from smithers.store.urls import database_identity, redact_url
 __all__ = ["ACTIVE_HEARTBEAT_MS", "RunHandle", "RunScheduler", "StartOptions"]
 
 log = logging.getLogger(__name__)
+
+_LOOP_ONLY = (LoopEnd.INTERRUPTED, LoopEnd.LOST, LoopEnd.CRASHED)
 
 ACTIVE_HEARTBEAT_MS = 5_000
 """A ``running`` run whose heartbeat is at most this old is active (owned by a live process)."""
@@ -377,7 +380,7 @@ class RunScheduler:
             outcome = await handle.loop.run()
         except Exception as exc:
             log.exception("run %s stopped unexpectedly", handle.run_id)
-            outcome = RunOutcome("crashed", {"name": type(exc).__name__, "message": str(exc)})
+            outcome = RunOutcome(LoopEnd.CRASHED, {"name": type(exc).__name__, "message": str(exc)})
             await self._release(handle)
         finally:
             self.active.pop(handle.run_id, None)
@@ -451,7 +454,7 @@ class RunScheduler:
     async def wait(
         self,
         run_id: str,
-        until: Iterable[str] = (*TERMINAL, *SUSPENDED, "interrupted", "lost", "crashed"),
+        until: Iterable[str] = (*TERMINAL, *SUSPENDED, *_LOOP_ONLY),
     ) -> RunOutcome:
         """Wait until a loop of ``run_id`` in this process ends with a status in ``until``."""
         future: asyncio.Future[RunOutcome] = asyncio.get_running_loop().create_future()

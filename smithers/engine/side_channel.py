@@ -1,0 +1,212 @@
+"""What running attempts report between two of the loop's commits: log lines and heartbeats.
+
+``TaskContext.log`` and ``TaskContext.heartbeat`` may be called from the event loop or from a
+worker thread; both land here, in order, on the loop's thread. Log lines are committed at
+once (with the loop's next commit, or by a flush of their own); heartbeats are written at
+most every ``HEARTBEAT_WRITE_INTERVAL_MS`` per attempt, and the last one recorded before an
+attempt ends is taken into the commit of that end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import msgspec
+
+from smithers.engine import events as ev
+from smithers.engine.attempts import Output
+from smithers.engine.run_model import AttemptInfo, Key, NodeInfo
+from smithers.engine.tree import Leaf
+
+__all__ = [
+    "HEARTBEAT_WRITE_INTERVAL_MS",
+    "NODE_OUTPUT_LIMIT",
+    "Pending",
+    "RunningAttempt",
+    "SideChannel",
+]
+
+NODE_OUTPUT_LIMIT = 64 * 1024
+"""``NodeOutput`` text is cut at this many bytes per event."""
+
+HEARTBEAT_WRITE_INTERVAL_MS = 500
+"""Heartbeats of one attempt are written at most this often."""
+
+
+@dataclass(slots=True, eq=False)
+class RunningAttempt:
+    """An attempt whose function this process executes now."""
+
+    leaf: Leaf
+    info: NodeInfo
+    attempt: AttemptInfo
+    task: asyncio.Task[None] | None = None
+    done: bool = False
+    """The function returned or raised; the loop writes the end with its next pass."""
+    output: Output | None = None
+    error: Exception | None = None
+    heartbeat: tuple[Any, int] | None = None
+    heartbeat_written_ms: int = 0
+
+
+@dataclass(slots=True)
+class Pending:
+    """Rows and events waiting for the next commit, and what to apply once it succeeded."""
+
+    events: list[ev.Event] = field(default_factory=list)
+    attempt_updates: list[dict[str, Any]] = field(default_factory=list)
+    after: list[Callable[[], None]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.events or self.attempt_updates)
+
+
+class SideChannel:
+    """Log lines and heartbeats of one run's running attempts, gathered for its commits."""
+
+    def __init__(
+        self,
+        run_id: str,
+        running: dict[Key, RunningAttempt],
+        clock: Callable[[], int],
+        flush: Callable[[], Awaitable[None]],
+    ) -> None:
+        self.run_id = run_id
+        self.running = running
+        """The loop's own map of running attempts (shared, not copied)."""
+        self.clock = clock
+        self._flush_commit = flush
+        self._pending = Pending()
+        self._handle: asyncio.Handle | None = None
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+
+    def reporters(
+        self, item: RunningAttempt
+    ) -> tuple[Callable[[str], None], Callable[[Any, int], None]]:
+        """``on_log`` and ``on_heartbeat`` for the attempt's ``TaskContext``.
+
+        From the event loop's thread a call is direct (so an async task's last log lands
+        before its end is written); from a worker thread it is handed over in order.
+        """
+
+        def on_log(text: str) -> None:
+            if threading.get_ident() == self._loop_thread:
+                self._log(item, text)
+            else:
+                self._loop.call_soon_threadsafe(self._log, item, text)
+
+        def on_heartbeat(data: Any, size: int) -> None:
+            if threading.get_ident() == self._loop_thread:
+                self._heartbeat(item, data, size)
+            else:
+                self._loop.call_soon_threadsafe(self._heartbeat, item, data, size)
+
+        return on_log, on_heartbeat
+
+    def take(self) -> Pending:
+        """What is pending, for a commit (the channel starts empty again)."""
+        pending, self._pending = self._pending, Pending()
+        return pending
+
+    def restore(self, pending: Pending) -> None:
+        """Put back what a commit that did not happen took, before anything added since."""
+        current = self._pending
+        self._pending = pending
+        pending.events.extend(current.events)
+        pending.attempt_updates.extend(current.attempt_updates)
+        pending.after.extend(current.after)
+
+    def take_heartbeat(self, item: RunningAttempt, now: int) -> None:
+        """Move an attempt's recorded checkpoint into the next commit."""
+        if item.heartbeat is None:
+            return
+        data, size = item.heartbeat
+        item.heartbeat = None
+        item.heartbeat_written_ms = now
+        data_json = None if data is None else msgspec.json.encode(data).decode()
+        self._pending.attempt_updates.append(
+            {
+                "run_id": self.run_id,
+                "node_id": item.leaf.id,
+                "iteration": item.leaf.iteration,
+                "attempt": item.attempt.attempt,
+                "heartbeat_at_ms": now,
+                "heartbeat_data_json": data_json,
+            }
+        )
+        self._pending.events.append(
+            ev.TaskHeartbeat(
+                run_id=self.run_id,
+                timestamp_ms=now,
+                node_id=item.leaf.id,
+                iteration=item.leaf.iteration,
+                attempt=item.attempt.attempt,
+                has_data=data is not None,
+                data_size_bytes=size,
+            )
+        )
+        if data_json is not None:
+            attempt = item.attempt
+            self._pending.after.append(partial(setattr, attempt, "heartbeat_data_json", data_json))
+
+    def close(self) -> None:
+        """No more flushes (the loop has ended)."""
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def _current(self, item: RunningAttempt) -> bool:
+        return not item.done and self.running.get(item.leaf.key) is item
+
+    def _log(self, item: RunningAttempt, text: str) -> None:
+        if not self._current(item):
+            return
+        encoded = text.encode()
+        if len(encoded) > NODE_OUTPUT_LIMIT:
+            text = encoded[:NODE_OUTPUT_LIMIT].decode(errors="ignore")
+        self._pending.events.append(
+            ev.NodeOutput(
+                run_id=self.run_id,
+                timestamp_ms=self.clock(),
+                node_id=item.leaf.id,
+                iteration=item.leaf.iteration,
+                attempt=item.attempt.attempt,
+                text=text,
+            )
+        )
+        self._schedule(0.0)
+
+    def _heartbeat(self, item: RunningAttempt, data: Any, size: int) -> None:
+        if not self._current(item):
+            return
+        item.heartbeat = (data, size)
+        due = item.heartbeat_written_ms + HEARTBEAT_WRITE_INTERVAL_MS - self.clock()
+        self._schedule(max(0.0, due / 1000))
+
+    def _schedule(self, delay: float) -> None:
+        if self._handle is None:
+            self._handle = self._loop.call_later(delay, self._start_flush)
+
+    def _start_flush(self) -> None:
+        self._handle = None
+        task = asyncio.create_task(self._flush())
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+    async def _flush(self) -> None:
+        now = self.clock()
+        for item in self.running.values():
+            if item.heartbeat is None or item.done:
+                continue
+            since = now - item.heartbeat_written_ms
+            if since < HEARTBEAT_WRITE_INTERVAL_MS:
+                self._schedule((HEARTBEAT_WRITE_INTERVAL_MS - since) / 1000)
+                continue
+            self.take_heartbeat(item, now)
+        if self._pending:
+            await self._flush_commit()
