@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,8 +24,9 @@ from smithers.authoring.nodes import ApprovalDecision
 from smithers.engine import events as ev
 from smithers.engine.decisions import record_decision, record_signal
 from smithers.engine.hub import EventHub
-from smithers.engine.ids import new_owner_id, new_run_id, owner_is_dead_here
+from smithers.engine.ids import new_owner_id, new_run_id
 from smithers.engine.limits import check_input
+from smithers.engine.maintenance import Maintenance
 from smithers.engine.outcomes import LoopEnd, RunOutcome
 from smithers.engine.owning import usable_url
 from smithers.engine.run_loop import RunConfig, RunLoop, now_ms
@@ -46,7 +46,7 @@ from smithers.store.batch import Batch
 from smithers.store.outputs import output_table_for
 from smithers.store.rows import RunRow
 from smithers.store.store import ExpectationFailed, Store
-from smithers.store.urls import database_identity, redact_url
+from smithers.store.urls import database_identity
 
 __all__ = ["ACTIVE_HEARTBEAT_MS", "RunHandle", "RunScheduler", "StartOptions"]
 
@@ -75,9 +75,12 @@ class _Waiter:
 
 
 @dataclass
-class _StoreState:
+class StoreState:
+    """A database this scheduler uses, and the runs its recovery scan leaves alone for now."""
+
     store: Store
     skip_until: dict[str, int] = field(default_factory=dict)
+    """Run id → epoch ms before which a claim is not tried again (it failed here)."""
 
 
 class RunScheduler:
@@ -108,7 +111,7 @@ class RunScheduler:
         self.recovery_interval = recovery_interval
         self.hub = hub or EventHub()
         self.active: dict[str, RunHandle] = {}
-        self._stores: dict[str, _StoreState] = {}
+        self.store_states: dict[str, StoreState] = {}
         self._waiters: dict[str, list[_Waiter]] = {}
         self._wake_timers: dict[str, asyncio.TimerHandle] = {}
         self._maintenance: asyncio.Task[None] | None = None
@@ -122,18 +125,18 @@ class RunScheduler:
     async def attach(self, store: Store) -> Store:
         """Use ``store`` (schema ensured, events published to the hub and metrics)."""
         # Keyed by identity: URLs that differ only in their password share one store.
-        known = self._stores.get(store.identity)
+        known = self.store_states.get(store.identity)
         if known is not None:
             return known.store
         await store.ensure_schema()
         store.add_listener(self.hub.publisher(store.url))
         store.add_listener(metrics.track_events)
-        self._stores[store.identity] = _StoreState(store)
+        self.store_states[store.identity] = StoreState(store)
         return store
 
     async def open_store(self, url: str) -> Store:
         """The attached store for ``url``, opened on first use."""
-        known = self._stores.get(database_identity(url))
+        known = self.store_states.get(database_identity(url))
         if known is not None:
             return known.store
         store = Store.open(url)
@@ -145,7 +148,7 @@ class RunScheduler:
 
     async def open_owning(self, db_url: str, workflow_path: str | None) -> Store:
         """The store of a mirrored run's own database, named by its password-free ``db_url``."""
-        known = self._stores.get(database_identity(db_url))
+        known = self.store_states.get(database_identity(db_url))
         if known is not None:
             return known.store
         return await self.open_store(await usable_url(db_url, workflow_path))
@@ -161,14 +164,15 @@ class RunScheduler:
     @property
     def stores(self) -> list[Store]:
         """Every store this scheduler uses."""
-        return [s.store for s in self._stores.values()]
+        return [s.store for s in self.store_states.values()]
 
     # --- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
         """Start heartbeats, cancel polling and (with ``recover``) recovery scans."""
         if self._maintenance is None:
-            self._maintenance = asyncio.create_task(self._maintain(), name="smithers-maintenance")
+            duties = Maintenance(self)
+            self._maintenance = asyncio.create_task(duties.run(), name="smithers-maintenance")
 
     async def close(self) -> None:
         """Interrupt every run this process executes (they stay ``running``), then stop."""
@@ -435,15 +439,16 @@ class RunScheduler:
         if row.wake_at_ms > self.clock():
             await self._schedule_wake(store, run_id)
             return
-        await self._try_claim(store, row)
+        await self.try_claim(store, row)
 
-    async def _try_claim(self, store: Store, row: RunRow) -> bool:
+    async def try_claim(self, store: Store, row: RunRow) -> bool:
+        """Claim and continue ``row`` here; False if another process won or it cannot load."""
         try:
             loaded = _load_stored(row)
             claimed = await self._claim(store, row, loaded, None)
         except (SmithersError, OSError) as exc:
             log.warning("run %s cannot be continued here: %s", row.run_id, exc)
-            state = self._stores.get(store.identity)
+            state = self.store_states.get(store.identity)
             if state is not None:
                 state.skip_until[row.run_id] = self.clock() + 60_000
             return False
@@ -553,96 +558,7 @@ class RunScheduler:
         elif woken and self.auto_wake:
             row = await store.reads.get_run(run_id)
             if row is not None and row.status == RunStatus.RUNNING and row.runtime_owner_id is None:
-                await self._try_claim(store, row)
-
-    # --- maintenance: heartbeats, cancel polling, recovery -------------------------------------
-
-    async def _maintain(self) -> None:
-        loop = asyncio.get_running_loop()
-        next_heartbeat = loop.time()
-        next_recovery = loop.time() + random.uniform(0, self.recovery_interval)
-        while True:
-            try:
-                now = loop.time()
-                if now >= next_heartbeat:
-                    next_heartbeat = now + self.heartbeat_interval
-                    await self._heartbeat()
-                await self._poll_owned()
-                if self.recover and now >= next_recovery:
-                    next_recovery = now + self.recovery_interval
-                    await self._recover()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("scheduler maintenance failed; retrying")
-            await asyncio.sleep(self.poll_interval)
-
-    def _owned_by_store(self) -> dict[str, list[RunHandle]]:
-        by_store: dict[str, list[RunHandle]] = {}
-        for handle in self.active.values():
-            by_store.setdefault(handle.store.identity, []).append(handle)
-        return by_store
-
-    async def _heartbeat(self) -> None:
-        for identity, handles in self._owned_by_store().items():
-            store = self._stores[identity].store
-            ids = [h.run_id for h in handles]
-            still = await store.touch_heartbeats(self.owner_id, ids, self.clock())
-            for handle in handles:
-                if handle.run_id not in still and self.active.get(handle.run_id) is handle:
-                    handle.loop.lose()
-
-    async def _poll_owned(self) -> None:
-        for identity, handles in self._owned_by_store().items():
-            store = self._stores[identity].store
-            rows = {
-                r["run_id"]: r for r in await store.reads.poll_runs([h.run_id for h in handles])
-            }
-            for handle in handles:
-                row = rows.get(handle.run_id)
-                if row is None:
-                    continue
-                if row["cancel_requested_at_ms"] is not None:
-                    handle.loop.cancel()
-                elif int(row["max_seq"]) > handle.loop.model.seen_seq:
-                    handle.loop.wake(refresh=True)
-
-    async def _recover(self) -> None:
-        now = self.clock()
-        for state in list(self._stores.values()):
-            store = state.store
-            rows = await store.reads.find_claimable(now, now - 2 * 1000)
-            for row in rows:
-                if row.run_id in self.active or state.skip_until.get(row.run_id, 0) > now:
-                    continue
-                owning = options_from_config(row.config_json).db_url
-                if owning is not None and database_identity(owning) != store.identity:
-                    # A mirror copy: the run lives (and is claimed) in its own database.
-                    await self._reach_owning(state, row, owning)
-                    continue
-                if row.status == RunStatus.RUNNING and row.runtime_owner_id is not None:
-                    stale = (
-                        row.heartbeat_at_ms is None
-                        or now - row.heartbeat_at_ms > self.stale_after_ms
-                    )
-                    if not stale and not owner_is_dead_here(row.runtime_owner_id):
-                        continue
-                await self._try_claim(store, row)
-
-    async def _reach_owning(self, state: _StoreState, row: RunRow, owning: str) -> None:
-        """Open a mirror copy's own database; one that does not open (no password to be
-        found, its server down) is tried again a minute later, and the scan goes on."""
-        try:
-            await self.open_owning(owning, row.workflow_path)
-        except Exception as exc:
-            # The type only: a driver's message may quote the URL it was given.
-            log.warning(
-                "run %s: its database %s cannot be opened (%s); trying again in a minute",
-                row.run_id,
-                redact_url(owning),
-                type(exc).__name__,
-            )
-            state.skip_until[row.run_id] = self.clock() + 60_000
+                await self.try_claim(store, row)
 
 
 def _convert_input(loaded: LoadedWorkflow, raw: dict[str, Any]) -> Any:
