@@ -6,11 +6,14 @@ import asyncio
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from smithers.errors import MissingOutput
+
+if TYPE_CHECKING:
+    from smithers.tools.toolbox import Toolbox
 
 __all__ = ["READ_ALL", "Context", "RunOutputs", "TaskContext"]
 
@@ -153,6 +156,7 @@ class TaskContext(_OutputReader):
         "node_id",
         "root_dir",
         "run_id",
+        "tools",
     )
 
     def __init__(
@@ -170,6 +174,7 @@ class TaskContext(_OutputReader):
         cancelled: asyncio.Event,
         on_heartbeat: Callable[[Any, int], None],
         on_log: Callable[[str], None],
+        tools: Toolbox,
     ) -> None:
         super().__init__(outputs, loop_id, iteration)
         self.run_id = run_id
@@ -182,6 +187,8 @@ class TaskContext(_OutputReader):
         self.cancelled = cancelled
         self._on_heartbeat = on_heartbeat
         self._on_log = on_log
+        self.tools = tools
+        """The built-in tools on the run's root: ``await t.tools.bash("pytest -q")``."""
 
     def is_cancelled(self) -> bool:
         """Whether the run was cancelled or the attempt timed out (safe from any thread)."""

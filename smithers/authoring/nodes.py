@@ -6,15 +6,12 @@ import abc
 import inspect
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import Any, Final, Literal
 
 import msgspec
 from msgspec.structs import force_setattr
 
 from smithers.authoring.durations import Duration, parse_deadline_ms, parse_duration, seconds
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = [
     "UNSET",

@@ -57,7 +57,9 @@ def add_up(commands: SubParsers) -> None:
     up.add_argument("-c", "--max-concurrency", type=positive_int, help="task concurrency cap")
     up.add_argument("--root", help="sandbox root (default: the workflow's folder)")
     up.add_argument(
-        "--allow-network", action="store_true", help="let the bash tool use the network"
+        "--allow-network",
+        action="store_true",
+        help="let the bash tool reach the network",
     )
     _common(up, "database path or URL (default: $SMITHERS_DB or ./smithers.db)")
     serve = up.add_argument_group("serving the run over HTTP")

@@ -37,6 +37,7 @@ from smithers.engine.writes import Change
 from smithers.errors import LoopMaxReached, OwnershipLost, WorkflowLoadError
 from smithers.statuses import AttemptState, NodeState, RunStatus
 from smithers.store.store import Commit, ExpectationFailed, Store
+from smithers.tools.toolbox import Toolbox
 
 __all__ = ["RunConfig", "RunLoop", "now_ms"]
 
@@ -548,6 +549,7 @@ class RunLoop:
             cancelled=asyncio.Event(),
             on_heartbeat=on_heartbeat,
             on_log=on_log,
+            tools=Toolbox(self.config.root_dir, allow_network=self.config.allow_network),
         )
 
     async def _flush_side(self) -> None:

@@ -29,7 +29,9 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--max-body-bytes", type=int, default=1_048_576, help="request body limit")
     parser.add_argument(
-        "--allow-network", action="store_true", help="let the bash tool use the network"
+        "--allow-network",
+        action="store_true",
+        help="let the bash tool reach the network",
     )
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,8 +20,11 @@ from smithers.store.mirror import Mirror
 from smithers.store.rows import RunRow, RunStatusRow
 from smithers.store.store import Store
 from smithers.store.urls import database_identity
+from smithers.tools.shell import sandbox_problem
 
 __all__ = ["HOMES_KEPT", "Homes", "ServerContext", "context_of"]
+
+log = logging.getLogger(__name__)
 
 
 HOMES_KEPT = 10_000
@@ -82,6 +86,13 @@ class ServerContext:
         self.scheduler.add_launch_listener(self._on_launch)
         self.scheduler.add_exit_listener(self._on_exit)
         await self.scheduler.start()
+        problem = await asyncio.to_thread(sandbox_problem)
+        if problem is not None:
+            log.warning(
+                "the bash tool's sandbox cannot be created here (%s): bash tool calls fail "
+                "with SANDBOX_UNAVAILABLE",
+                problem,
+            )
 
     def begin_stopping(self) -> None:
         """End every event stream now, so that a graceful stop does not wait on them."""
