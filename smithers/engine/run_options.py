@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 
 from smithers.engine.run_loop import RunConfig
-from smithers.store.urls import redact_url
+from smithers.store.urls import decoded_config, redact_url
 
 __all__ = ["StartOptions", "options_from_config", "stored_config"]
 
@@ -46,7 +46,7 @@ def stored_config(options: StartOptions, config: RunConfig) -> str:
 
 def options_from_config(config_json: str | None) -> StartOptions:
     """The options a run's ``config_json`` recorded (defaults for anything unreadable)."""
-    data = _decoded(config_json)
+    data = decoded_config(config_json)
     if data is None:
         return StartOptions()
     max_concurrency = data.get("maxConcurrency")
@@ -58,13 +58,3 @@ def options_from_config(config_json: str | None) -> StartOptions:
         bool(data.get("allowNetwork", False)),
         db_url if isinstance(db_url, str) else None,
     )
-
-
-def _decoded(config_json: str | None) -> dict[str, Any] | None:
-    if not config_json:
-        return None
-    try:
-        data = msgspec.json.decode(config_json)
-    except msgspec.DecodeError:
-        return None
-    return data if isinstance(data, dict) else None

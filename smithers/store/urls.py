@@ -18,7 +18,7 @@ from sqlalchemy.engine import URL, make_url
 
 from smithers.store.db import normalize_url
 
-__all__ = ["database_identity", "redact_config_json", "redact_url"]
+__all__ = ["database_identity", "decoded_config", "redact_config_json", "redact_url"]
 
 _SECRET_KEY_PARTS = ("password", "passwd", "secret", "token")
 _SECRET_KEYS = {"pwd", "pass", "apikey", "api_key"}
@@ -71,14 +71,15 @@ def database_identity(url: str | Path) -> str:
 def redact_config_json(config_json: str | None) -> str | None:
     """A run's ``config_json`` with its ``dbUrl`` redacted; the very same text when there is
     nothing to hide (rows written since URLs are stored redacted, or unreadable ones)."""
-    data = _decoded(config_json)
+    data = decoded_config(config_json)
     url = None if data is None else data.get("dbUrl")
     if data is None or not isinstance(url, str) or redact_url(url) == url:
         return config_json
     return msgspec.json.encode({**data, "dbUrl": redact_url(url)}).decode()
 
 
-def _decoded(config_json: str | None) -> dict[str, Any] | None:
+def decoded_config(config_json: str | None) -> dict[str, Any] | None:
+    """A run's ``config_json`` as a dict, or ``None`` when it is absent or not an object."""
     if not config_json:
         return None
     try:
