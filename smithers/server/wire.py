@@ -13,7 +13,8 @@ import msgspec
 from litestar import Request
 
 from smithers.engine.ids import RUN_ID_PATTERN
-from smithers.errors import InvalidJson, InvalidRequest
+from smithers.errors import InvalidRequest
+from smithers.server.bodies import decode_object
 from smithers.statuses import RunStatus
 
 __all__ = [
@@ -237,15 +238,7 @@ class ApprovalList(msgspec.Struct):
 async def read_object(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """The JSON object body (empty means ``{}``); the size limit is enforced while reading."""
     raw = await request.body()
-    if not raw:
-        return {}
-    try:
-        value = msgspec.json.decode(raw)
-    except msgspec.DecodeError as exc:
-        raise InvalidJson(str(exc)) from exc
-    if not isinstance(value, dict):
-        raise InvalidRequest("request body must be a JSON object")
-    return value
+    return decode_object(raw) if raw else {}
 
 
 def _is_int(value: Any) -> bool:
