@@ -151,7 +151,7 @@ async def frames_of(
     """Frames of a run from the raw query parameters."""
     ctx = context_of(request)
     count = query_limit(limit)
-    after = query_int(after_frame_no)
+    after = query_int(after_frame_no, "afterFrameNo")
     store, _ = await ctx.locate(run_id)
     rows = await store.reads.list_frames(run_id, count, after)
     return [FrameView(**msgspec.structs.asdict(r)) for r in rows]

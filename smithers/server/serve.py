@@ -54,8 +54,10 @@ async def serve_events(
 ) -> Stream:
     """Same stream as ``GET /v1/runs/{runId}/events``."""
     ctx, run_id = context_of(request), _run_id(request)
-    raw = after_seq if after_seq is not None else request.headers.get("last-event-id")
-    start = query_int(raw)
+    if after_seq is not None:
+        start = query_int(after_seq, "afterSeq")
+    else:
+        start = query_int(request.headers.get("last-event-id"), "Last-Event-ID")
     store, _ = await ctx.locate(run_id)
     stream = event_stream(ctx, store, run_id, -1 if start is None else start)
     return Stream(stream, media_type="text/event-stream", headers=SSE_HEADERS)

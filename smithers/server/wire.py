@@ -45,7 +45,15 @@ __all__ = [
 ]
 
 MAX_LIMIT = 1000
-_INT = re.compile(r"^-?[0-9]+$")
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+"""The range of stored integers (SQLite INTEGER, PostgreSQL BIGINT)."""
+_INT = re.compile(r"-?[0-9]+")
+"""A query integer, matched with ``fullmatch``: ``$`` would accept a final newline."""
+_INT64_DIGITS = 19
+"""No longer digit string fits in 64 bits; checked before ``int()``, which refuses more than
+4300 digits with its own error."""
+_SHOWN = 64
+"""Characters of a raw query value echoed in a message."""
 
 
 class Wire(msgspec.Struct, rename="camel", kw_only=True, omit_defaults=True):
@@ -256,6 +264,8 @@ def _config(body: dict[str, Any]) -> RunConfigBody:
     value = config["maxConcurrency"]
     if not _is_int(value) or value < 1:
         raise InvalidRequest("config.maxConcurrency must be a positive number")
+    if value > INT64_MAX:
+        raise InvalidRequest(f"config.maxConcurrency must be at most {INT64_MAX}")
     return RunConfigBody(max_concurrency=value)
 
 
@@ -287,7 +297,7 @@ def parse_start(body: dict[str, Any]) -> StartRunRequest:
     run_id = None
     if "runId" in body:
         run_id = body["runId"]
-        if not isinstance(run_id, str) or not RUN_ID_PATTERN.match(run_id):
+        if not isinstance(run_id, str) or not RUN_ID_PATTERN.fullmatch(run_id):
             raise InvalidRequest(f"runId must be a string matching {RUN_ID_PATTERN.pattern}")
     resume = body.get("resume", False)
     if not isinstance(resume, bool):
@@ -316,6 +326,8 @@ def parse_decision(body: dict[str, Any]) -> DecisionRequest:
     iteration = body.get("iteration", 0)
     if not _is_int(iteration) or iteration < 0:
         raise InvalidRequest("iteration must be a non-negative integer")
+    if iteration > INT64_MAX:
+        raise InvalidRequest(f"iteration must be at most {INT64_MAX}")
     return DecisionRequest(
         iteration=iteration,
         note=_optional_string(body, "note"),
@@ -332,21 +344,36 @@ def parse_signal(body: dict[str, Any]) -> SignalRequest:
     )
 
 
+def _shown(raw: str) -> str:
+    return raw if len(raw) <= _SHOWN else raw[:_SHOWN] + "…"
+
+
+def _fits_int64(raw: str) -> bool:
+    """Whether ``raw`` is an integer in the 64-bit signed range (digits counted first)."""
+    if not _INT.fullmatch(raw) or len(raw.lstrip("-").lstrip("0")) > _INT64_DIGITS:
+        return False
+    return INT64_MIN <= int(raw) <= INT64_MAX
+
+
 def query_limit(raw: str | None, default: int = 50) -> int:
     """A ``limit`` query parameter: a positive integer up to 1000."""
     if raw is None:
         return default
-    if not _INT.match(raw) or int(raw) < 1 or int(raw) > MAX_LIMIT:
-        raise InvalidRequest(f'Expected a positive integer, got "{raw}"')
+    if not _fits_int64(raw) or not 1 <= int(raw) <= MAX_LIMIT:
+        raise InvalidRequest(f'Expected a positive integer, got "{_shown(raw)}"')
     return int(raw)
 
 
-def query_int(raw: str | None) -> int | None:
-    """An integer query parameter (``afterSeq``, ``afterFrameNo``)."""
+def query_int(raw: str | None, name: str) -> int | None:
+    """An integer query parameter (``afterSeq``, ``afterFrameNo``), 64-bit signed."""
     if raw is None:
         return None
-    if not _INT.match(raw):
-        raise InvalidRequest(f'Expected an integer, got "{raw}"')
+    if not _INT.fullmatch(raw):
+        raise InvalidRequest(f'Expected an integer, got "{_shown(raw)}"')
+    if not _fits_int64(raw):
+        raise InvalidRequest(
+            f'{name} must be between {INT64_MIN} and {INT64_MAX}, got "{_shown(raw)}"'
+        )
     return int(raw)
 
 
