@@ -1,8 +1,9 @@
 """``create_app(settings)``: the Litestar application of the Smithers HTTP API.
 
 Ahead of Litestar's routing, ``SmithersApp`` answers ``/health``, checks the bearer token,
-rejects trailing-slash paths, puts the body limit on ``receive``, sets the security headers
-of every response, and records the HTTP metrics.
+rejects trailing-slash paths and empty path segments, turns ``OPTIONS`` into a 405, puts the
+body limit on ``receive``, sets the security headers of every response, and records the HTTP
+metrics.
 """
 
 from __future__ import annotations
@@ -86,6 +87,12 @@ async def send_json(
 _BODILESS = frozenset(("GET", "HEAD"))
 """Methods whose routes never read a request body."""
 
+_UNROUTED_METHOD = "OPTIONS (no route)"
+"""What an ``OPTIONS`` request is routed as: a method no route has, so Litestar answers 405
+with the path's full ``Allow``. Litestar would otherwise answer it itself with a 204 whose
+``Allow`` lists the methods of one handler only; the contract has no OPTIONS route (no
+CORS), and a known path with a method it does not serve is a 405."""
+
 
 class SmithersApp(Litestar):
     """Litestar with the pre-routing checks of the HTTP contract."""
@@ -117,9 +124,12 @@ class SmithersApp(Litestar):
                 body = envelope("UNAUTHORIZED", "Missing or invalid authorization token")
                 await send_json(tracked_send, 401, body, [(b"www-authenticate", b"Bearer")])
                 return
-            if len(path) > 1 and path.endswith("/"):
+            if (len(path) > 1 and path.endswith("/")) or "//" in path:
+                # Litestar's router skips empty segments: //v1/runs would be served as /v1/runs
                 await send_json(tracked_send, 404, envelope("NOT_FOUND", "Route not found"))
                 return
+            if method == "OPTIONS":
+                scope = {**scope, "method": _UNROUTED_METHOD}  # type: ignore[typeddict-item]
             if method not in _BODILESS:  # only routes that take a body are limited (§2)
                 receive = limit_body(scope, receive, settings.max_body_bytes)
             await super().__call__(scope, receive, tracked_send)
