@@ -31,6 +31,8 @@ class Deployment:
     """Prefix of every ``workflowPath`` the suite sends (relative to the server root, or absolute)."""
     root: Path | None = None
     """The server's root directory when the suite started the server itself (else unknown)."""
+    log_path: Path | None = None
+    """What the server prints, when the suite started it."""
 
     def workflow(self, name: str) -> str:
         """The ``workflowPath`` of a contract workflow file, e.g. ``workflow("instant")``."""
@@ -90,7 +92,9 @@ class LocalServer:
                 start_new_session=True,
             )
         base_url = self._wait_ready()
-        return Deployment(base_url, self.token, "contract-workflows", root=self.root)
+        return Deployment(
+            base_url, self.token, "contract-workflows", root=self.root, log_path=self.log_path
+        )
 
     def _wait_ready(self) -> str:
         assert self.process is not None
