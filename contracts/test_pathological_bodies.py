@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
@@ -81,3 +83,12 @@ def test_a_body_that_is_not_utf8_is_invalid_json(
     http: httpx.Client, path: str, body: bytes
 ) -> None:
     expect_error(http.post(concrete(path), content=body), 400, "INVALID_JSON")
+
+
+def test_an_unterminated_string_in_a_deep_body_is_answered_at_once(http: httpx.Client) -> None:
+    # every later quote of "\"\"\"… starts a string that never ends: the scan must stay linear
+    body = b'{"data":' + b"[" * 2_000 + b'"' + b'\\"' * 400_000
+    started = time.monotonic()
+    response = http.post(concrete("/v1/runs/{runId}/signals/{signalName}"), content=body)
+    expect_error(response, 400, "INVALID_JSON")
+    assert time.monotonic() - started < 5

@@ -20,8 +20,12 @@ __all__ = ["decode_object"]
 
 NOT_AN_OBJECT = "request body must be a JSON object"
 
-_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}:,]', re.DOTALL)
-"""The tokens that give JSON its structure: strings (skipped whole), brackets, ``:`` and ``,``."""
+_TOKEN = re.compile(rb'"(?:[^"\\]++|\\.)*+(?:"|\\?\Z)|[\[\]{}:,]', re.DOTALL)
+"""The tokens that give JSON its structure: strings (skipped whole), brackets, ``:`` and ``,``.
+
+Possessive, and a string may end at the end of the body: every match attempt then succeeds in
+one pass, so an unterminated string costs linear time (a plain ``"(?:[^"\\]|\\.)*"`` retried
+from every later quote of ``"\\"\\"\\"…``, quadratic in the body's length)."""
 
 _CLOSING = {ord("]"): ord("["), ord("}"): ord("{")}
 
