@@ -25,20 +25,21 @@ from smithers import metrics
 from smithers.server.approvals import APPROVAL_ROUTES
 from smithers.server.auth import authorized
 from smithers.server.context import ServerContext, context_of
+from smithers.server.doc_parameters import describe_parameters
 from smithers.server.docs import add_request_bodies, documented, drop_inferred_errors
 from smithers.server.errors import envelope, exception_handlers
 from smithers.server.events import EVENT_ROUTES
-from smithers.server.limits import limit_body
-from smithers.server.runs import RUN_ROUTES
-from smithers.server.settings import ServerSettings
-from smithers.server.stop_signals import on_stop_signals
-from smithers.server.wire import (
+from smithers.server.inputs import (
     DecisionRequest,
-    Health,
     ResumeRequest,
     SignalRequest,
     StartRunRequest,
 )
+from smithers.server.limits import limit_body
+from smithers.server.runs import RUN_ROUTES
+from smithers.server.settings import ServerSettings
+from smithers.server.stop_signals import on_stop_signals
+from smithers.server.wire import Health
 from smithers.store.store import Store
 
 __all__ = ["SmithersApp", "create_app", "metrics_response"]
@@ -216,4 +217,5 @@ def create_app(
         },
     )
     drop_inferred_errors(app.openapi_schema)
+    describe_parameters(app.openapi_schema)
     return app

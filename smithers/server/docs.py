@@ -67,7 +67,10 @@ def drop_inferred_errors(openapi: OpenAPI) -> None:
 def add_request_bodies(
     openapi: OpenAPI, bodies: dict[tuple[str, str], type[msgspec.Struct]]
 ) -> None:
-    """Document the JSON bodies the handlers parse themselves (for exact error messages)."""
+    """Document the JSON bodies the handlers parse themselves (for exact error messages).
+
+    No request field may be ``null`` (signal ``data`` is any JSON: its schema is ``{}``).
+    """
     _, components = msgspec.json.schema_components(
         list(bodies.values()), ref_template="#/components/schemas/{name}"
     )
@@ -118,7 +121,19 @@ _PLAIN = {
 }
 
 
+def _without_null(node: dict[str, Any]) -> dict[str, Any]:
+    """``X | None`` of a request field means "absent or X": ``null`` itself is refused."""
+    members = node.get("anyOf")
+    if members is not None:
+        kept = [m for m in members if m != {"type": "null"}]
+        if len(kept) == 1:
+            return {**{k: v for k, v in node.items() if k != "anyOf"}, **kept[0]}
+        return {**node, "anyOf": kept}
+    return node
+
+
 def _schema(node: dict[str, Any]) -> Schema | Reference:
+    node = _without_null(node)
     if "$ref" in node:
         return Reference(ref=node["$ref"])
     kwargs: dict[str, Any] = {}

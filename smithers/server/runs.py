@@ -12,6 +12,16 @@ from smithers.engine.limits import check_input
 from smithers.errors import InvalidRequest, RunIdRequired, RunInProgress
 from smithers.server.context import context_of
 from smithers.server.docs import documented
+from smithers.server.inputs import (
+    parse_decision,
+    parse_resume,
+    parse_signal,
+    parse_start,
+    query_int,
+    query_limit,
+    query_status,
+    read_object,
+)
 from smithers.server.wire import (
     CancelResponse,
     DecisionResponse,
@@ -21,14 +31,6 @@ from smithers.server.wire import (
     RunView,
     SignalResponse,
     StartRunResponse,
-    parse_decision,
-    parse_resume,
-    parse_signal,
-    parse_start,
-    query_int,
-    query_limit,
-    query_status,
-    read_object,
 )
 from smithers.store.rows import RunStatusRow
 

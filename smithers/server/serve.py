@@ -21,9 +21,10 @@ from smithers.server.context import Homes, ServerContext, context_of
 from smithers.server.docs import documented
 from smithers.server.errors import exception_handlers
 from smithers.server.events import SSE_HEADERS, event_stream
+from smithers.server.inputs import query_int
 from smithers.server.runs import decide, frames_of, run_view
 from smithers.server.settings import ServerSettings
-from smithers.server.wire import CancelResponse, DecisionResponse, FrameView, RunView, query_int
+from smithers.server.wire import CancelResponse, DecisionResponse, FrameView, RunView
 from smithers.store.store import Store
 
 __all__ = ["create_serve_app"]
