@@ -48,13 +48,20 @@ class LocalServer:
     """A server subprocess on a free loopback port with its own root, database and token."""
 
     def __init__(
-        self, workdir: Path, *, server_db: bool = True, env: dict[str, str] | None = None
+        self,
+        workdir: Path,
+        *,
+        server_db: bool = True,
+        env: dict[str, str] | None = None,
+        flags: tuple[str, ...] = (),
     ) -> None:
         self.workdir = workdir
         self.root = workdir / "root"
         self.log_path = workdir / "server.log"
         self.server_db = server_db
         self.extra_env = env or {}
+        self.flags = flags
+        """More ``smithers server`` flags (e.g. short read timeouts)."""
         self.token = secrets.token_urlsafe(16)
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -77,6 +84,7 @@ class LocalServer:
             str(self.root),
             "--auth-token",
             self.token,
+            *self.flags,
         ]
         env = {k: v for k, v in os.environ.items() if not k.startswith("SMITHERS_")}
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)

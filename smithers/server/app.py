@@ -132,7 +132,9 @@ class SmithersApp(Litestar):
             if method == "OPTIONS":
                 scope = {**scope, "method": _UNROUTED_METHOD}  # type: ignore[typeddict-item]
             if method not in _BODILESS:  # only routes that take a body are limited (§2)
-                receive = limit_body(scope, receive, settings.max_body_bytes)
+                receive = limit_body(
+                    scope, receive, settings.max_body_bytes, settings.body_read_timeout
+                )
             await super().__call__(scope, receive, tracked_send)
         finally:
             route = scope.get("path_template") or "unmatched"

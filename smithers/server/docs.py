@@ -26,10 +26,12 @@ ERROR_CODES: dict[int, str] = {
     404: "NOT_FOUND (unknown route or run) or RUN_NOT_FOUND (resume of an unknown run)",
     405: "METHOD_NOT_ALLOWED: known path, wrong method",
     409: "RUN_IN_PROGRESS, RUN_ALREADY_EXISTS, RUN_NOT_ACTIVE or APPROVAL_NOT_PENDING",
+    408: "REQUEST_TIMEOUT: the body did not arrive within the body read timeout",
     413: "PAYLOAD_TOO_LARGE: the body exceeds maxBodyBytes",
     500: "SERVER_ERROR: anything unexpected",
 }
-"""Every error status the server documents; 401, 405 and 500 apply to every route."""
+"""Every error status the server documents; 401, 405 and 500 apply to every route, 408 to
+every route that reads a body."""
 
 _EVERYWHERE = (401, 405, 500)
 
@@ -40,6 +42,8 @@ def documented(*statuses: int, public: bool = False) -> dict[int, ResponseSpec]:
     A ``public`` route (``/health``) is answered before authentication, so it never gives 401.
     """
     everywhere = {*_EVERYWHERE} - {401} if public else {*_EVERYWHERE}
+    if 413 in statuses:  # a route that reads a body is also timed while reading it
+        everywhere.add(408)
     return {
         status: ResponseSpec(
             data_container=ErrorBody, description=ERROR_CODES[status], generate_examples=False

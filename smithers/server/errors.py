@@ -17,6 +17,7 @@ from litestar.exceptions import (
 
 from smithers.errors import (
     ApprovalNotPending,
+    BodyReadTimeout,
     DbNotConfigured,
     InvalidRequest,
     PayloadTooLarge,
@@ -56,6 +57,7 @@ STATUS_BY_ERROR: tuple[tuple[type[SmithersError], int], ...] = (
     (RouteNotFound, 404),
     (MethodNotAllowed, 405),
     (PayloadTooLarge, 413),
+    (BodyReadTimeout, 408),
     (RunNotFound, 404),
     (ApprovalNotPending, 409),
     (RunConflict, 409),
@@ -102,9 +104,11 @@ def _root_of(request: Request[Any, Any, Any]) -> Path | None:
 
 
 def _smithers_error(request: Request[Any, Any, Any], exc: SmithersError) -> Response[bytes]:
-    if isinstance(exc, PayloadTooLarge):
+    if isinstance(exc, PayloadTooLarge | BodyReadTimeout):
         # The rest of the body is never read, so the connection cannot be reused: say so.
-        return error_response(413, exc.code, exc.message, exc.details, Connection="close")
+        return error_response(
+            status_of(exc), exc.code, exc.message, exc.details, Connection="close"
+        )
     message = exc.message
     if isinstance(exc, WorkflowLoadError):  # a workflow's exception text may name its files
         message = without_server_paths(message, _root_of(request))
