@@ -9,7 +9,7 @@ from litestar import Request, get, post
 from litestar.params import FromPath, QueryParameter
 
 from smithers.engine.limits import check_input
-from smithers.errors import InvalidRequest, RunIdRequired, RunInProgress
+from smithers.errors import ApprovalNotPending, InvalidRequest, RunIdRequired, RunInProgress
 from smithers.server.context import context_of
 from smithers.server.docs import documented
 from smithers.server.inputs import (
@@ -192,6 +192,9 @@ async def decide(
     ctx = context_of(request)
     body = parse_decision(await read_object(request))
     store, _ = await ctx.locate(run_id)
+    if body.iteration > store.reads.integer_range[1]:
+        # beyond what this database stores (PostgreSQL: 32 bits): no node waits there
+        raise ApprovalNotPending()
     status = await ctx.scheduler.decide(
         store,
         run_id,
