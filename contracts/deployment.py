@@ -31,6 +31,8 @@ class Deployment:
     """Prefix of every ``workflowPath`` the suite sends (relative to the server root, or absolute)."""
     root: Path | None = None
     """The server's root directory when the suite started the server itself (else unknown)."""
+    log_path: Path | None = None
+    """What the server prints, when the suite started it."""
 
     def workflow(self, name: str) -> str:
         """The ``workflowPath`` of a contract workflow file, e.g. ``workflow("instant")``."""
@@ -52,12 +54,15 @@ class LocalServer:
         server_db: bool = True,
         env: dict[str, str] | None = None,
         token: str | None = None,
+        flags: tuple[str, ...] = (),
     ) -> None:
         self.workdir = workdir
         self.root = workdir / "root"
         self.log_path = workdir / "server.log"
         self.server_db = server_db
         self.extra_env = env or {}
+        self.flags = flags
+        """More ``smithers server`` flags (e.g. short read timeouts), as ``--name=value``."""
         self.token = token or secrets.token_urlsafe(16)
         """Random by default; one in 64 starts with "-"."""
         self.process: subprocess.Popen[bytes] | None = None
@@ -77,6 +82,7 @@ class LocalServer:
             f"--db={db}",
             f"--root={self.root}",
             f"--auth-token={self.token}",
+            *self.flags,
         ]
         env = {k: v for k, v in os.environ.items() if not k.startswith("SMITHERS_")}
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
@@ -92,7 +98,9 @@ class LocalServer:
                 start_new_session=True,
             )
         base_url = self._wait_ready()
-        return Deployment(base_url, self.token, "contract-workflows", root=self.root)
+        return Deployment(
+            base_url, self.token, "contract-workflows", root=self.root, log_path=self.log_path
+        )
 
     def _wait_ready(self) -> str:
         assert self.process is not None

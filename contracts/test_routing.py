@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from http.client import HTTPConnection
+from typing import Any
+from urllib.parse import urlsplit
+
 import httpx
 import pytest
 
+from contracts.conftest import REQUEST_TIMEOUT
+from contracts.deployment import Deployment
 from contracts.documented import OPERATIONS, UNMATCHED
 from contracts.expect import expect_error, expect_json
 from contracts.paths import concrete
@@ -41,15 +48,36 @@ def _methods_of(path: str) -> set[str]:
         for m, p in OPERATIONS
     ],
 )
-@pytest.mark.parametrize("wrong", ["PUT", "DELETE", "PATCH"])
+@pytest.mark.parametrize("wrong", ["PUT", "DELETE", "PATCH", "OPTIONS"])
 def test_wrong_method_is_405_with_allow(
     http: httpx.Client, method: str, path: str, wrong: str
 ) -> None:
+    # OPTIONS too: the contract has no OPTIONS route (no CORS); Allow is the path's full set
     response = http.request(wrong, concrete(path))
     expect_error(response, 405, "METHOD_NOT_ALLOWED")
     allowed = {m.strip() for m in response.headers["allow"].split(",")}
-    assert _methods_of(path) <= allowed, allowed
-    assert wrong not in allowed
+    assert allowed == _methods_of(path), allowed
+
+
+def _raw_get(deployment: Deployment, path: str) -> tuple[int, dict[str, Any]]:
+    """GET ``path`` sent byte for byte (HTTP clients normalize paths such as ``//x``)."""
+    url = urlsplit(deployment.base_url)
+    connection = HTTPConnection(url.hostname or "", url.port, timeout=REQUEST_TIMEOUT)
+    try:
+        connection.putrequest("GET", path, skip_accept_encoding=True)
+        connection.putheader("Authorization", f"Bearer {deployment.token}")
+        connection.endheaders()
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        connection.close()
+
+
+@pytest.mark.contract("GET", UNMATCHED, 404)
+@pytest.mark.parametrize("path", ["//v1/runs", "/v1//runs", "/v1/runs//x", "//health", "//"])
+def test_empty_path_segments_are_not_routes(deployment: Deployment, path: str) -> None:
+    status, body = _raw_get(deployment, path)
+    assert (status, body) == (404, {"error": {"code": "NOT_FOUND", "message": ROUTE_NOT_FOUND}})
 
 
 def test_post_to_a_get_route_is_405(http: httpx.Client) -> None:

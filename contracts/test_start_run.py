@@ -294,3 +294,39 @@ def test_load_failure_before_input_limits(start: Start) -> None:
 def test_input_limits_before_conflict(start: Start, runs: Runs) -> None:
     run_id = runs.finished()
     expect_error(start(runId=run_id, input=nested(17)), 400, "INVALID_REQUEST", mentions="input")
+
+
+@pytest.mark.contract("POST", "/v1/runs", 400)
+def test_a_nul_character_in_the_workflow_path(start: Start, deployment: Deployment) -> None:
+    given = deployment.workflow("instant") + "\u0000.py"
+    expect_error(start(None, workflowPath=given), 400, "INVALID_REQUEST", mentions="workflowPath")
+
+
+@pytest.mark.contract("POST", "/v1/runs", 400)
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param("a" * 300 + ".py", id="component"),
+        pytest.param("a/" * 3000 + "x.py", id="path"),
+    ],
+)
+def test_a_name_too_long_for_the_file_system(
+    start: Start, deployment: Deployment, name: str
+) -> None:
+    given = f"{deployment.workflows_dir}/{name}"
+    error = expect_error(
+        start(None, workflowPath=given), 400, "INVALID_REQUEST", f"workflow file not found: {given}"
+    )
+    if deployment.root is not None:  # the server's own paths are never shown
+        assert str(deployment.root) not in error["message"]
+
+
+@pytest.mark.contract("POST", "/v1/runs", 400)
+@pytest.mark.parametrize("suffix", ["/", "/.", "//"])
+def test_a_file_named_as_a_directory_is_not_found(
+    start: Start, deployment: Deployment, suffix: str
+) -> None:
+    given = deployment.workflow("instant") + suffix
+    expect_error(
+        start(None, workflowPath=given), 400, "INVALID_REQUEST", f"workflow file not found: {given}"
+    )

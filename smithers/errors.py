@@ -14,6 +14,7 @@
     │   ├── RunNotActive               RUN_NOT_ACTIVE
     │   └── ApprovalNotPending         APPROVAL_NOT_PENDING
     ├── PayloadTooLarge                PAYLOAD_TOO_LARGE
+    ├── BodyReadTimeout                REQUEST_TIMEOUT
     └── TaskError                      (errors that fail a node or a run)
         ├── MissingOutput              MISSING_OUTPUT
         ├── InvalidOutput              INVALID_OUTPUT
@@ -42,6 +43,7 @@ from typing import Any
 __all__ = [
     "ApprovalDenied",
     "ApprovalNotPending",
+    "BodyReadTimeout",
     "DbNotConfigured",
     "DuplicateId",
     "InvalidJson",
@@ -176,6 +178,18 @@ class PayloadTooLarge(SmithersError):
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         super().__init__(f"Request body exceeds {max_bytes} bytes", details={"maxBytes": max_bytes})
+
+
+class BodyReadTimeout(SmithersError):
+    """The request body did not arrive in time"""
+
+    code = "REQUEST_TIMEOUT"
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        super().__init__(
+            f"Request body not received within {seconds:g} s", details={"timeoutSeconds": seconds}
+        )
 
 
 class TaskError(SmithersError):

@@ -50,15 +50,25 @@ _lock = threading.Lock()
 
 
 def resolve_workflow_path(given: str, root: Path | None, *, base: Path | None = None) -> Path:
-    """The absolute path of a workflow file, confined to ``root`` (symlinks included)."""
+    """The absolute path of a workflow file, confined to ``root`` (symlinks included).
+
+    Every failure names the path as given, never the absolute path it resolves to.
+    """
+    if "\0" in given:  # the OS cannot name such a file; os functions raise ValueError
+        raise InvalidRequest("workflowPath must not contain a NUL character")
     start = root if root is not None else (base or Path.cwd())
     candidate = Path(os.path.normpath(start / given))
-    if root is not None:
-        real_root = Path(os.path.realpath(root))
-        real = Path(os.path.realpath(candidate))
-        if not (candidate.is_relative_to(root) and real.is_relative_to(real_root)):
-            raise WorkflowPathOutsideRoot()
-    if not candidate.is_file():
+    try:
+        if root is not None:
+            real_root = Path(os.path.realpath(root))
+            real = Path(os.path.realpath(candidate))
+            if not (candidate.is_relative_to(root) and real.is_relative_to(real_root)):
+                raise WorkflowPathOutsideRoot()
+        # the path as given, not normalized: "x.py/" names a directory, which x.py is not
+        found = candidate.is_file() and os.path.isfile(os.path.join(start, given))
+    except OSError:  # e.g. a name longer than the file system allows: no such file
+        found = False
+    if not found:
         raise InvalidRequest(f"workflow file not found: {given}")
     return candidate
 
@@ -68,7 +78,8 @@ def load_workflow(path: Path) -> LoadedWorkflow:
     try:
         source = path.read_bytes()
     except OSError as exc:
-        raise WorkflowLoadError(f"{type(exc).__name__}: {exc}") from exc
+        # strerror, not str(exc): that would show the absolute path on the server
+        raise WorkflowLoadError(f"{type(exc).__name__}: {exc.strerror}") from exc
     content_hash = hashlib.sha256(source).hexdigest()
     key = hashlib.sha256(str(path).encode() + b"\0" + source).hexdigest()[:24]
     with _lock:

@@ -43,7 +43,7 @@ async def run_up(args: argparse.Namespace) -> int:
     """Run (or with ``--resume`` continue) a workflow in the foreground; returns the exit code."""
     loaded = load(args.workflow)
     raw_input = parse_json_object(args.input, "--input") if args.input else {}
-    if args.run_id is not None and not RUN_ID_PATTERN.match(args.run_id):
+    if args.run_id is not None and not RUN_ID_PATTERN.fullmatch(args.run_id):
         raise CliError(
             f"--run-id {args.run_id!r} is not a valid run id: use letters, digits and . _ : - "
             "(at most 256, starting with a letter or digit)"

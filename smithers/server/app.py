@@ -1,8 +1,9 @@
 """``create_app(settings)``: the Litestar application of the Smithers HTTP API.
 
 Ahead of Litestar's routing, ``SmithersApp`` answers ``/health``, checks the bearer token,
-rejects trailing-slash paths, puts the body limit on ``receive``, sets the security headers
-of every response, and records the HTTP metrics.
+rejects trailing-slash paths and empty path segments, turns ``OPTIONS`` into a 405, puts the
+body limit on ``receive``, sets the security headers of every response, and records the HTTP
+metrics.
 """
 
 from __future__ import annotations
@@ -24,20 +25,21 @@ from smithers import metrics
 from smithers.server.approvals import APPROVAL_ROUTES
 from smithers.server.auth import authorized
 from smithers.server.context import ServerContext, context_of
+from smithers.server.doc_parameters import describe_parameters
 from smithers.server.docs import add_request_bodies, documented, drop_inferred_errors
 from smithers.server.errors import envelope, exception_handlers
 from smithers.server.events import EVENT_ROUTES
-from smithers.server.limits import limit_body
-from smithers.server.runs import RUN_ROUTES
-from smithers.server.settings import ServerSettings
-from smithers.server.stop_signals import on_stop_signals
-from smithers.server.wire import (
+from smithers.server.inputs import (
     DecisionRequest,
-    Health,
     ResumeRequest,
     SignalRequest,
     StartRunRequest,
 )
+from smithers.server.limits import limit_body
+from smithers.server.runs import RUN_ROUTES
+from smithers.server.settings import ServerSettings
+from smithers.server.stop_signals import on_stop_signals
+from smithers.server.wire import Health
 from smithers.store.store import Store
 
 __all__ = ["SmithersApp", "create_app", "metrics_response"]
@@ -86,6 +88,12 @@ async def send_json(
 _BODILESS = frozenset(("GET", "HEAD"))
 """Methods whose routes never read a request body."""
 
+_UNROUTED_METHOD = "OPTIONS (no route)"
+"""What an ``OPTIONS`` request is routed as: a method no route has, so Litestar answers 405
+with the path's full ``Allow``. Litestar would otherwise answer it itself with a 204 whose
+``Allow`` lists the methods of one handler only; the contract has no OPTIONS route (no
+CORS), and a known path with a method it does not serve is a 405."""
+
 
 class SmithersApp(Litestar):
     """Litestar with the pre-routing checks of the HTTP contract."""
@@ -117,11 +125,16 @@ class SmithersApp(Litestar):
                 body = envelope("UNAUTHORIZED", "Missing or invalid authorization token")
                 await send_json(tracked_send, 401, body, [(b"www-authenticate", b"Bearer")])
                 return
-            if len(path) > 1 and path.endswith("/"):
+            if (len(path) > 1 and path.endswith("/")) or "//" in path:
+                # Litestar's router skips empty segments: //v1/runs would be served as /v1/runs
                 await send_json(tracked_send, 404, envelope("NOT_FOUND", "Route not found"))
                 return
+            if method == "OPTIONS":
+                scope = {**scope, "method": _UNROUTED_METHOD}  # type: ignore[typeddict-item]
             if method not in _BODILESS:  # only routes that take a body are limited (§2)
-                receive = limit_body(scope, receive, settings.max_body_bytes)
+                receive = limit_body(
+                    scope, receive, settings.max_body_bytes, settings.body_read_timeout
+                )
             await super().__call__(scope, receive, tracked_send)
         finally:
             route = scope.get("path_template") or "unmatched"
@@ -206,4 +219,5 @@ def create_app(
         },
     )
     drop_inferred_errors(app.openapi_schema)
+    describe_parameters(app.openapi_schema)
     return app

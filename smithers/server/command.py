@@ -34,6 +34,21 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
         help="let the bash tool reach the network",
     )
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    parser.add_argument(
+        "--header-read-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="time a client has to send a request's headers; also the keep-alive idle time "
+        "(default 10)",
+    )
+    parser.add_argument(
+        "--body-read-timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="time a client has to send a whole request body, else 408 (default 30)",
+    )
 
 
 def settings_from_args(args: argparse.Namespace) -> ServerSettings:
@@ -54,6 +69,8 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
         root_dir=Path(os.path.abspath(args.root)),
         allow_network=bool(args.allow_network),
         workers=args.workers,
+        header_read_timeout=args.header_read_timeout,
+        body_read_timeout=args.body_read_timeout,
     )
 
 

@@ -26,10 +26,12 @@ ERROR_CODES: dict[int, str] = {
     404: "NOT_FOUND (unknown route or run) or RUN_NOT_FOUND (resume of an unknown run)",
     405: "METHOD_NOT_ALLOWED: known path, wrong method",
     409: "RUN_IN_PROGRESS, RUN_ALREADY_EXISTS, RUN_NOT_ACTIVE or APPROVAL_NOT_PENDING",
+    408: "REQUEST_TIMEOUT: the body did not arrive within the body read timeout",
     413: "PAYLOAD_TOO_LARGE: the body exceeds maxBodyBytes",
     500: "SERVER_ERROR: anything unexpected",
 }
-"""Every error status the server documents; 401, 405 and 500 apply to every route."""
+"""Every error status the server documents; 401, 405 and 500 apply to every route, 408 to
+every route that reads a body."""
 
 _EVERYWHERE = (401, 405, 500)
 
@@ -40,6 +42,8 @@ def documented(*statuses: int, public: bool = False) -> dict[int, ResponseSpec]:
     A ``public`` route (``/health``) is answered before authentication, so it never gives 401.
     """
     everywhere = {*_EVERYWHERE} - {401} if public else {*_EVERYWHERE}
+    if 413 in statuses:  # a route that reads a body is also timed while reading it
+        everywhere.add(408)
     return {
         status: ResponseSpec(
             data_container=ErrorBody, description=ERROR_CODES[status], generate_examples=False
@@ -67,7 +71,10 @@ def drop_inferred_errors(openapi: OpenAPI) -> None:
 def add_request_bodies(
     openapi: OpenAPI, bodies: dict[tuple[str, str], type[msgspec.Struct]]
 ) -> None:
-    """Document the JSON bodies the handlers parse themselves (for exact error messages)."""
+    """Document the JSON bodies the handlers parse themselves (for exact error messages).
+
+    No request field may be ``null`` (signal ``data`` is any JSON: its schema is ``{}``).
+    """
     _, components = msgspec.json.schema_components(
         list(bodies.values()), ref_template="#/components/schemas/{name}"
     )
@@ -118,7 +125,19 @@ _PLAIN = {
 }
 
 
+def _without_null(node: dict[str, Any]) -> dict[str, Any]:
+    """``X | None`` of a request field means "absent or X": ``null`` itself is refused."""
+    members = node.get("anyOf")
+    if members is not None:
+        kept = [m for m in members if m != {"type": "null"}]
+        if len(kept) == 1:
+            return {**{k: v for k, v in node.items() if k != "anyOf"}, **kept[0]}
+        return {**node, "anyOf": kept}
+    return node
+
+
 def _schema(node: dict[str, Any]) -> Schema | Reference:
+    node = _without_null(node)
     if "$ref" in node:
         return Reference(ref=node["$ref"])
     kwargs: dict[str, Any] = {}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -15,6 +17,7 @@ from litestar.exceptions import (
 
 from smithers.errors import (
     ApprovalNotPending,
+    BodyReadTimeout,
     DbNotConfigured,
     InvalidRequest,
     PayloadTooLarge,
@@ -54,6 +57,7 @@ STATUS_BY_ERROR: tuple[tuple[type[SmithersError], int], ...] = (
     (RouteNotFound, 404),
     (MethodNotAllowed, 405),
     (PayloadTooLarge, 413),
+    (BodyReadTimeout, 408),
     (RunNotFound, 404),
     (ApprovalNotPending, 409),
     (RunConflict, 409),
@@ -93,11 +97,22 @@ def error_response(
     )
 
 
-def _smithers_error(_: Request[Any, Any, Any], exc: SmithersError) -> Response[bytes]:
-    if isinstance(exc, PayloadTooLarge):
+def _root_of(request: Request[Any, Any, Any]) -> Path | None:
+    context = request.app.state.get("smithers")
+    root: Path | None = getattr(getattr(context, "settings", None), "root_dir", None)
+    return root
+
+
+def _smithers_error(request: Request[Any, Any, Any], exc: SmithersError) -> Response[bytes]:
+    if isinstance(exc, PayloadTooLarge | BodyReadTimeout):
         # The rest of the body is never read, so the connection cannot be reused: say so.
-        return error_response(413, exc.code, exc.message, exc.details, Connection="close")
-    return error_response(status_of(exc), exc.code, exc.message, exc.details)
+        return error_response(
+            status_of(exc), exc.code, exc.message, exc.details, Connection="close"
+        )
+    message = exc.message
+    if isinstance(exc, WorkflowLoadError):  # a workflow's exception text may name its files
+        message = without_server_paths(message, _root_of(request))
+    return error_response(status_of(exc), exc.code, message, exc.details)
 
 
 def _not_found(_: Request[Any, Any, Any], exc: NotFoundException) -> Response[bytes]:
@@ -118,9 +133,21 @@ def _http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[b
     return error_response(exc.status_code, "INVALID_REQUEST", str(exc.detail))
 
 
+def without_server_paths(message: str, root: Path | None) -> str:
+    """``message`` with the server's root directory (as given and resolved) shown as ``<root>``:
+    clients name workflow files relative to it and have no business knowing where it is."""
+    if root is None:
+        return message
+    for shown in sorted({str(root), os.path.realpath(root)}, key=len, reverse=True):
+        if len(shown) > 1:
+            message = message.replace(shown, "<root>")
+    return message
+
+
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     log.exception("unexpected error answering %s %s", request.method, request.url.path)
-    return error_response(500, "SERVER_ERROR", str(exc) or type(exc).__name__)
+    message = without_server_paths(str(exc) or type(exc).__name__, _root_of(request))
+    return error_response(500, "SERVER_ERROR", message)
 
 
 exception_handlers: dict[type[Exception] | int, Any] = {

@@ -18,7 +18,7 @@ from litestar.response import Stream
 from smithers import metrics
 from smithers.server.context import ServerContext, context_of
 from smithers.server.docs import documented
-from smithers.server.wire import query_int
+from smithers.server.inputs import query_int
 from smithers.statuses import TERMINAL, TERMINAL_EVENTS
 from smithers.store.batch import StoredEvent
 from smithers.store.rows import EventRow
@@ -112,8 +112,10 @@ async def run_events(
 ) -> Stream:
     """Every stored event after ``afterSeq`` (or ``Last-Event-ID``), then live ones."""
     ctx = context_of(request)
-    raw = after_seq if after_seq is not None else request.headers.get("last-event-id")
-    start = query_int(raw)
+    if after_seq is not None:
+        start = query_int(after_seq, "afterSeq")
+    else:
+        start = query_int(request.headers.get("last-event-id"), "Last-Event-ID")
     store, _ = await ctx.locate(runId)
     return Stream(
         event_stream(ctx, store, runId, -1 if start is None else start),

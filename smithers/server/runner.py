@@ -108,6 +108,7 @@ def _granian_class() -> type[Any]:
 def run_server(settings: ServerSettings) -> int:
     """Serve until SIGINT/SIGTERM; runs are interrupted (not cancelled) on the way out."""
     from granian.constants import Interfaces
+    from granian.http import HTTP1Settings
 
     port = settings.port or free_port(settings.host)
     env = settings.to_env()
@@ -125,6 +126,11 @@ def run_server(settings: ServerSettings) -> int:
             # A worker that has not stopped this long after SIGTERM is killed; its runs then
             # belong to a dead process and the next server claims them at once.
             workers_kill_timeout=WORKER_STOP_TIMEOUT,
+            # Headers that have not all arrived in time close the connection (a client sending
+            # a byte a second would otherwise hold it forever); bodies are timed in the app.
+            http1_settings=HTTP1Settings(
+                header_read_timeout=max(1, round(settings.header_read_timeout * 1000))
+            ),
         )
         threading.Thread(
             target=_announce_when_ready,

@@ -9,9 +9,19 @@ from litestar import Request, get, post
 from litestar.params import FromPath, QueryParameter
 
 from smithers.engine.limits import check_input
-from smithers.errors import InvalidRequest, RunIdRequired, RunInProgress
+from smithers.errors import ApprovalNotPending, InvalidRequest, RunIdRequired, RunInProgress
 from smithers.server.context import context_of
 from smithers.server.docs import documented
+from smithers.server.inputs import (
+    parse_decision,
+    parse_resume,
+    parse_signal,
+    parse_start,
+    query_int,
+    query_limit,
+    query_status,
+    read_object,
+)
 from smithers.server.wire import (
     CancelResponse,
     DecisionResponse,
@@ -21,14 +31,6 @@ from smithers.server.wire import (
     RunView,
     SignalResponse,
     StartRunResponse,
-    parse_decision,
-    parse_resume,
-    parse_signal,
-    parse_start,
-    query_int,
-    query_limit,
-    query_status,
-    read_object,
 )
 from smithers.store.rows import RunRow, RunStatusRow
 from smithers.store.urls import redact_config_json
@@ -152,7 +154,7 @@ async def frames_of(
     """Frames of a run from the raw query parameters."""
     ctx = context_of(request)
     count = query_limit(limit)
-    after = query_int(after_frame_no)
+    after = query_int(after_frame_no, "afterFrameNo")
     store, _ = await ctx.locate(run_id)
     rows = await store.reads.list_frames(run_id, count, after)
     return [FrameView(**msgspec.structs.asdict(r)) for r in rows]
@@ -191,6 +193,9 @@ async def decide(
     ctx = context_of(request)
     body = parse_decision(await read_object(request))
     store, _ = await ctx.locate(run_id)
+    if body.iteration > store.reads.integer_range[1]:
+        # beyond what this database stores (PostgreSQL: 32 bits): no node waits there
+        raise ApprovalNotPending()
     status = await ctx.scheduler.decide(
         store,
         run_id,

@@ -21,9 +21,10 @@ from smithers.server.context import Homes, ServerContext, context_of
 from smithers.server.docs import documented
 from smithers.server.errors import exception_handlers
 from smithers.server.events import SSE_HEADERS, event_stream
+from smithers.server.inputs import query_int
 from smithers.server.runs import decide, frames_of, run_view
 from smithers.server.settings import ServerSettings
-from smithers.server.wire import CancelResponse, DecisionResponse, FrameView, RunView, query_int
+from smithers.server.wire import CancelResponse, DecisionResponse, FrameView, RunView
 from smithers.store.store import Store
 
 __all__ = ["create_serve_app"]
@@ -54,8 +55,10 @@ async def serve_events(
 ) -> Stream:
     """Same stream as ``GET /v1/runs/{runId}/events``."""
     ctx, run_id = context_of(request), _run_id(request)
-    raw = after_seq if after_seq is not None else request.headers.get("last-event-id")
-    start = query_int(raw)
+    if after_seq is not None:
+        start = query_int(after_seq, "afterSeq")
+    else:
+        start = query_int(request.headers.get("last-event-id"), "Last-Event-ID")
     store, _ = await ctx.locate(run_id)
     stream = event_stream(ctx, store, run_id, -1 if start is None else start)
     return Stream(stream, media_type="text/event-stream", headers=SSE_HEADERS)

@@ -41,6 +41,13 @@ class ServerSettings:
     """Seconds of silence before an event stream sends a keep-alive comment."""
     workers: int = 1
     """Granian worker processes (each with its own scheduler)."""
+    header_read_timeout: float = 10.0
+    """Seconds a client has to send a request's headers (Granian's HTTP/1 header read
+    timeout, also how long an idle keep-alive connection stays open); then the connection is
+    closed, so idle or trickling connections cannot pile up."""
+    body_read_timeout: float = 30.0
+    """Seconds a client has to send a request's whole body, from the handler's first read;
+    then ``408 REQUEST_TIMEOUT`` and the connection is closed."""
     extra: Mapping[str, str] = field(default_factory=dict)
     """Reserved for forward-compatible options."""
 
@@ -49,6 +56,8 @@ class ServerSettings:
             raise ValueError("max_body_bytes must not be negative")
         if not 0 <= self.port <= 65535:
             raise ValueError("port must be between 0 and 65535")
+        if not self.header_read_timeout > 0 or not self.body_read_timeout > 0:
+            raise ValueError("read timeouts must be positive")
 
     @property
     def token(self) -> str | None:
@@ -77,6 +86,10 @@ class ServerSettings:
             values["allow_network"] = env["SMITHERS_ALLOW_NETWORK"] == "1"
         if "SMITHERS_STALE_AFTER_MS" in env:
             values["stale_after_ms"] = int(env["SMITHERS_STALE_AFTER_MS"])
+        if "SMITHERS_HEADER_READ_TIMEOUT" in env:
+            values["header_read_timeout"] = float(env["SMITHERS_HEADER_READ_TIMEOUT"])
+        if "SMITHERS_BODY_READ_TIMEOUT" in env:
+            values["body_read_timeout"] = float(env["SMITHERS_BODY_READ_TIMEOUT"])
         values.update(overrides)
         return replace(cls(), **values)  # type: ignore[arg-type]
 
@@ -90,6 +103,8 @@ class ServerSettings:
             "SMITHERS_MAX_BODY_BYTES": str(self.max_body_bytes),
             "SMITHERS_ALLOW_NETWORK": "1" if self.allow_network else "0",
             "SMITHERS_STALE_AFTER_MS": str(self.stale_after_ms),
+            "SMITHERS_HEADER_READ_TIMEOUT": repr(self.header_read_timeout),
+            "SMITHERS_BODY_READ_TIMEOUT": repr(self.body_read_timeout),
         }
         if self.root_dir is not None:
             env["SMITHERS_ROOT"] = str(self.root_dir)

@@ -1,97 +1,30 @@
-"""Request and response bodies (msgspec Structs, camelCase on the wire) and their checks.
-
-Bodies are parsed here rather than by Litestar so that every malformed field gets the exact
-message of the HTTP contract, in the contract's order of checks.
-"""
+"""Response bodies (msgspec Structs, camelCase on the wire); requests are in ``inputs``."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import msgspec
-from litestar import Request
-
-from smithers.engine.ids import RUN_ID_PATTERN
-from smithers.errors import InvalidJson, InvalidRequest
-from smithers.statuses import RunStatus
 
 __all__ = [
     "ApprovalList",
     "ApprovalView",
     "CancelResponse",
-    "DecisionRequest",
     "DecisionResponse",
     "ErrorBody",
     "FrameView",
     "Health",
-    "ResumeRequest",
     "ResumeResponse",
     "RunListItem",
     "RunView",
-    "SignalRequest",
     "SignalResponse",
-    "StartRunRequest",
     "StartRunResponse",
-    "parse_decision",
-    "parse_resume",
-    "parse_signal",
-    "parse_start",
-    "query_int",
-    "query_limit",
-    "query_status",
-    "read_object",
+    "Wire",
 ]
-
-MAX_LIMIT = 1000
-_INT = re.compile(r"^-?[0-9]+$")
 
 
 class Wire(msgspec.Struct, rename="camel", kw_only=True, omit_defaults=True):
     """Base of wire bodies."""
-
-
-# --- requests --------------------------------------------------------------------------
-
-
-class RunConfigBody(Wire):
-    """Per-run options."""
-
-    max_concurrency: int | None = None
-
-
-class StartRunRequest(Wire):
-    """``POST /v1/runs``."""
-
-    workflow_path: str
-    input: dict[str, Any] = msgspec.field(default_factory=dict)
-    run_id: str | None = None
-    resume: bool = False
-    config: RunConfigBody = msgspec.field(default_factory=RunConfigBody)
-
-
-class ResumeRequest(Wire):
-    """``POST /v1/runs/{runId}/resume``."""
-
-    workflow_path: str | None = None
-    input: dict[str, Any] | None = None
-    config: RunConfigBody = msgspec.field(default_factory=RunConfigBody)
-
-
-class DecisionRequest(Wire):
-    """``POST /v1/runs/{runId}/nodes/{nodeId}/approve`` and ``…/deny``."""
-
-    iteration: int = 0
-    note: str | None = None
-    decided_by: str | None = None
-
-
-class SignalRequest(Wire):
-    """``POST /v1/runs/{runId}/signals/{signalName}``."""
-
-    data: Any = msgspec.field(default_factory=dict)
-    correlation_id: str | None = None
-    received_by: str | None = None
 
 
 # --- responses ---------------------------------------------------------------------------
@@ -230,139 +163,3 @@ class ApprovalList(msgspec.Struct):
     """``GET /v1/approvals``."""
 
     approvals: list[ApprovalView]
-
-
-# --- parsing -----------------------------------------------------------------------------
-
-
-async def read_object(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    """The JSON object body (empty means ``{}``); the size limit is enforced while reading."""
-    raw = await request.body()
-    if not raw:
-        return {}
-    try:
-        value = msgspec.json.decode(raw)
-    except msgspec.DecodeError as exc:
-        raise InvalidJson(str(exc)) from exc
-    if not isinstance(value, dict):
-        raise InvalidRequest("request body must be a JSON object")
-    return value
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _config(body: dict[str, Any]) -> RunConfigBody:
-    if "config" not in body:
-        return RunConfigBody()
-    config = body["config"]
-    if not isinstance(config, dict):
-        raise InvalidRequest("config must be a JSON object")
-    if "maxConcurrency" not in config:
-        return RunConfigBody()
-    value = config["maxConcurrency"]
-    if not _is_int(value) or value < 1:
-        raise InvalidRequest("config.maxConcurrency must be a positive number")
-    return RunConfigBody(max_concurrency=value)
-
-
-def _input(body: dict[str, Any]) -> dict[str, Any] | None:
-    if "input" not in body:
-        return None
-    value = body["input"]
-    if not isinstance(value, dict):
-        raise InvalidRequest("input must be a JSON object")
-    return value
-
-
-def _optional_string(body: dict[str, Any], key: str) -> str | None:
-    if key not in body:
-        return None
-    value = body[key]
-    if not isinstance(value, str):
-        raise InvalidRequest(f"{key} must be a string")
-    return value
-
-
-def parse_start(body: dict[str, Any]) -> StartRunRequest:
-    """Check a start body in the contract's order."""
-    path = body.get("workflowPath")
-    if not isinstance(path, str) or not path:
-        raise InvalidRequest("workflowPath must be a string")
-    run_input = _input(body)
-    config = _config(body)
-    run_id = None
-    if "runId" in body:
-        run_id = body["runId"]
-        if not isinstance(run_id, str) or not RUN_ID_PATTERN.match(run_id):
-            raise InvalidRequest(f"runId must be a string matching {RUN_ID_PATTERN.pattern}")
-    resume = body.get("resume", False)
-    if not isinstance(resume, bool):
-        raise InvalidRequest("resume must be a boolean")
-    return StartRunRequest(
-        workflow_path=path,
-        input={} if run_input is None else run_input,
-        run_id=run_id,
-        resume=resume,
-        config=config,
-    )
-
-
-def parse_resume(body: dict[str, Any]) -> ResumeRequest:
-    """Check a resume body (every field optional)."""
-    path = None
-    if "workflowPath" in body:
-        path = body["workflowPath"]
-        if not isinstance(path, str) or not path:
-            raise InvalidRequest("workflowPath must be a string")
-    return ResumeRequest(workflow_path=path, input=_input(body), config=_config(body))
-
-
-def parse_decision(body: dict[str, Any]) -> DecisionRequest:
-    """Check an approve/deny body."""
-    iteration = body.get("iteration", 0)
-    if not _is_int(iteration) or iteration < 0:
-        raise InvalidRequest("iteration must be a non-negative integer")
-    return DecisionRequest(
-        iteration=iteration,
-        note=_optional_string(body, "note"),
-        decided_by=_optional_string(body, "decidedBy"),
-    )
-
-
-def parse_signal(body: dict[str, Any]) -> SignalRequest:
-    """Check a signal body (``data`` may be any JSON, null included)."""
-    return SignalRequest(
-        data=body.get("data", {}),
-        correlation_id=_optional_string(body, "correlationId"),
-        received_by=_optional_string(body, "receivedBy"),
-    )
-
-
-def query_limit(raw: str | None, default: int = 50) -> int:
-    """A ``limit`` query parameter: a positive integer up to 1000."""
-    if raw is None:
-        return default
-    if not _INT.match(raw) or int(raw) < 1 or int(raw) > MAX_LIMIT:
-        raise InvalidRequest(f'Expected a positive integer, got "{raw}"')
-    return int(raw)
-
-
-def query_int(raw: str | None) -> int | None:
-    """An integer query parameter (``afterSeq``, ``afterFrameNo``)."""
-    if raw is None:
-        return None
-    if not _INT.match(raw):
-        raise InvalidRequest(f'Expected an integer, got "{raw}"')
-    return int(raw)
-
-
-def query_status(raw: str | None) -> str | None:
-    """A run status filter."""
-    if raw is None:
-        return None
-    if raw not in {s.value for s in RunStatus}:
-        allowed = ", ".join(s.value for s in RunStatus)
-        raise InvalidRequest(f'status must be one of {allowed}, got "{raw}"')
-    return raw

@@ -213,11 +213,32 @@ class RunState:
     max_seq: int = -1
 
 
+_INTEGER_RANGE = {"postgresql": (-(2**31), 2**31 - 1), "sqlite": (-(2**63), 2**63 - 1)}
+"""What an ``Integer`` column holds in each dialect (PostgreSQL's INTEGER is 32-bit)."""
+
+
 class Reads:
     """Read-only queries, on the database or inside a transaction."""
 
     def __init__(self, db: Database | Transaction) -> None:
         self.db = db
+
+    @property
+    def integer_range(self) -> tuple[int, int]:
+        """The smallest and largest value an ``Integer`` column (seq, frame, iteration) holds
+        (a transaction does not say its dialect: the widest range, SQLite's)."""
+        dialect = self.db.dialect if isinstance(self.db, Database) else "sqlite"
+        return _INTEGER_RANGE.get(dialect, _INTEGER_RANGE["sqlite"])
+
+    def _within_columns(self, value: int) -> int:
+        """``value`` moved into the columns' range, for a ``>`` comparison with one of them.
+
+        The answer is the same (no stored value lies above the range, and seqs and frame
+        numbers are never negative), while a bind parameter outside it is an error on
+        PostgreSQL rather than "no row".
+        """
+        low, high = self.integer_range
+        return min(max(value, low), high)
 
     async def get_run(self, run_id: str) -> RunRow | None:
         """The run row, or ``None``."""
@@ -282,7 +303,8 @@ class Reads:
     ) -> list[EventRow]:
         """Events with ``seq > after_seq`` in order."""
         rows = await self.db.fetch_all(
-            _EVENTS, {"run_id": run_id, "after_seq": after_seq, "limit": limit}
+            _EVENTS,
+            {"run_id": run_id, "after_seq": self._within_columns(after_seq), "limit": limit},
         )
         return [EventRow(**r) for r in rows]
 
@@ -299,7 +321,8 @@ class Reads:
             rows = await self.db.fetch_all(_FRAMES_NEWEST, {"run_id": run_id, "limit": limit})
         else:
             rows = await self.db.fetch_all(
-                _FRAMES_AFTER, {"run_id": run_id, "limit": limit, "after": after_frame_no}
+                _FRAMES_AFTER,
+                {"run_id": run_id, "limit": limit, "after": self._within_columns(after_frame_no)},
             )
         return [FrameRow(**r) for r in rows]
 

@@ -1,0 +1,74 @@
+"""Fuzzing the server with its own OpenAPI document (schemathesis), for a bounded time.
+
+Every generated request, valid or not, must get an answer the document describes: never a
+5xx, a status, content type, headers and body the document lists for that operation, and
+405 with a right ``Allow`` for a method a path does not serve. Generation is deterministic
+(the same cases on every run) and bounded per operation, so the run takes seconds, not
+minutes, and does not flake.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from contracts.deployment import Deployment
+
+CHECKS = (
+    "not_a_server_error",
+    "response_schema_conformance",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_headers_conformance",
+    "allow_header_conformance",
+    "unsupported_method",
+)
+"""Not ``negative_data_rejection``: ``Last-Event-ID`` is documented, and rightly ignored when
+``afterSeq`` is given (§5), so an invalid one next to a valid ``afterSeq`` is accepted."""
+
+MAX_EXAMPLES = 10
+"""Cases per operation and phase: ~650 requests, ~10 s on two cores."""
+TIME_LIMIT = 55.0
+LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
+def test_the_openapi_document_fuzzed(deployment: Deployment, tmp_path: Path) -> None:
+    url = urlsplit(deployment.base_url)
+    if url.hostname not in LOOPBACK:
+        pytest.skip("fuzzing runs against a server on this machine only")
+    schemathesis = Path(sys.executable).with_name("schemathesis")
+    command = [
+        str(schemathesis),
+        "run",
+        f"{deployment.base_url}/schema/openapi.json",
+        "--header",
+        f"Authorization: Bearer {deployment.token}",
+        "--checks",
+        ",".join(CHECKS),
+        "--max-examples",
+        str(MAX_EXAMPLES),
+        "--generation-deterministic",
+        "--workers",
+        "1",
+        "--request-timeout",
+        "10",
+        "--no-color",
+        "--output-sanitize",
+        "true",
+    ]
+    started = time.monotonic()
+    done = subprocess.run(
+        command, cwd=tmp_path, capture_output=True, text=True, timeout=TIME_LIMIT, check=False
+    )
+    elapsed = time.monotonic() - started
+    output = done.stdout + done.stderr
+    generated = re.search(r"(\d+) generated", output)
+    print(f"schemathesis: {generated.group(0) if generated else '?'} in {elapsed:.1f} s")
+    assert done.returncode == 0, output[-8000:]
+    assert generated and int(generated.group(1)) > 100, output[-4000:]
