@@ -93,6 +93,7 @@ class RunLoop:
         self.ready_signals: dict[Key, tuple[Any, int]] = {}
         self._wake = Wakeup()
         self._side = SideChannel(self.run_id, self.running, clock, self._flush_side)
+        self._commits = asyncio.Lock()
         self._loop = asyncio.get_running_loop()
         self._fingerprint: int | None = None
         self._rendered: Rendered | None = None
@@ -448,6 +449,19 @@ class RunLoop:
         expect: dict[str, Any] | None = None,
         expect_max_seq: int | None = None,
     ) -> Commit:
+        # One commit of this run at a time, in the order they took the side channel's rows:
+        # a side flush overtaken by the run's last commit (on PostgreSQL, where a commit
+        # awaits a connection) would meet a run that no longer has an owner and be dropped.
+        async with self._commits:
+            return await self._commit_now(change, expect=expect, expect_max_seq=expect_max_seq)
+
+    async def _commit_now(
+        self,
+        change: Change,
+        *,
+        expect: dict[str, Any] | None = None,
+        expect_max_seq: int | None = None,
+    ) -> Commit:
         side = self._side.take()
         if side:
             change.batch.events[:0] = side.events
@@ -555,7 +569,9 @@ class RunLoop:
     async def _flush_side(self) -> None:
         """Commit what the side channel gathered (log lines, due heartbeats) on its own."""
         try:
-            await self._commit(Change(self.model, self.clock()))
+            async with self._commits:
+                if self._side.has_pending():  # else a commit of the loop took it meanwhile
+                    await self._commit_now(Change(self.model, self.clock()))
         except OwnershipLost:
             self.lost = True
             self._wake.set()

@@ -109,6 +109,10 @@ class SideChannel:
 
         return on_log, on_heartbeat
 
+    def has_pending(self) -> bool:
+        """Whether rows or events wait for a commit."""
+        return bool(self._pending)
+
     def take(self) -> Pending:
         """What is pending, for a commit (the channel starts empty again)."""
         pending, self._pending = self._pending, Pending()
