@@ -5,6 +5,10 @@ Every generated request, valid or not, must get an answer the document describes
 405 with a right ``Allow`` for a method a path does not serve. Generation is deterministic
 (the same cases on every run) and bounded per operation, so the run takes seconds, not
 minutes, and does not flake.
+
+The fuzzer gets a fresh server of its own: the shared one holds runs other tests leave
+waiting, and an event stream of a live run stays open (as it should) until the fuzzer's
+request timeout, for every such case.
 """
 
 from __future__ import annotations
@@ -13,12 +17,13 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from contracts.deployment import Deployment
+from contracts.deployment import Deployment, LocalServer
 
 CHECKS = (
     "not_a_server_error",
@@ -38,10 +43,22 @@ TIME_LIMIT = 55.0
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 
-def test_the_openapi_document_fuzzed(deployment: Deployment, tmp_path: Path) -> None:
-    url = urlsplit(deployment.base_url)
-    if url.hostname not in LOOPBACK:
-        pytest.skip("fuzzing runs against a server on this machine only")
+@pytest.fixture
+def fresh(deployment: Deployment, tmp_path: Path) -> Iterator[Deployment]:
+    """A server of its own, on loopback, with no runs."""
+    if not deployment.local:
+        pytest.skip("starts a server of its own: local mode only")
+    server = LocalServer(tmp_path / "server")
+    server.workdir.mkdir()
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+def test_the_openapi_document_fuzzed(fresh: Deployment, tmp_path: Path) -> None:
+    deployment = fresh
+    assert urlsplit(deployment.base_url).hostname in LOOPBACK
     schemathesis = Path(sys.executable).with_name("schemathesis")
     command = [
         str(schemathesis),
