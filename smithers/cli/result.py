@@ -11,6 +11,7 @@ from smithers.cli.common import EXIT_CANCELLED, EXIT_FAILED, EXIT_OK, EXIT_SUSPE
 from smithers.cli.snapshot import error_text
 from smithers.cli.style import STATE_GLYPHS, Style
 from smithers.statuses import ApprovalStatus, AttemptState, RunStatus
+from smithers.store.attempt_meta import SignalMeta, decode_meta
 from smithers.store.store import Store
 
 __all__ = [
@@ -105,8 +106,8 @@ async def suspension_hint(store: Store, run_id: str, status: str) -> str | None:
         waiting = await store.reads.waiting_attempts(run_id, AttemptState.WAITING_EVENT)
         signals = []
         for attempt in waiting:
-            meta = json.loads(attempt.meta_json) if attempt.meta_json else {}
-            signals.append(str(meta.get("signalName") or attempt.node_id))
+            meta = decode_meta(attempt.meta_json)
+            signals.append(meta.signal_name if isinstance(meta, SignalMeta) else attempt.node_id)
         name = signals[0] if signals else "<name>"
         return (
             f"Run {run_id} is waiting for signal {name!r}: run "

@@ -8,6 +8,7 @@ from typing import Any
 
 from smithers.cli.queries import latest_task_index, list_loops, run_not_found
 from smithers.statuses import ApprovalStatus, AttemptState
+from smithers.store.attempt_meta import SignalMeta, TimerMeta, decode_meta
 from smithers.store.db import Database, Transaction
 from smithers.store.reads import Reads
 from smithers.store.rows import ApprovalRow, AttemptRow, NodeRow, RunRow
@@ -141,19 +142,18 @@ def _waits(attempts: list[AttemptRow], now_ms: int) -> tuple[list[Any], list[Any
     timers: list[dict[str, Any]] = []
     signals: list[dict[str, Any]] = []
     for attempt in attempts:
-        meta = _decode(attempt.meta_json)
-        meta = meta if isinstance(meta, dict) else {}
+        meta = decode_meta(attempt.meta_json)
         where = {"nodeId": attempt.node_id, "iteration": attempt.iteration}
-        if attempt.state == AttemptState.WAITING_TIMER:
-            fires = int(meta.get("firesAtMs", 0))
+        if attempt.state == AttemptState.WAITING_TIMER and isinstance(meta, TimerMeta):
+            fires = meta.fires_at_ms
             timers.append({**where, "firesAtMs": fires, "remainingMs": max(0, fires - now_ms)})
-        elif attempt.state == AttemptState.WAITING_EVENT:
+        elif attempt.state == AttemptState.WAITING_EVENT and isinstance(meta, SignalMeta):
             signals.append(
                 {
                     **where,
-                    "signalName": meta.get("signalName"),
-                    "correlationId": meta.get("correlationId"),
-                    "timeoutAtMs": meta.get("timeoutAtMs"),
+                    "signalName": meta.signal_name,
+                    "correlationId": meta.correlation_id,
+                    "timeoutAtMs": meta.timeout_at_ms,
                 }
             )
     return timers, signals

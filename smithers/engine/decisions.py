@@ -14,6 +14,7 @@ import msgspec
 from smithers.engine import events as ev
 from smithers.errors import ApprovalNotPending
 from smithers.statuses import SUSPENDED, TERMINAL, ApprovalStatus, AttemptState, RunStatus
+from smithers.store.attempt_meta import SignalMeta, decode_meta
 from smithers.store.batch import Batch
 from smithers.store.db import Row
 from smithers.store.reads import Reads
@@ -105,11 +106,8 @@ async def record_signal(
         waiting = await reads.waiting_attempts(run_id, AttemptState.WAITING_EVENT)
         delivered = False
         for attempt in waiting:
-            meta = msgspec.json.decode(attempt.meta_json) if attempt.meta_json else {}
-            if (
-                meta.get("signalName") == name
-                and (meta.get("correlationId") or None) == correlation_id
-            ):
+            meta = decode_meta(attempt.meta_json)
+            if isinstance(meta, SignalMeta) and meta.matches(name, correlation_id):
                 delivered = True
         batch = Batch(
             signal_inserts=[

@@ -36,6 +36,7 @@ from smithers.engine.wakeup import Wakeup
 from smithers.engine.writes import Change
 from smithers.errors import LoopMaxReached, OwnershipLost, WorkflowLoadError
 from smithers.statuses import AttemptState, NodeState, RunStatus
+from smithers.store.attempt_meta import SignalMeta
 from smithers.store.store import Commit, ExpectationFailed, Store
 from smithers.tools.toolbox import Toolbox
 
@@ -429,11 +430,10 @@ class RunLoop:
             if latest is None or latest.state != AttemptState.WAITING_EVENT:
                 continue
             meta = latest.meta
+            if not isinstance(meta, SignalMeta):
+                continue
             found = await self.store.reads.find_signal(
-                self.run_id,
-                str(meta.get("signalName")),
-                meta.get("correlationId"),
-                int(meta.get("afterSignalSeq", -1)),
+                self.run_id, meta.signal_name, meta.correlation_id, meta.after_signal_seq
             )
             if found is not None:
                 payload = msgspec.json.decode(found.payload_json)

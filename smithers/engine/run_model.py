@@ -10,6 +10,7 @@ import msgspec
 
 from smithers.authoring.context import RunOutputs
 from smithers.statuses import AttemptState
+from smithers.store.attempt_meta import AttemptMeta, TaskMeta, decode_meta
 from smithers.store.outputs import KEY_COLUMNS, OutputTable, output_table_for
 from smithers.store.reads import RunState
 
@@ -26,7 +27,7 @@ class AttemptInfo:
     state: str
     started_at_ms: int
     finished_at_ms: int | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
+    meta: AttemptMeta = field(default_factory=TaskMeta)
     heartbeat_data_json: str | None = None
 
 
@@ -140,7 +141,7 @@ class RunModel:
                     a.state,
                     a.started_at_ms,
                     a.finished_at_ms,
-                    msgspec.json.decode(a.meta_json) if a.meta_json else {},
+                    decode_meta(a.meta_json),
                     a.heartbeat_data_json,
                 )
             )

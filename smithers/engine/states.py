@@ -12,6 +12,7 @@ from smithers.authoring.nodes import Approval, Signal, Task, Timer
 from smithers.engine.run_model import ApprovalInfo, NodeInfo
 from smithers.engine.tree import Leaf
 from smithers.statuses import ApprovalStatus, AttemptState, NodeState
+from smithers.store.attempt_meta import SignalMeta, TimerMeta
 
 __all__ = ["FINISHED", "TERMINAL_OK", "Action", "Verdict", "verdict"]
 
@@ -118,7 +119,7 @@ def _timer(info: NodeInfo, now: int) -> Verdict:
     if latest is None or latest.state == AttemptState.CANCELLED:
         return Verdict(NodeState.WAITING_TIMER, Action.START_TIMER)
     if latest.state == AttemptState.WAITING_TIMER:
-        fires_at = int(latest.meta.get("firesAtMs", 0))
+        fires_at = latest.meta.fires_at_ms if isinstance(latest.meta, TimerMeta) else 0
         if fires_at <= now:
             return Verdict(NodeState.FINISHED, Action.FIRE_TIMER)
         return Verdict(NodeState.WAITING_TIMER, wake_at_ms=fires_at)
@@ -134,12 +135,10 @@ def _signal(info: NodeInfo, signal_ready: bool, now: int) -> Verdict:
     if latest.state == AttemptState.WAITING_EVENT:
         if signal_ready:
             return Verdict(NodeState.FINISHED, Action.RESOLVE_SIGNAL)
-        timeout_at = latest.meta.get("timeoutAtMs")
-        if timeout_at is not None and int(timeout_at) <= now:
+        timeout_at = latest.meta.timeout_at_ms if isinstance(latest.meta, SignalMeta) else None
+        if timeout_at is not None and timeout_at <= now:
             return Verdict(NodeState.WAITING_EVENT, Action.TIMEOUT_SIGNAL)
-        return Verdict(
-            NodeState.WAITING_EVENT, wake_at_ms=None if timeout_at is None else int(timeout_at)
-        )
+        return Verdict(NodeState.WAITING_EVENT, wake_at_ms=timeout_at)
     if latest.state == AttemptState.SKIPPED:
         return _SKIPPED
     if latest.state == AttemptState.FAILED:

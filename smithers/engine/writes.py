@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -20,6 +20,14 @@ from smithers.engine.run_model import ApprovalInfo, AttemptInfo, NodeInfo, RunMo
 from smithers.engine.tree import Leaf
 from smithers.errors import ApprovalDenied, SmithersError
 from smithers.statuses import ApprovalStatus, AttemptState, NodeState, RunStatus
+from smithers.store.attempt_meta import (
+    ApprovalMeta,
+    AttemptMeta,
+    SignalMeta,
+    TaskMeta,
+    TimerMeta,
+    encode_meta,
+)
 from smithers.store.batch import Batch
 from smithers.store.outputs import output_table_for
 
@@ -30,6 +38,11 @@ _json = msgspec.json.Encoder()
 
 def _dumps(value: Any) -> str:
     return _json.encode(value).decode()
+
+
+def _fires_at(attempt: AttemptInfo, default: int) -> int:
+    """When a timer's attempt fires (``default`` for an attempt without a timer's meta)."""
+    return attempt.meta.fires_at_ms if isinstance(attempt.meta, TimerMeta) else default
 
 
 @dataclass(slots=True)
@@ -78,7 +91,7 @@ class Change:
         self.after.append(update)
 
     def add_attempt(
-        self, info: NodeInfo, state: str, meta: dict[str, Any], *, finished: bool = False
+        self, info: NodeInfo, state: str, meta: AttemptMeta, *, finished: bool = False
     ) -> AttemptInfo:
         """Insert the node's next attempt."""
         attempt = AttemptInfo(
@@ -93,7 +106,7 @@ class Change:
                 "state": state,
                 "started_at_ms": self.now,
                 "finished_at_ms": attempt.finished_at_ms,
-                "meta_json": _dumps(meta),
+                "meta_json": encode_meta(meta),
             }
         )
         self.after.append(lambda: info.attempts.append(attempt))
@@ -106,7 +119,7 @@ class Change:
         state: str,
         *,
         error: dict[str, Any] | None = None,
-        meta: dict[str, Any] | None = None,
+        meta: AttemptMeta | None = None,
     ) -> None:
         """Close an attempt with a final state."""
         row: dict[str, Any] = {
@@ -119,7 +132,7 @@ class Change:
             "error_json": None if error is None else _dumps(error),
         }
         if meta is not None:
-            row["meta_json"] = _dumps(meta)
+            row["meta_json"] = encode_meta(meta)
         self.batch.attempt_updates.append(row)
 
         def update() -> None:
@@ -180,8 +193,7 @@ class Change:
         """Insert an in-progress attempt (the one transaction that starts it)."""
         if announce_pending:
             self.emit(ev.NodePending(**self.base(info)))
-        meta = {"kind": leaf.kind, "label": leaf.label}
-        attempt = self.add_attempt(info, AttemptState.IN_PROGRESS, meta)
+        attempt = self.add_attempt(info, AttemptState.IN_PROGRESS, TaskMeta(label=leaf.label))
         info.label = leaf.label
         self.set_node(info, NodeState.IN_PROGRESS, last_attempt=attempt.attempt)
         self.emit(ev.NodeStarted(**self.base(info), attempt=attempt.attempt))
@@ -264,9 +276,7 @@ class Change:
         self.emit(ev.NodeStarted(**self.base(info), attempt=attempt_no))
         if not approved and node.on_deny == "fail":
             denied = ApprovalDenied(f"approval of {leaf.id!r} was denied")
-            attempt = self.add_attempt(
-                info, AttemptState.FAILED, {"kind": "approval"}, finished=True
-            )
+            attempt = self.add_attempt(info, AttemptState.FAILED, ApprovalMeta(), finished=True)
             self.batch.attempt_inserts[-1]["error_json"] = _dumps(denied.to_json())
             self.set_node(info, NodeState.FAILED, last_attempt=attempt.attempt)
             self.emit(ev.NodeFailed(**self.base(info), attempt=attempt_no, error=denied.to_json()))
@@ -277,7 +287,7 @@ class Change:
             decided_by=approval.decided_by,
             decided_at_ms=approval.decided_at_ms or self.now,
         )
-        attempt = self.add_attempt(info, AttemptState.FINISHED, {"kind": "approval"}, finished=True)
+        attempt = self.add_attempt(info, AttemptState.FINISHED, ApprovalMeta(), finished=True)
         self.put_output(info, Output(decision, output_table_for(ApprovalDecision)))
         self.set_node(info, NodeState.FINISHED, last_attempt=attempt.attempt)
         self.emit(ev.NodeFinished(**self.base(info), attempt=attempt_no))
@@ -289,14 +299,16 @@ class Change:
         node = leaf.node
         assert isinstance(node, Timer)
         first = info.attempts[0] if info.attempts else None
-        if first is not None and "firesAtMs" in first.meta:
-            fires_at = int(first.meta["firesAtMs"])  # a resumed timer keeps its deadline
+        if first is not None and isinstance(first.meta, TimerMeta):
+            fires_at = first.meta.fires_at_ms  # a resumed timer keeps its deadline
         elif node.until_ms is not None:
             fires_at = node.until_ms
         else:
             fires_at = self.now + int((seconds(node.duration) or 0.0) * 1000)
-        timer_type = "absolute" if node.until_ms is not None else "duration"
-        meta = {"kind": "timer", "firesAtMs": fires_at, "timerType": timer_type}
+        timer_type: Literal["absolute", "duration"] = (
+            "absolute" if node.until_ms is not None else "duration"
+        )
+        meta = TimerMeta(fires_at_ms=fires_at, timer_type=timer_type)
         attempt = self.add_attempt(info, AttemptState.WAITING_TIMER, meta)
         base = self.base(info)
         self.emit(
@@ -313,7 +325,7 @@ class Change:
 
     def fire_timer(self, info: NodeInfo, attempt: AttemptInfo) -> None:
         """The timer is due: it finishes."""
-        fires_at = int(attempt.meta.get("firesAtMs", self.now))
+        fires_at = _fires_at(attempt, self.now)
         self.emit(
             ev.TimerFired(
                 **self.base(info),
@@ -333,20 +345,19 @@ class Change:
         node = leaf.node
         assert isinstance(node, Signal)
         first = info.attempts[0] if info.attempts else None
-        if first is not None and "afterSignalSeq" in first.meta:
-            after_signal_seq = int(first.meta["afterSignalSeq"])
-            timeout_at = first.meta.get("timeoutAtMs")
+        if first is not None and isinstance(first.meta, SignalMeta):
+            after_signal_seq = first.meta.after_signal_seq
+            timeout_at = first.meta.timeout_at_ms
         else:
             timeout = seconds(node.timeout)
             timeout_at = None if timeout is None else self.now + int(timeout * 1000)
-        meta = {
-            "kind": "signal",
-            "signalName": node.name,
-            "correlationId": node.correlation_id,
-            "afterSignalSeq": after_signal_seq,
-            "timeoutAtMs": timeout_at,
-            "onTimeout": node.on_timeout,
-        }
+        meta = SignalMeta(
+            signal_name=node.name or node.id,
+            correlation_id=node.correlation_id,
+            after_signal_seq=after_signal_seq,
+            timeout_at_ms=timeout_at,
+            on_timeout=node.on_timeout,
+        )
         attempt = self.add_attempt(info, AttemptState.WAITING_EVENT, meta)
         self.set_node(info, NodeState.WAITING_EVENT, last_attempt=attempt.attempt)
         self.emit(ev.NodeStarted(**self.base(info), attempt=attempt.attempt))
@@ -359,7 +370,8 @@ class Change:
 
         node = leaf.node
         assert isinstance(node, Signal)
-        meta = dict(attempt.meta, resolvedSignalSeq=seq)
+        assert isinstance(attempt.meta, SignalMeta)
+        meta = msgspec.structs.replace(attempt.meta, resolved_signal_seq=seq)
         try:
             output = validate_output(payload, node.output)
         except SmithersError as exc:
@@ -376,7 +388,7 @@ class Change:
                 "node_id": info.node_id,
                 "iteration": info.iteration,
                 "attempt": attempt.attempt,
-                "meta_json": _dumps(meta),
+                "meta_json": encode_meta(meta),
             }
         )
         self.finish_attempt(info, attempt, output)
@@ -451,7 +463,7 @@ class Change:
                     self.end_attempt(info, attempt, AttemptState.CANCELLED)
                     self.set_node(info, NodeState.CANCELLED, last_attempt=attempt.attempt)
                     if was_timer:
-                        fires_at = int(attempt.meta.get("firesAtMs", self.now))
+                        fires_at = _fires_at(attempt, self.now)
                         self.emit(
                             ev.TimerCancelled(
                                 **self.base(info), timer_id=info.node_id, fires_at_ms=fires_at

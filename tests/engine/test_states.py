@@ -9,6 +9,7 @@ from smithers.engine.run_model import ApprovalInfo, AttemptInfo, NodeInfo
 from smithers.engine.states import Action, verdict
 from smithers.engine.tree import Leaf
 from smithers.statuses import NodeState
+from smithers.store.attempt_meta import AttemptMeta, SignalMeta, TaskMeta, TimerMeta
 
 NOW = 1_000_000
 
@@ -21,8 +22,10 @@ def info(*attempts: AttemptInfo, state: str | None = None, extra: int = 0) -> No
     return NodeInfo("n", 0, state, None, None, "", extra, list(attempts))
 
 
-def attempt(n: int, state: str, finished: int | None = None, **meta: object) -> AttemptInfo:
-    return AttemptInfo(n, state, NOW - 10_000, finished, dict(meta))
+def attempt(
+    n: int, state: str, finished: int | None = None, meta: AttemptMeta | None = None
+) -> AttemptInfo:
+    return AttemptInfo(n, state, NOW - 10_000, finished, meta or TaskMeta())
 
 
 def v(node, kind, node_info=None, approval=None, *, has_output=False, signal=False):  # type: ignore[no-untyped-def]
@@ -87,9 +90,9 @@ def test_approval_node_rules() -> None:
     ("attempts", "expected"),
     [
         ((), Action.START_TIMER),
-        ((attempt(1, "cancelled", firesAtMs=NOW + 5),), Action.START_TIMER),
-        ((attempt(1, "waiting-timer", firesAtMs=NOW),), Action.FIRE_TIMER),
-        ((attempt(1, "waiting-timer", firesAtMs=NOW + 5),), None),
+        ((attempt(1, "cancelled", meta=TimerMeta(fires_at_ms=NOW + 5)),), Action.START_TIMER),
+        ((attempt(1, "waiting-timer", meta=TimerMeta(fires_at_ms=NOW)),), Action.FIRE_TIMER),
+        ((attempt(1, "waiting-timer", meta=TimerMeta(fires_at_ms=NOW + 5)),), None),
     ],
 )
 def test_timer_rules(attempts: tuple[AttemptInfo, ...], expected: Action | None) -> None:
@@ -102,10 +105,12 @@ def test_timer_rules(attempts: tuple[AttemptInfo, ...], expected: Action | None)
 def test_signal_rules() -> None:
     node = Signal("n", timeout=1)
     assert v(node, "signal").action is Action.START_WAIT
-    waiting = info(attempt(1, "waiting-event", timeoutAtMs=NOW + 100))
+    waiting = info(
+        attempt(1, "waiting-event", meta=SignalMeta(signal_name="go", timeout_at_ms=NOW + 100))
+    )
     assert v(node, "signal", waiting).wake_at_ms == NOW + 100
     assert v(node, "signal", waiting, signal=True).action is Action.RESOLVE_SIGNAL
-    late = info(attempt(1, "waiting-event", timeoutAtMs=NOW))
+    late = info(attempt(1, "waiting-event", meta=SignalMeta(signal_name="go", timeout_at_ms=NOW)))
     assert v(node, "signal", late).action is Action.TIMEOUT_SIGNAL
     assert v(node, "signal", info(attempt(1, "skipped"))).state is NodeState.SKIPPED
     assert v(node, "signal", info(attempt(1, "failed"))).state is NodeState.FAILED

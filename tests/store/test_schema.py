@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import msgspec
 import pytest
 from sqlalchemy import text
 
 from smithers.errors import WorkflowLoadError
+from smithers.store.attempt_meta import (
+    ApprovalMeta,
+    SignalMeta,
+    TaskMeta,
+    TimerMeta,
+    decode_meta,
+    encode_meta,
+)
 from smithers.store.outputs import output_table_for, table_name_for
 from smithers.store.schema import MIGRATIONS
 from smithers.store.store import Store
@@ -145,3 +154,19 @@ async def test_migration_2_takes_the_password_out_of_older_rows(db_url: str) -> 
     }
     assert stored["clean"] == clean and stored["none"] is None
     assert [r["version"] for r in versions] == [m.version for m in MIGRATIONS]
+
+
+def test_attempt_meta_keeps_the_column_format() -> None:
+    """The tagged metadata reads the camelCase keys earlier versions wrote, and writes them."""
+    old = '{"kind":"signal","signalName":"go","correlationId":null,"afterSignalSeq":3,'
+    old += '"timeoutAtMs":null,"onTimeout":"skip"}'
+    meta = decode_meta(old)
+    assert meta == SignalMeta(signal_name="go", after_signal_seq=3, on_timeout="skip")
+    assert json.loads(encode_meta(meta)) == {**json.loads(old), "resolvedSignalSeq": None}
+    timer = decode_meta('{"kind":"timer","firesAtMs":5,"timerType":"absolute"}')
+    assert timer == TimerMeta(fires_at_ms=5, timer_type="absolute")
+    assert decode_meta('{"kind":"task","label":"L"}') == TaskMeta(label="L")
+    assert decode_meta('{"kind":"approval"}') == ApprovalMeta()
+    assert decode_meta(None) == TaskMeta()
+    with pytest.raises(msgspec.ValidationError):
+        decode_meta('{"kind":"timer"}')
