@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from smithers.cli.common import EXIT_OK, CliError, emit_result, wants_json
-from smithers.cli.queries import nodes_of_runs, open_existing_store
+from smithers.cli.queries import open_existing_store
 from smithers.cli.snapshot import NodeView, error_text, inspect_run, node_views
 from smithers.cli.style import (
     STATE_GLYPHS,
@@ -19,6 +19,8 @@ from smithers.cli.style import (
     style_for,
 )
 from smithers.statuses import RunStatus
+from smithers.store.inspection import nodes_of_runs
+from smithers.store.rows import NodeRow
 
 __all__ = ["current_step", "format_inspect", "format_ps", "run_inspect", "run_ps"]
 
@@ -29,15 +31,15 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def current_step(nodes: list[dict[str, Any]]) -> str | None:
+def current_step(nodes: list[NodeRow]) -> str | None:
     """The node a run is at: the latest one running, else waiting, else the last one touched."""
     for states in (_ACTIVE_NODE_STATES[:1], _ACTIVE_NODE_STATES[1:]):
-        active = [n for n in nodes if n["state"] in states]
+        active = [n for n in nodes if n.state in states]
         if active:
-            return str(max(active, key=lambda n: n["updated_at_ms"])["node_id"])
+            return max(active, key=lambda n: n.updated_at_ms).node_id
     if not nodes:
         return None
-    return str(max(nodes, key=lambda n: n["updated_at_ms"])["node_id"])
+    return max(nodes, key=lambda n: n.updated_at_ms).node_id
 
 
 def _check_status(status: str | None) -> None:
@@ -51,7 +53,7 @@ async def run_ps(args: argparse.Namespace) -> int:
     _check_status(args.status)
     async with open_existing_store(args.db) as store:
         rows = await store.reads.list_runs(args.limit, args.status)
-        nodes = await nodes_of_runs(store, [r.run_id for r in rows])
+        nodes = await nodes_of_runs(store.db, [r.run_id for r in rows])
     runs = [
         {
             "runId": r.run_id,

@@ -6,10 +6,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from smithers.cli.queries import latest_task_index, list_loops, run_not_found
+from smithers.cli.queries import run_not_found
 from smithers.statuses import ApprovalStatus, AttemptState
 from smithers.store.attempt_meta import SignalMeta, TimerMeta, decode_meta
 from smithers.store.db import Database, Transaction
+from smithers.store.inspection import latest_task_index, list_loops
 from smithers.store.reads import Reads
 from smithers.store.rows import ApprovalRow, AttemptRow, NodeRow, RunRow
 from smithers.store.store import Store
@@ -194,5 +195,8 @@ async def inspect_run(store: Store, run_id: str, now_ms: int) -> dict[str, Any]:
         "approvals": sorted(pending, key=lambda a: a["requestedAtMs"] or 0),
         "timers": timers,
         "signals": signals,
-        "loops": loops,
+        "loops": [
+            {"loopId": loop.loop_id, "iteration": loop.iteration, "done": loop.done}
+            for loop in loops
+        ],
     }

@@ -307,7 +307,7 @@ class RunLoop:
                 ).to_json()
             else:
                 done = True
-            change.batch.ralph_upserts.append(
+            change.batch.loop_upserts.append(
                 {
                     "run_id": self.run_id,
                     "ralph_id": loop.id,

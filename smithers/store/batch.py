@@ -44,7 +44,7 @@ class Batch:
     typed_outputs: list[tuple[OutputTable, dict[str, Any]]] = field(default_factory=list)
     untyped_outputs: list[dict[str, Any]] = field(default_factory=list)
     approval_upserts: list[dict[str, Any]] = field(default_factory=list)
-    ralph_upserts: list[dict[str, Any]] = field(default_factory=list)
+    loop_upserts: list[dict[str, Any]] = field(default_factory=list)
     signal_inserts: list[dict[str, Any]] = field(default_factory=list)
     frame: dict[str, Any] | None = None
 
@@ -58,7 +58,7 @@ class Batch:
             or self.typed_outputs
             or self.untyped_outputs
             or self.approval_upserts
-            or self.ralph_upserts
+            or self.loop_upserts
             or self.signal_inserts
             or self.frame
         )
@@ -75,7 +75,7 @@ class Batch:
             "typed_outputs",
             "untyped_outputs",
             "approval_upserts",
-            "ralph_upserts",
+            "loop_upserts",
             "signal_inserts",
         ):
             getattr(self, name)[:0] = getattr(other, name)

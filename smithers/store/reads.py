@@ -38,7 +38,7 @@ _APPROVAL = select(s.approvals).where(
     s.approvals.c.node_id == bindparam("node_id"),
     s.approvals.c.iteration == bindparam("iteration"),
 )
-_RALPH = select(s.ralph).where(s.ralph.c.run_id == bindparam("run_id"))
+_LOOPS = select(s.loops).where(s.loops.c.run_id == bindparam("run_id"))
 _UNTYPED = select(s.outputs).where(s.outputs.c.run_id == bindparam("run_id"))
 _LAST_FRAME = (
     select(s.frames.c.frame_no, s.frames.c.xml_hash, s.frames.c.task_index_json)
@@ -389,7 +389,7 @@ class Reads:
                 approvals=[ApprovalRow(**r) for r in await tx.fetch_all(_APPROVALS, p)],
                 loops={
                     r["ralph_id"]: (int(r["iteration"]), bool(r["done"]))
-                    for r in await tx.fetch_all(_RALPH, p)
+                    for r in await tx.fetch_all(_LOOPS, p)
                 },
                 untyped_outputs=await tx.fetch_all(_UNTYPED, p),
             )

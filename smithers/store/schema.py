@@ -149,7 +149,7 @@ signals = Table(
     Index("_smithers_signals_lookup_idx", "run_id", "signal_name", "correlation_id"),
 )
 
-ralph = Table(
+loops = Table(  # "ralph" is the original's name for a loop; it stays in the schema only
     "_smithers_ralph",
     metadata,
     Column("run_id", Text, primary_key=True),

@@ -103,7 +103,7 @@ _KEYS: dict[str, tuple[str, ...]] = {
     s.nodes.name: ("run_id", "node_id", "iteration"),
     s.attempts.name: ("run_id", "node_id", "iteration", "attempt"),
     s.approvals.name: ("run_id", "node_id", "iteration"),
-    s.ralph.name: ("run_id", "ralph_id"),
+    s.loops.name: ("run_id", "ralph_id"),
     s.outputs.name: ("run_id", "node_id", "iteration"),
     s.runs.name: ("run_id",),
     s.signals.name: ("run_id", "seq"),
@@ -328,8 +328,8 @@ class Store:
             out += self._upserts(s.nodes, batch.node_upserts)
         if batch.approval_upserts:
             out += self._upserts(s.approvals, batch.approval_upserts)
-        if batch.ralph_upserts:
-            out += self._upserts(s.ralph, batch.ralph_upserts)
+        if batch.loop_upserts:
+            out += self._upserts(s.loops, batch.loop_upserts)
         if batch.untyped_outputs:
             out += self._upserts(s.outputs, batch.untyped_outputs)
         for table, row in batch.typed_outputs:

@@ -13,7 +13,7 @@ from smithers.cli.main import HANDLERS, run
 from smithers.cli.manage import pick_approval
 from smithers.cli.parser import COMMAND_PARSERS, build_parser
 from smithers.cli.style import Style, format_age, format_duration, style_for, truncate
-from smithers.store.rows import ApprovalRow
+from smithers.store.rows import ApprovalRow, NodeRow
 
 
 def test_durations_and_ages_read_naturally() -> None:
@@ -94,8 +94,17 @@ def test_pick_approval_uses_the_only_one_or_asks_for_a_node() -> None:
 
 
 def test_current_step_prefers_running_then_waiting_then_latest() -> None:
-    def node(node_id: str, state: str, at: int) -> dict[str, object]:
-        return {"node_id": node_id, "state": state, "updated_at_ms": at}
+    def node(node_id: str, state: str, at: int) -> NodeRow:
+        return NodeRow(
+            run_id="r",
+            node_id=node_id,
+            iteration=0,
+            state=state,
+            last_attempt=None,
+            updated_at_ms=at,
+            output_table="",
+            label=None,
+        )
 
     assert current_step([]) is None
     assert current_step([node("a", "finished", 5), node("b", "finished", 9)]) == "b"
