@@ -12,35 +12,30 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from smithers import metrics
-from smithers.authoring.context import READ_ALL, Context, TaskContext
 from smithers.authoring.loader import LoadedWorkflow
-from smithers.authoring.nodes import Task
-from smithers.engine import events as ev
-from smithers.engine.attempts import call_task, error_json, validate_output
-from smithers.engine.frames import draft_frame
+from smithers.engine.attempt_runner import AttemptRunner
+from smithers.engine.attempts import error_json
 from smithers.engine.outcomes import LoopEnd, RunOutcome
+from smithers.engine.rendering import RenderCache
 from smithers.engine.run_model import ApprovalInfo, Key, RunModel
+from smithers.engine.run_options import RunConfig
 from smithers.engine.schedule import Schedule, plan_schedule
 from smithers.engine.side_channel import RunningAttempt, SideChannel
 from smithers.engine.states import FINISHED, Action, Verdict, verdict
-from smithers.engine.tree import Leaf, Rendered, render
+from smithers.engine.tree import Leaf
 from smithers.engine.wakeup import Wakeup
 from smithers.engine.writes import Change
-from smithers.errors import LoopMaxReached, OwnershipLost, WorkflowLoadError
+from smithers.errors import LoopMaxReached, OwnershipLost
 from smithers.statuses import AttemptState, NodeState, RunStatus
 from smithers.store.attempt_meta import SignalMeta
 from smithers.store.store import Commit, ExpectationFailed, Store
-from smithers.tools.toolbox import Toolbox
 
-__all__ = ["RunConfig", "RunLoop", "now_ms"]
+__all__ = ["RunLoop", "now_ms"]
 
 log = logging.getLogger(__name__)
 
@@ -50,15 +45,6 @@ _PERSISTED = frozenset({NodeState.PENDING, NodeState.SKIPPED, NodeState.FINISHED
 def now_ms() -> int:
     """Wall-clock epoch milliseconds."""
     return time.time_ns() // 1_000_000
-
-
-@dataclass(frozen=True, slots=True)
-class RunConfig:
-    """How one run executes."""
-
-    max_concurrency: int
-    root_dir: Path
-    allow_network: bool = False
 
 
 class RunLoop:
@@ -77,7 +63,6 @@ class RunLoop:
     ) -> None:
         self.store = store
         self.loaded = loaded
-        self.workflow = loaded.workflow
         self.model = model
         self.run_id = model.run_id
         self.input = input_value
@@ -85,21 +70,25 @@ class RunLoop:
         self.owner = owner
         self.clock = clock
         self.running: dict[Key, RunningAttempt] = {}
-        self._finished: list[RunningAttempt] = []
         self.needs_refresh = True
         self.cancel_requested = False
         self.interrupt_requested = False
         self.lost = False
-        self.crashed: BaseException | None = None
         self.ready_signals: dict[Key, tuple[Any, int]] = {}
         self._wake = Wakeup()
         self._side = SideChannel(self.run_id, self.running, clock, self._flush_side)
+        self.attempts = AttemptRunner(
+            store=store,
+            model=model,
+            input_value=input_value,
+            config=config,
+            side=self._side,
+            running=self.running,
+            on_end=self._wake.set,
+        )
         self._commits = asyncio.Lock()
         self._loop = asyncio.get_running_loop()
-        self._fingerprint: int | None = None
-        self._rendered: Rendered | None = None
-        self._render_reads: set[str] = set()
-        self._render_loops: dict[str, tuple[int, bool]] = {}
+        self.renders = RenderCache(loaded.workflow, model, input_value)
 
     # --- control from the scheduler ------------------------------------------------------
 
@@ -135,14 +124,14 @@ class RunLoop:
             return RunOutcome(LoopEnd.LOST)
         finally:
             self._wake.close()
-            await self._stop_attempts()
+            await self.attempts.stop()
 
     async def _run(self) -> RunOutcome:
         while True:
             if self.lost:
                 return RunOutcome(LoopEnd.LOST)
-            if self.crashed is not None:
-                raise self.crashed
+            if self.attempts.crashed is not None:
+                raise self.attempts.crashed
             if self.cancel_requested:
                 return await self._finish_cancel()
             if self.interrupt_requested:
@@ -152,12 +141,12 @@ class RunLoop:
                 await self._refresh()
             now = self.clock()
             change = Change(self.model, now)
-            self._drain_finished(change)
+            self.attempts.drain(change)
             try:
-                rendered = self._render()
+                rendered = self.renders.render()
             except Exception as exc:  # the build function failed: the run fails with its error
                 return await self._fail_run(change, error_json(exc))
-            self._add_frame(change, rendered)
+            self.renders.add_frame(change, rendered)
             schedule = plan_schedule(
                 rendered,
                 partial(self._verdict, now=now),
@@ -177,7 +166,7 @@ class RunLoop:
                 if change.batch:
                     await self._commit(change)
                 for item in started:
-                    self._launch(item)
+                    self.attempts.launch(item)
                 await self._wait(schedule.wake_at_ms)
                 continue
             if schedule.retry_waiting:
@@ -190,61 +179,6 @@ class RunLoop:
                 return outcome
 
     # --- pass steps ------------------------------------------------------------------------
-
-    def _render(self) -> Rendered:
-        """The tree for the current state.
-
-        Build functions are pure, so a render is reused until an output it read, or a loop's
-        iteration, changes; the build function is called again only then.
-        """
-        outputs = self.model.outputs
-        loops = self.model.loops
-        cached = self._rendered
-        if cached is not None and self._render_loops == loops:
-            changed = outputs.changed
-            if not changed or (
-                READ_ALL not in self._render_reads and changed.isdisjoint(self._render_reads)
-            ):
-                changed.clear()
-                return cached
-        reads: set[str] = set()
-        iteration = next(iter(loops.values()))[0] if len(loops) == 1 else 0
-        ctx = Context(self.run_id, self.input, outputs, iteration=iteration, reads=reads)
-        outputs.changed.clear()
-        self._rendered = None
-        rendered = render(self.workflow, ctx, loops)
-        for leaf in rendered.leaves:
-            if leaf.loop_id is not None:
-                outputs.node_loops[leaf.id] = leaf.loop_id
-        self._rendered = rendered
-        self._render_reads = reads
-        self._render_loops = dict(loops)
-        return rendered
-
-    def _add_frame(self, change: Change, rendered: Rendered) -> None:
-        if rendered.fingerprint == self._fingerprint:
-            return
-        draft = draft_frame(rendered)
-        if draft.xml_hash == self.model.frame_hash:
-            self._fingerprint = rendered.fingerprint
-            return
-        frame_no = self.model.frame_no + 1
-        change.batch.frame = draft.row(self.run_id, frame_no, change.now)
-        change.emit(
-            ev.FrameCommitted(
-                run_id=self.run_id,
-                timestamp_ms=change.now,
-                frame_no=frame_no,
-                xml_hash=draft.xml_hash,
-            )
-        )
-
-        def update() -> None:
-            self.model.frame_no = frame_no
-            self.model.frame_hash = draft.xml_hash
-            self._fingerprint = rendered.fingerprint
-
-        change.after.append(update)
 
     def _verdict(self, leaf: Leaf, now: int) -> Verdict:
         has_output = self.model.outputs.has(leaf.id, leaf.iteration)
@@ -383,23 +317,23 @@ class RunLoop:
         return RunOutcome(LoopEnd.of(status), error)
 
     async def _fail_run(self, change: Change, error: Any) -> RunOutcome:
-        await self._stop_attempts()
-        self._drain_finished(change)
+        await self.attempts.stop()
+        self.attempts.drain(change)
         change.stop_attempts("run-failed", node_state=NodeState.CANCELLED)
         return await self._end(change, RunStatus.FAILED, error)
 
     async def _finish_cancel(self) -> RunOutcome:
-        await self._stop_attempts()
+        await self.attempts.stop()
         change = Change(self.model, self.clock())
-        self._drain_finished(change)  # attempts that completed keep their outputs
+        self.attempts.drain(change)  # attempts that completed keep their outputs
         change.cancel_run()
         await self._commit(change)
         return RunOutcome(LoopEnd.CANCELLED)
 
     async def _finish_interrupt(self) -> RunOutcome:
-        await self._stop_attempts()
+        await self.attempts.stop()
         change = Change(self.model, self.clock())
-        self._drain_finished(change)
+        self.attempts.drain(change)
         change.stop_attempts("interrupted", node_state=NodeState.PENDING)
         change.batch.run_update.update(
             runtime_owner_id=None, heartbeat_at_ms=None, updated_at_ms=change.now
@@ -485,87 +419,6 @@ class RunLoop:
             self.needs_refresh = True  # someone else appended events meanwhile
         return commit
 
-    # --- attempts ----------------------------------------------------------------------------
-
-    def _launch(self, item: RunningAttempt) -> None:
-        self.running[item.leaf.key] = item
-        item.task = asyncio.create_task(self._execute(item), name=f"{self.run_id}:{item.leaf.id}")
-
-    async def _execute(self, item: RunningAttempt) -> None:
-        """Run the task's function; its end is written by the loop's next pass."""
-        node = item.leaf.node
-        assert isinstance(node, Task)
-        # Counted here, where every end passes (finish, failure, timeout, cancel, interrupt,
-        # a lost run: the loop cancels this task on its way out, and so on a crash too).
-        metrics.nodes_active.inc()
-        began = time.perf_counter()
-        try:
-            ctx = self._task_context(item)
-            try:
-                output = validate_output(await call_task(node, ctx), node.output)
-            except Exception as exc:
-                item.error = exc
-            else:
-                if output.table is not None:
-                    try:  # create the table now, outside the pass's write transaction
-                        await self.store.ensure_output_table(output.table)
-                    except WorkflowLoadError as exc:  # an existing table does not fit the Struct
-                        item.error = exc
-                item.output = output
-            item.done = True
-            self._finished.append(item)
-        except asyncio.CancelledError:
-            return  # stopped by the loop, which records how the attempt ended
-        except Exception as exc:  # the store failed: the loop cannot go on safely
-            log.exception("run %s: ending %s failed", self.run_id, item.leaf.id)
-            self.crashed = exc
-        finally:
-            metrics.nodes_active.dec()
-            metrics.node_duration_ms.observe((time.perf_counter() - began) * 1000)
-            self._wake.set()
-
-    def _drain_finished(self, change: Change) -> None:
-        """Put the ends of finished attempts into this pass's write (model updated at once).
-
-        The end of an attempt (output, attempt, node, event) commits in the same transaction
-        as what the next pass writes — the next starts, or the run's end — so a step of a
-        sequence costs one transaction; a render sees the outputs before anything is written.
-        """
-        if not self._finished:
-            return
-        ends = Change(self.model, change.now)
-        for item in self._finished:
-            self.running.pop(item.leaf.key, None)
-            self._side.take_heartbeat(item, change.now)  # the last checkpoint lands with the end
-            if item.error is None:
-                assert item.output is not None
-                ends.finish_attempt(item.info, item.attempt, item.output)
-            else:
-                ends.fail_attempt(item.leaf, item.info, item.attempt, item.error)
-        self._finished.clear()
-        ends.applied()
-        change.batch.merge(ends.batch)
-        change.carries_ends = True
-
-    def _task_context(self, item: RunningAttempt) -> TaskContext:
-        leaf, info, attempt = item.leaf, item.info, item.attempt
-        on_log, on_heartbeat = self._side.reporters(item)
-        return TaskContext(
-            run_id=self.run_id,
-            node_id=leaf.id,
-            iteration=leaf.iteration,
-            attempt=attempt.attempt,
-            input=self.input,
-            outputs=self.model.outputs,
-            loop_id=leaf.loop_id,
-            last_heartbeat=info.last_heartbeat(),
-            root_dir=self.config.root_dir,
-            cancelled=asyncio.Event(),
-            on_heartbeat=on_heartbeat,
-            on_log=on_log,
-            tools=Toolbox(self.config.root_dir, allow_network=self.config.allow_network),
-        )
-
     async def _flush_side(self) -> None:
         """Commit what the side channel gathered (log lines, due heartbeats) on its own."""
         try:
@@ -575,14 +428,3 @@ class RunLoop:
         except OwnershipLost:
             self.lost = True
             self._wake.set()
-
-    async def _stop_attempts(self) -> None:
-        """Cancel attempts still in user code (those already done keep their results)."""
-        items = list(self.running.values())
-        for item in items:
-            if item.task is not None and not item.done:
-                item.task.cancel()
-        tasks = [item.task for item in items if item.task is not None]
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
-        self._side.close()

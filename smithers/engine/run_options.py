@@ -12,10 +12,18 @@ from typing import Any
 
 import msgspec
 
-from smithers.engine.run_loop import RunConfig
 from smithers.store.urls import decoded_config, redact_url
 
-__all__ = ["StartOptions", "options_from_config", "stored_config"]
+__all__ = ["RunConfig", "StartOptions", "options_from_config", "stored_config"]
+
+
+@dataclass(frozen=True, slots=True)
+class RunConfig:
+    """How one run executes: its options resolved against the workflow's defaults."""
+
+    max_concurrency: int
+    root_dir: Path
+    allow_network: bool = False
 
 
 @dataclass(frozen=True, slots=True)

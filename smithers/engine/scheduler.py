@@ -29,9 +29,9 @@ from smithers.engine.limits import check_input
 from smithers.engine.maintenance import Maintenance
 from smithers.engine.outcomes import LoopEnd, RunOutcome
 from smithers.engine.owning import usable_url
-from smithers.engine.run_loop import RunConfig, RunLoop, now_ms
+from smithers.engine.run_loop import RunLoop, now_ms
 from smithers.engine.run_model import RunModel
-from smithers.engine.run_options import StartOptions, options_from_config, stored_config
+from smithers.engine.run_options import RunConfig, StartOptions, options_from_config, stored_config
 from smithers.engine.writes import Change
 from smithers.errors import (
     InvalidRequest,

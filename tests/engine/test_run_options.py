@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from smithers.engine.run_loop import RunConfig
-from smithers.engine.run_options import StartOptions, options_from_config, stored_config
+from smithers.engine.run_options import RunConfig, StartOptions, options_from_config, stored_config
 
 WITH_PASSWORD = "postgresql+asyncpg://ann:s3cr3t@h/app?schema=runs"
 
