@@ -12,17 +12,21 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Coroutine, Iterable
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
-import msgspec
-
 from smithers import metrics
-from smithers.authoring.loader import LoadedWorkflow, load_workflow
-from smithers.authoring.nodes import ApprovalDecision
+from smithers.authoring.loader import LoadedWorkflow
 from smithers.engine import events as ev
-from smithers.engine.decisions import record_decision, record_signal
+from smithers.engine.claims import (
+    check_output_tables,
+    convert_input,
+    load_stored,
+    new_run_row,
+    prepare_claim,
+    run_config,
+)
+from smithers.engine.controls import RunControls
 from smithers.engine.hub import EventHub
 from smithers.engine.ids import new_owner_id, new_run_id
 from smithers.engine.limits import check_input
@@ -31,19 +35,14 @@ from smithers.engine.outcomes import LoopEnd, RunOutcome
 from smithers.engine.owning import usable_url
 from smithers.engine.run_loop import RunLoop, now_ms
 from smithers.engine.run_model import RunModel
-from smithers.engine.run_options import RunConfig, StartOptions, options_from_config, stored_config
-from smithers.engine.writes import Change
+from smithers.engine.run_options import RunConfig, StartOptions, stored_config
 from smithers.errors import (
-    InvalidRequest,
     RunInProgress,
-    RunNotActive,
     RunNotFound,
     SmithersError,
-    WorkflowLoadError,
 )
-from smithers.statuses import FINAL, SUSPENDED, TERMINAL, NodeState, RunStatus
+from smithers.statuses import FINAL, SUSPENDED, TERMINAL, RunStatus
 from smithers.store.batch import Batch
-from smithers.store.outputs import output_table_for
 from smithers.store.rows import RunRow
 from smithers.store.store import ExpectationFailed, Store
 from smithers.store.urls import database_identity
@@ -83,7 +82,7 @@ class StoreState:
     """Run id → epoch ms before which a claim is not tried again (it failed here)."""
 
 
-class RunScheduler:
+class RunScheduler(RunControls):
     """Executes runs in this process, coordinated with other processes through the database."""
 
     def __init__(
@@ -207,25 +206,19 @@ class RunScheduler:
         await self.attach(store)
         raw_input = {} if input is None else input
         check_input(raw_input)
-        input_value = _convert_input(loaded, raw_input)
-        await _check_output_tables(store, loaded)
+        input_value = convert_input(loaded, raw_input)
+        await check_output_tables(store, loaded)
         now = self.clock()
         run_id = run_id or new_run_id(now)
-        config = self._config(loaded, options)
-        row = {
-            "run_id": run_id,
-            "workflow_name": loaded.workflow.name,
-            "workflow_path": str(loaded.path),
-            "workflow_hash": loaded.hash,
-            "status": RunStatus.RUNNING.value,
-            "created_at_ms": now,
-            "started_at_ms": now,
-            "heartbeat_at_ms": now,
-            "runtime_owner_id": self.owner_id,
-            "config_json": stored_config(options, config),
-            "input_json": msgspec.json.encode(raw_input).decode(),
-            "updated_at_ms": now,
-        }
+        config = run_config(loaded, options)
+        row = new_run_row(
+            run_id,
+            loaded,
+            owner=self.owner_id,
+            now=now,
+            config_json=stored_config(options, config),
+            raw_input=raw_input,
+        )
         batch = Batch(events=[ev.RunStarted(run_id=run_id, timestamp_ms=now)])
         commit = await store.create_run(row, batch)
         model = RunModel(run_id)
@@ -263,7 +256,7 @@ class RunScheduler:
             if self.is_active(row) and not force:
                 raise RunInProgress(f"Run {run_id} is running in process {row.runtime_owner_id}")
             if loaded is None:
-                loaded = _load_stored(row)
+                loaded = load_stored(row)
             if await self._claim(store, row, loaded, options):
                 metrics.runs_resumed.inc()
                 return "resumed"
@@ -285,71 +278,25 @@ class RunScheduler:
         loaded: LoadedWorkflow,
         options: StartOptions | None,
     ) -> bool:
-        """Take over ``row`` with a compare-and-set and execute it; False if someone else won.
-
-        The compare-and-set expects the status read in ``row``: a run that ended meanwhile
-        (finished in another process) is never re-entered.
-        """
-        assert row.status not in FINAL, "a finished run is never claimed"
-        raw_input = msgspec.json.decode(row.input_json) if row.input_json else {}
-        input_value = _convert_input(loaded, raw_input)
-        await _check_output_tables(store, loaded)
-        state = await store.reads.load_state(row.run_id)
-        if state is None:
-            raise RunNotFound(row.run_id, "Run id does not exist", code="RUN_NOT_FOUND")
-        model = RunModel.from_state(state, (*loaded.struct_types, ApprovalDecision))
-        now = self.clock()
-        stored_options = options_from_config(row.config_json)
-        if options is not None and options.max_concurrency is not None:
-            stored_options = replace(stored_options, max_concurrency=options.max_concurrency)
-        config = self._config(loaded, stored_options)
-        change = Change(model, now)
-        change.stop_attempts("interrupted", node_state=NodeState.PENDING)
-        if row.status == RunStatus.FAILED:
-            for info in model.nodes.values():
-                if info.state == NodeState.FAILED:
-                    info.extra_attempts += 1
-                    change.set_node(info, NodeState.FAILED)
-        change.batch.run_update.update(
-            status=RunStatus.RUNNING.value,
-            runtime_owner_id=self.owner_id,
-            heartbeat_at_ms=now,
-            started_at_ms=row.started_at_ms or now,
-            finished_at_ms=None,
-            error_json=None,
-            cancel_requested_at_ms=None,
-            wake_at_ms=None,
-            updated_at_ms=now,
-            workflow_name=loaded.workflow.name,
-            workflow_path=str(loaded.path),
-            workflow_hash=loaded.hash,
-            config_json=stored_config(stored_options, config),
+        """Take over ``row`` with a compare-and-set and execute it; False if someone else won."""
+        claim = await prepare_claim(
+            store, row, loaded, options, owner=self.owner_id, clock=self.clock
         )
-        change.emit(ev.RunStarted(run_id=row.run_id, timestamp_ms=now))
-        expect = {
-            "status": row.status,
-            "runtime_owner_id": row.runtime_owner_id,
-            "heartbeat_at_ms": row.heartbeat_at_ms,
-            "wake_at_ms": row.wake_at_ms,
-        }
         try:
             # The row's owner may have written since the state was read: then try again.
             commit = await store.commit(
-                row.run_id, change.batch, expect=expect, expect_max_seq=state.max_seq
+                row.run_id,
+                claim.change.batch,
+                expect=claim.expect,
+                expect_max_seq=claim.expect_max_seq,
             )
         except ExpectationFailed:
             return False
-        change.applied()
+        claim.change.applied()
+        model = claim.model
         model.seen_seq = commit.last_seq if commit.prior_max_seq == model.seen_seq else -1
-        self._launch(store, loaded, model, input_value, config)
+        self._launch(store, loaded, model, claim.input_value, claim.config)
         return True
-
-    def _config(self, loaded: LoadedWorkflow, options: StartOptions) -> RunConfig:
-        return RunConfig(
-            max_concurrency=options.max_concurrency or loaded.workflow.max_concurrency,
-            root_dir=options.root_dir or loaded.path.parent,
-            allow_network=options.allow_network,
-        )
 
     def _launch(
         self,
@@ -444,7 +391,7 @@ class RunScheduler:
     async def try_claim(self, store: Store, row: RunRow) -> bool:
         """Claim and continue ``row`` here; False if another process won or it cannot load."""
         try:
-            loaded = _load_stored(row)
+            loaded = load_stored(row)
             claimed = await self._claim(store, row, loaded, None)
         except (SmithersError, OSError) as exc:
             log.warning("run %s cannot be continued here: %s", row.run_id, exc)
@@ -465,123 +412,3 @@ class RunScheduler:
         future: asyncio.Future[RunOutcome] = asyncio.get_running_loop().create_future()
         self._waiters.setdefault(run_id, []).append(_Waiter(future, frozenset(until)))
         return await future
-
-    # --- cancel, decisions, signals ----------------------------------------------------------
-
-    async def cancel_run(self, store: Store, run_id: str) -> None:
-        """Cancel a run: at once when suspended or orphaned, through its owner when active."""
-        await self.attach(store)
-        while True:
-            row = await store.reads.get_run(run_id)
-            if row is None:
-                raise RunNotFound(run_id)
-            if row.status in TERMINAL:
-                raise RunNotActive()
-            handle = self.active.get(run_id)
-            if handle is not None or self.is_active(row):
-                now = self.clock()
-                batch = Batch(run_update={"cancel_requested_at_ms": now, "updated_at_ms": now})
-                try:
-                    await store.commit(run_id, batch, expect={"status": RunStatus.RUNNING.value})
-                except ExpectationFailed:
-                    continue
-                if handle is not None:
-                    handle.loop.cancel()
-                return
-            if await self._cancel_directly(store, row):
-                return
-
-    async def _cancel_directly(self, store: Store, row: RunRow) -> bool:
-        state = await store.reads.load_state(row.run_id)
-        if state is None:
-            raise RunNotFound(row.run_id)
-        model = RunModel.from_state(state, ())
-        change = Change(model, self.clock())
-        change.cancel_run()
-        expect = {
-            "status": row.status,
-            "runtime_owner_id": row.runtime_owner_id,
-            "heartbeat_at_ms": row.heartbeat_at_ms,
-        }
-        try:
-            await store.commit(
-                row.run_id, change.batch, expect=expect, expect_max_seq=state.max_seq
-            )
-        except ExpectationFailed:
-            return False
-        timer = self._wake_timers.pop(row.run_id, None)
-        if timer is not None:
-            timer.cancel()
-        return True
-
-    async def decide(
-        self,
-        store: Store,
-        run_id: str,
-        node_id: str,
-        iteration: int,
-        *,
-        approved: bool,
-        note: str | None = None,
-        decided_by: str | None = None,
-    ) -> str:
-        """Approve or deny a waiting node; returns ``"approved"`` or ``"denied"``."""
-        await self.attach(store)
-        woken = await record_decision(
-            store, run_id, node_id, iteration, approved, note, decided_by, self.clock()
-        )
-        await self._after_external(store, run_id, woken)
-        return "approved" if approved else "denied"
-
-    async def signal(
-        self,
-        store: Store,
-        run_id: str,
-        name: str,
-        data: Any,
-        *,
-        correlation_id: str | None = None,
-        received_by: str | None = None,
-    ) -> dict[str, Any]:
-        """Store a signal for a run; wakes it when a node waits for it."""
-        await self.attach(store)
-        result = await record_signal(
-            store, run_id, name, data, correlation_id, received_by, self.clock()
-        )
-        await self._after_external(store, run_id, bool(result.pop("woken")))
-        return result
-
-    async def _after_external(self, store: Store, run_id: str, woken: bool) -> None:
-        handle = self.active.get(run_id)
-        if handle is not None:
-            handle.loop.wake(refresh=True)
-        elif woken and self.auto_wake:
-            row = await store.reads.get_run(run_id)
-            if row is not None and row.status == RunStatus.RUNNING and row.runtime_owner_id is None:
-                await self.try_claim(store, row)
-
-
-def _convert_input(loaded: LoadedWorkflow, raw: dict[str, Any]) -> Any:
-    try:
-        return loaded.workflow.convert_input(raw)
-    except msgspec.ValidationError as exc:
-        raise InvalidRequest(str(exc)) from exc
-
-
-async def _check_output_tables(store: Store, loaded: LoadedWorkflow) -> None:
-    """Existing output tables of the module's Structs must fit them (else WORKFLOW_LOAD_FAILED)."""
-    candidates: list[type[msgspec.Struct]] = [*loaded.struct_types, ApprovalDecision]
-    for struct_type in candidates:
-        if struct_type is loaded.workflow.input_type:
-            continue
-        try:
-            table = output_table_for(struct_type)
-        except WorkflowLoadError:
-            continue  # not usable as an output type (e.g. a nested helper Struct)
-        await store.ensure_output_table(table, create=False)
-
-
-def _load_stored(row: RunRow) -> LoadedWorkflow:
-    if not row.workflow_path:
-        raise WorkflowLoadError(f"run {row.run_id} has no stored workflow path")
-    return load_workflow(Path(row.workflow_path))
