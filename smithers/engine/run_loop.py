@@ -18,6 +18,7 @@ from typing import Any
 import msgspec
 
 from smithers.authoring.loader import LoadedWorkflow
+from smithers.engine import wait_writes as waits
 from smithers.engine.attempt_runner import AttemptRunner
 from smithers.engine.attempts import error_json
 from smithers.engine.outcomes import LoopEnd, RunOutcome
@@ -205,24 +206,24 @@ class RunLoop:
             latest = info.latest
             acted = True
             if action is Action.REQUEST_APPROVAL:
-                change.request_approval(leaf, info)
+                waits.request_approval(change, leaf, info)
             elif action is Action.DENY_GATE:
-                change.deny_gate(leaf, info, leaf_verdict.state)
+                waits.deny_gate(change, leaf, info, leaf_verdict.state)
             elif action is Action.RESOLVE_APPROVAL:
-                change.resolve_approval(leaf, info, self.model.approvals[leaf.key])
+                waits.resolve_approval(change, leaf, info, self.model.approvals[leaf.key])
             elif action is Action.START_TIMER:
-                change.start_timer(leaf, info)
+                waits.start_timer(change, leaf, info)
             elif action is Action.FIRE_TIMER and latest is not None:
-                change.fire_timer(info, latest)
+                waits.fire_timer(change, info, latest)
             elif action is Action.START_WAIT:
                 if signal_seq is None:
                     signal_seq = await self.store.reads.max_signal_seq(self.run_id)
-                change.start_wait(leaf, info, signal_seq)
+                waits.start_wait(change, leaf, info, signal_seq)
             elif action is Action.RESOLVE_SIGNAL and latest is not None:
                 payload, seq = self.ready_signals.pop(leaf.key)
-                change.resolve_signal(leaf, info, latest, payload, seq)
+                waits.resolve_signal(change, leaf, info, latest, payload, seq)
             elif action is Action.TIMEOUT_SIGNAL and latest is not None:
-                change.time_out_signal(leaf, info, latest)
+                waits.time_out_signal(change, leaf, info, latest)
         if acted:
             await self._commit(change)
         return acted

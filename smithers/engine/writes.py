@@ -8,39 +8,35 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
 
-from smithers.authoring.durations import seconds
-from smithers.authoring.nodes import Approval, ApprovalDecision, Signal, Task, Timer
+from smithers.authoring.nodes import Task
 from smithers.engine import events as ev
 from smithers.engine.attempts import Output, error_json
-from smithers.engine.run_model import ApprovalInfo, AttemptInfo, NodeInfo, RunModel
+from smithers.engine.run_model import AttemptInfo, NodeInfo, RunModel
 from smithers.engine.tree import Leaf
-from smithers.errors import ApprovalDenied, SmithersError
-from smithers.statuses import ApprovalStatus, AttemptState, NodeState, RunStatus
+from smithers.statuses import AttemptState, NodeState, RunStatus
 from smithers.store.attempt_meta import (
-    ApprovalMeta,
     AttemptMeta,
-    SignalMeta,
     TaskMeta,
     TimerMeta,
     encode_meta,
 )
 from smithers.store.batch import Batch
-from smithers.store.outputs import output_table_for
 
-__all__ = ["Change"]
+__all__ = ["Change", "json_text", "timer_fires_at"]
 
 _json = msgspec.json.Encoder()
 
 
-def _dumps(value: Any) -> str:
+def json_text(value: Any) -> str:
+    """``value`` as JSON text, for a ``*_json`` column."""
     return _json.encode(value).decode()
 
 
-def _fires_at(attempt: AttemptInfo, default: int) -> int:
+def timer_fires_at(attempt: AttemptInfo, default: int) -> int:
     """When a timer's attempt fires (``default`` for an attempt without a timer's meta)."""
     return attempt.meta.fires_at_ms if isinstance(attempt.meta, TimerMeta) else default
 
@@ -129,7 +125,7 @@ class Change:
             "attempt": attempt.attempt,
             "state": state,
             "finished_at_ms": self.now,
-            "error_json": None if error is None else _dumps(error),
+            "error_json": None if error is None else json_text(error),
         }
         if meta is not None:
             row["meta_json"] = encode_meta(meta)
@@ -152,7 +148,7 @@ class Change:
             table_name = output.table.name
         else:
             self.batch.untyped_outputs.append(
-                dict(keys, payload_json=output.untyped_json or _dumps(output.value))
+                dict(keys, payload_json=output.untyped_json or json_text(output.value))
             )
             table_name = "_smithers_outputs"
 
@@ -222,195 +218,6 @@ class Change:
             self.emit(ev.NodeRetrying(**self.base(info), attempt=attempt.attempt + 1))
         return will_retry
 
-    # --- approvals ---------------------------------------------------------------------
-
-    def request_approval(self, leaf: Leaf, info: NodeInfo) -> None:
-        """Store a requested approval; the node waits for it."""
-        node = leaf.node
-        label = leaf.label or leaf.id
-        if isinstance(node, Approval):
-            request = {"mode": "decision", "title": node.title or label, "summary": node.summary}
-        else:
-            request = {"mode": "gate", "title": label, "summary": None}
-        self.batch.approval_upserts.append(
-            {
-                "run_id": self.run_id,
-                "node_id": info.node_id,
-                "iteration": info.iteration,
-                "status": ApprovalStatus.REQUESTED.value,
-                "requested_at_ms": self.now,
-                "decided_at_ms": None,
-                "note": None,
-                "decided_by": None,
-                "request_json": _dumps(request),
-                "decision_json": None,
-                "auto_approved": 0,
-            }
-        )
-        key = (info.node_id, info.iteration)
-        self.after.append(
-            lambda: self.model.approvals.__setitem__(
-                key, ApprovalInfo(ApprovalStatus.REQUESTED, self.now)
-            )
-        )
-        info.label = leaf.label
-        self.set_node(info, NodeState.WAITING_APPROVAL)
-        base = self.base(info)
-        self.emit(ev.ApprovalRequested(**base), ev.NodeWaitingApproval(**base))
-
-    def deny_gate(self, leaf: Leaf, info: NodeInfo, state: NodeState) -> None:
-        """A denied ``needs_approval`` task: skipped (continue_on_fail) or failed, no attempt."""
-        self.set_node(info, state)
-        if state is NodeState.SKIPPED:
-            self.emit(ev.NodeSkipped(**self.base(info)))
-        else:
-            denied = ApprovalDenied(f"approval of {leaf.id!r} was denied")
-            self.emit(ev.NodeFailed(**self.base(info), attempt=0, error=denied.to_json()))
-
-    def resolve_approval(self, leaf: Leaf, info: NodeInfo, approval: ApprovalInfo) -> None:
-        """An ``Approval`` node takes its decision as output (or fails on a denial to fail on)."""
-        node = leaf.node
-        assert isinstance(node, Approval)
-        approved = approval.status == ApprovalStatus.APPROVED
-        attempt_no = info.next_attempt
-        self.emit(ev.NodeStarted(**self.base(info), attempt=attempt_no))
-        if not approved and node.on_deny == "fail":
-            denied = ApprovalDenied(f"approval of {leaf.id!r} was denied")
-            attempt = self.add_attempt(info, AttemptState.FAILED, ApprovalMeta(), finished=True)
-            self.batch.attempt_inserts[-1]["error_json"] = _dumps(denied.to_json())
-            self.set_node(info, NodeState.FAILED, last_attempt=attempt.attempt)
-            self.emit(ev.NodeFailed(**self.base(info), attempt=attempt_no, error=denied.to_json()))
-            return
-        decision = ApprovalDecision(
-            approved=approved,
-            note=approval.note,
-            decided_by=approval.decided_by,
-            decided_at_ms=approval.decided_at_ms or self.now,
-        )
-        attempt = self.add_attempt(info, AttemptState.FINISHED, ApprovalMeta(), finished=True)
-        self.put_output(info, Output(decision, output_table_for(ApprovalDecision)))
-        self.set_node(info, NodeState.FINISHED, last_attempt=attempt.attempt)
-        self.emit(ev.NodeFinished(**self.base(info), attempt=attempt_no))
-
-    # --- timers ------------------------------------------------------------------------
-
-    def start_timer(self, leaf: Leaf, info: NodeInfo) -> None:
-        """Create the timer's attempt; fire at once when already due."""
-        node = leaf.node
-        assert isinstance(node, Timer)
-        first = info.attempts[0] if info.attempts else None
-        if first is not None and isinstance(first.meta, TimerMeta):
-            fires_at = first.meta.fires_at_ms  # a resumed timer keeps its deadline
-        elif node.until_ms is not None:
-            fires_at = node.until_ms
-        else:
-            fires_at = self.now + int((seconds(node.duration) or 0.0) * 1000)
-        timer_type: Literal["absolute", "duration"] = (
-            "absolute" if node.until_ms is not None else "duration"
-        )
-        meta = TimerMeta(fires_at_ms=fires_at, timer_type=timer_type)
-        attempt = self.add_attempt(info, AttemptState.WAITING_TIMER, meta)
-        base = self.base(info)
-        self.emit(
-            ev.TimerCreated(
-                **base, timer_id=info.node_id, fires_at_ms=fires_at, timer_type=timer_type
-            ),
-            ev.NodeStarted(**base, attempt=attempt.attempt),
-        )
-        if fires_at <= self.now:
-            self.fire_timer(info, attempt)
-        else:
-            self.set_node(info, NodeState.WAITING_TIMER, last_attempt=attempt.attempt)
-            self.emit(ev.NodeWaitingTimer(**base, fires_at_ms=fires_at))
-
-    def fire_timer(self, info: NodeInfo, attempt: AttemptInfo) -> None:
-        """The timer is due: it finishes."""
-        fires_at = _fires_at(attempt, self.now)
-        self.emit(
-            ev.TimerFired(
-                **self.base(info),
-                timer_id=info.node_id,
-                fires_at_ms=fires_at,
-                fired_at_ms=self.now,
-                delay_ms=max(0, self.now - fires_at),
-            )
-        )
-        output = {"firesAtMs": fires_at, "firedAtMs": self.now}
-        self.finish_attempt(info, attempt, Output(output, None, _dumps(output)))
-
-    # --- signals -----------------------------------------------------------------------
-
-    def start_wait(self, leaf: Leaf, info: NodeInfo, after_signal_seq: int) -> None:
-        """The node starts waiting for its signal (an attempt in ``waiting-event``)."""
-        node = leaf.node
-        assert isinstance(node, Signal)
-        first = info.attempts[0] if info.attempts else None
-        if first is not None and isinstance(first.meta, SignalMeta):
-            after_signal_seq = first.meta.after_signal_seq
-            timeout_at = first.meta.timeout_at_ms
-        else:
-            timeout = seconds(node.timeout)
-            timeout_at = None if timeout is None else self.now + int(timeout * 1000)
-        meta = SignalMeta(
-            signal_name=node.name or node.id,
-            correlation_id=node.correlation_id,
-            after_signal_seq=after_signal_seq,
-            timeout_at_ms=timeout_at,
-            on_timeout=node.on_timeout,
-        )
-        attempt = self.add_attempt(info, AttemptState.WAITING_EVENT, meta)
-        self.set_node(info, NodeState.WAITING_EVENT, last_attempt=attempt.attempt)
-        self.emit(ev.NodeStarted(**self.base(info), attempt=attempt.attempt))
-
-    def resolve_signal(
-        self, leaf: Leaf, info: NodeInfo, attempt: AttemptInfo, payload: Any, seq: int
-    ) -> None:
-        """A matching signal arrived: its data is the output (validated if typed)."""
-        from smithers.engine.attempts import validate_output
-
-        node = leaf.node
-        assert isinstance(node, Signal)
-        assert isinstance(attempt.meta, SignalMeta)
-        meta = msgspec.structs.replace(attempt.meta, resolved_signal_seq=seq)
-        try:
-            output = validate_output(payload, node.output)
-        except SmithersError as exc:
-            self.end_attempt(info, attempt, AttemptState.FAILED, error=exc.to_json(), meta=meta)
-            self.set_node(info, NodeState.FAILED, last_attempt=attempt.attempt)
-            self.emit(
-                ev.NodeFailed(**self.base(info), attempt=attempt.attempt, error=exc.to_json())
-            )
-            return
-        attempt.meta = meta
-        self.batch.attempt_updates.append(
-            {
-                "run_id": self.run_id,
-                "node_id": info.node_id,
-                "iteration": info.iteration,
-                "attempt": attempt.attempt,
-                "meta_json": encode_meta(meta),
-            }
-        )
-        self.finish_attempt(info, attempt, output)
-
-    def time_out_signal(self, leaf: Leaf, info: NodeInfo, attempt: AttemptInfo) -> None:
-        """The wait timed out: fail, skip, or continue with output ``None``."""
-        from smithers.errors import TaskTimeout
-
-        node = leaf.node
-        assert isinstance(node, Signal)
-        if node.on_timeout == "continue":
-            self.finish_attempt(info, attempt, Output(None, None, "null"))
-        elif node.on_timeout == "skip":
-            self.end_attempt(info, attempt, AttemptState.SKIPPED)
-            self.set_node(info, NodeState.SKIPPED, last_attempt=attempt.attempt)
-            self.emit(ev.NodeSkipped(**self.base(info)))
-        else:
-            error = TaskTimeout(f"signal {node.name!r} did not arrive in time").to_json()
-            self.end_attempt(info, attempt, AttemptState.FAILED, error=error)
-            self.set_node(info, NodeState.FAILED, last_attempt=attempt.attempt)
-            self.emit(ev.NodeFailed(**self.base(info), attempt=attempt.attempt, error=error))
-
     # --- the run as a whole ------------------------------------------------------------
 
     def end_run(self, status: RunStatus, *, error: Any = None) -> None:
@@ -423,7 +230,7 @@ class Change:
             cancel_requested_at_ms=None,
             wake_at_ms=None,
             updated_at_ms=self.now,
-            error_json=None if error is None else _dumps(error),
+            error_json=None if error is None else json_text(error),
         )
         run_id, now = self.run_id, self.now
         if status is RunStatus.FINISHED:
@@ -463,7 +270,7 @@ class Change:
                     self.end_attempt(info, attempt, AttemptState.CANCELLED)
                     self.set_node(info, NodeState.CANCELLED, last_attempt=attempt.attempt)
                     if was_timer:
-                        fires_at = _fires_at(attempt, self.now)
+                        fires_at = timer_fires_at(attempt, self.now)
                         self.emit(
                             ev.TimerCancelled(
                                 **self.base(info), timer_id=info.node_id, fires_at_ms=fires_at
