@@ -15,9 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from sqlalchemy import Table, and_, bindparam, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql import ClauseElement
+from sqlalchemy import bindparam, func, insert, select, update
 
 from smithers.errors import OwnershipLost, RunAlreadyExists, RunNotFound
 from smithers.store import schema as s
@@ -27,6 +25,7 @@ from smithers.store.db import Database, Guard, Prepared, Row, Statement
 from smithers.store.outputs import OutputTable
 from smithers.store.reads import Reads
 from smithers.store.rows import ApprovalRow, EventRow, NodeRow, RunRow
+from smithers.store.statements import BatchStatements
 from smithers.store.urls import redact_url
 
 __all__ = ["Commit", "ExpectationFailed", "Store"]
@@ -99,16 +98,6 @@ _TOUCH_HEARTBEATS = (
     .returning(s.runs.c.run_id)
 )
 
-_KEYS: dict[str, tuple[str, ...]] = {
-    s.nodes.name: ("run_id", "node_id", "iteration"),
-    s.attempts.name: ("run_id", "node_id", "iteration", "attempt"),
-    s.approvals.name: ("run_id", "node_id", "iteration"),
-    s.loops.name: ("run_id", "ralph_id"),
-    s.outputs.name: ("run_id", "node_id", "iteration"),
-    s.runs.name: ("run_id",),
-    s.signals.name: ("run_id", "seq"),
-}
-
 
 @dataclass(slots=True)
 class _WritePlan:
@@ -146,7 +135,7 @@ class Store:
         self._schema_ready = False
         self._ensured_tables: set[str] = set()
         self._checked_tables: set[str] = set()
-        self._statements: dict[Any, ClauseElement] = {}
+        self._statements = BatchStatements(db.dialect)
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -215,7 +204,7 @@ class Store:
         run_id = row["run_id"]
         await self._ensure_batch_tables(batch)
         result: list[Commit] = []
-        plan = self._plan(run_id, batch, rows_first=self._inserts(s.runs, [row]))
+        plan = self._plan(run_id, batch, rows_first=self._statements.inserts(s.runs, [row]))
 
         def build(guard: Row | None) -> list[Prepared]:
             if guard is not None:
@@ -290,14 +279,16 @@ class Store:
         events: Sequence[EventRow],
     ) -> None:
         """Upsert a run's rows and insert its events (same seqs) — mirroring, idempotent."""
-        out = self._upserts(s.runs, [msgspec.structs.asdict(run)])
+        out = self._statements.upserts(s.runs, [msgspec.structs.asdict(run)])
         if nodes:
-            out += self._upserts(s.nodes, [msgspec.structs.asdict(n) for n in nodes])
+            out += self._statements.upserts(s.nodes, [msgspec.structs.asdict(n) for n in nodes])
         if approvals:
-            out += self._upserts(s.approvals, [msgspec.structs.asdict(a) for a in approvals])
+            out += self._statements.upserts(
+                s.approvals, [msgspec.structs.asdict(a) for a in approvals]
+            )
         if events:
             rows = [msgspec.structs.asdict(e) for e in events]
-            out += self._upserts(s.events, rows, keys=("run_id", "seq"), ignore=True)
+            out += self._statements.upserts(s.events, rows, keys=("run_id", "seq"), ignore=True)
         prepared = [self.db.prepare(stmt, params) for stmt, params in out]
         await self.db.write(_GUARD, {"run_id": run.run_id}, lambda _: prepared)
 
@@ -315,36 +306,11 @@ class Store:
     def _guard_stmt(self) -> Guard:
         return _GUARD_LOCKED if self.db.dialect == "postgresql" else _GUARD
 
-    def _row_statements(self, run_id: str, batch: Batch) -> list[Statement]:
-        """The statements that write ``batch``'s rows (its events are written separately)."""
-        out: list[Statement] = []
-        if batch.run_update:
-            out += self._updates(s.runs, [dict(batch.run_update, run_id=run_id)])
-        if batch.attempt_inserts:
-            out += self._inserts(s.attempts, batch.attempt_inserts)
-        if batch.attempt_updates:
-            out += self._updates(s.attempts, batch.attempt_updates)
-        if batch.node_upserts:
-            out += self._upserts(s.nodes, batch.node_upserts)
-        if batch.approval_upserts:
-            out += self._upserts(s.approvals, batch.approval_upserts)
-        if batch.loop_upserts:
-            out += self._upserts(s.loops, batch.loop_upserts)
-        if batch.untyped_outputs:
-            out += self._upserts(s.outputs, batch.untyped_outputs)
-        for table, row in batch.typed_outputs:
-            out += self._upserts(table.table, [row], keys=("run_id", "node_id", "iteration"))
-        if batch.signal_inserts:
-            out += self._inserts(s.signals, batch.signal_inserts)
-        if batch.frame is not None:
-            out += self._inserts(s.frames, [batch.frame])
-        return out
-
     def _plan(
         self, run_id: str, batch: Batch, rows_first: list[Statement] | None = None
     ) -> _WritePlan:
         """Everything of a write prepared here, on the caller's thread; only seqs are left."""
-        statements = [*(rows_first or []), *self._row_statements(run_id, batch)]
+        statements = [*(rows_first or []), *self._statements.of_batch(run_id, batch)]
         event_rows = [
             {
                 "run_id": run_id,
@@ -370,79 +336,6 @@ class Store:
             except Exception:  # a broken listener must not undo a committed write
                 log.exception("commit listener failed")
 
-    # --- statement builders (cached per table and column set) ----------------------------
-
-    def _cached(self, key: Any, build: Callable[[], ClauseElement]) -> ClauseElement:
-        stmt = self._statements.get(key)
-        if stmt is None:
-            stmt = self._statements[key] = build()
-        return stmt
-
-    def _inserts(self, table: Table, rows: Sequence[dict[str, Any]]) -> list[Statement]:
-        out: list[Statement] = []
-        for cols, group in _group_by_columns(rows).items():
-
-            def build(cols: tuple[str, ...] = cols) -> ClauseElement:
-                return insert(table).values({c: bindparam(c) for c in cols})
-
-            stmt = self._cached(("insert", table.name, cols), build)
-            out.append((stmt, group))
-        return out
-
-    def _updates(self, table: Table, rows: Sequence[dict[str, Any]]) -> list[Statement]:
-        keys = _KEYS[table.name]
-        out: list[Statement] = []
-        for cols, group in _group_by_columns(rows).items():
-            values = tuple(c for c in cols if c not in keys)
-
-            def build(values: tuple[str, ...] = values) -> ClauseElement:
-                where = and_(*(table.c[k] == bindparam(f"k_{k}") for k in keys))
-                return update(table).where(where).values({c: bindparam(f"v_{c}") for c in values})
-
-            stmt = self._cached(("update", table.name, cols), build)
-            params = [
-                {**{f"k_{k}": r[k] for k in keys}, **{f"v_{c}": r[c] for c in values}}
-                for r in group
-            ]
-            out.append((stmt, params))
-        return out
-
-    def _upserts(
-        self,
-        table: Table,
-        rows: Sequence[dict[str, Any]],
-        keys: tuple[str, ...] | None = None,
-        *,
-        ignore: bool = False,
-    ) -> list[Statement]:
-        """Insert-or-update (or, with ``ignore``, insert-or-skip) statements."""
-        keys = keys or _KEYS[table.name]
-        out: list[Statement] = []
-        for cols, group in _group_by_columns(rows).items():
-
-            def build(cols: tuple[str, ...] = cols) -> ClauseElement:
-                dialect_insert = (
-                    postgresql.insert if self.db.dialect == "postgresql" else sqlite.insert
-                )
-                stmt = dialect_insert(table).values({c: bindparam(c) for c in cols})
-                changes = {c: stmt.excluded[c] for c in cols if c not in keys}
-                if not changes or ignore:
-                    return stmt.on_conflict_do_nothing(index_elements=list(keys))
-                return stmt.on_conflict_do_update(index_elements=list(keys), set_=changes)
-
-            key = ("upsert", table.name, id(table), cols, ignore)
-            out.append((self._cached(key, build), group))
-        return out
-
 
 def _payloads(batch: Batch) -> list[str]:
     return [msgspec.json.encode(ev).decode() for ev in batch.events]
-
-
-def _group_by_columns(
-    rows: Sequence[dict[str, Any]],
-) -> dict[tuple[str, ...], list[dict[str, Any]]]:
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for row in rows:
-        groups.setdefault(tuple(sorted(row)), []).append(row)
-    return groups
