@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
-from sqlalchemy import Select, and_, bindparam, func, or_, select, text
+from sqlalchemy import Select, and_, bindparam, func, or_, select
 
 from smithers.statuses import TERMINAL, ApprovalStatus, AttemptState, RunStatus
 from smithers.store import schema as s
@@ -22,8 +21,9 @@ from smithers.store.rows import (
     RunStatusRow,
     SignalRow,
 )
+from smithers.store.run_state import RunState, load_state
 
-__all__ = ["Reads", "RunState"]
+__all__ = ["Reads", "RunState"]  # RunState: re-exported from run_state
 
 _RUN = select(s.runs).where(s.runs.c.run_id == bindparam("run_id"))
 _NODES = select(s.nodes).where(s.nodes.c.run_id == bindparam("run_id"))
@@ -37,14 +37,6 @@ _APPROVAL = select(s.approvals).where(
     s.approvals.c.run_id == bindparam("run_id"),
     s.approvals.c.node_id == bindparam("node_id"),
     s.approvals.c.iteration == bindparam("iteration"),
-)
-_LOOPS = select(s.loops).where(s.loops.c.run_id == bindparam("run_id"))
-_UNTYPED = select(s.outputs).where(s.outputs.c.run_id == bindparam("run_id"))
-_LAST_FRAME = (
-    select(s.frames.c.frame_no, s.frames.c.xml_hash, s.frames.c.task_index_json)
-    .where(s.frames.c.run_id == bindparam("run_id"))
-    .order_by(s.frames.c.frame_no.desc())
-    .limit(1)
 )
 _MAX_SEQ = select(func.coalesce(func.max(s.events.c.seq), -1).label("max_seq")).where(
     s.events.c.run_id == bindparam("run_id")
@@ -194,23 +186,6 @@ def _signal_query(with_correlation: bool) -> Any:
 
 _SIGNAL_WITH_CORRELATION = _signal_query(True)
 _SIGNAL_WITHOUT_CORRELATION = _signal_query(False)
-
-
-@dataclass(slots=True)
-class RunState:
-    """Everything the run loop needs to continue a run, read in one consistent snapshot."""
-
-    run: RunRow
-    nodes: list[NodeRow]
-    attempts: list[AttemptRow]
-    approvals: list[ApprovalRow]
-    loops: dict[str, tuple[int, bool]]
-    untyped_outputs: list[Row]
-    typed_outputs: dict[str, list[Row]] = field(default_factory=dict)
-    last_frame_no: int = 0
-    last_frame_hash: str | None = None
-    last_task_index_json: str | None = None
-    max_seq: int = -1
 
 
 _INTEGER_RANGE = {"postgresql": (-(2**31), 2**31 - 1), "sqlite": (-(2**63), 2**63 - 1)}
@@ -375,49 +350,6 @@ class Reads:
         return await self.db.fetch_all(_POLL, {"run_ids": list(run_ids)})
 
     async def load_state(self, run_id: str) -> RunState | None:
-        """The run and all its rows, read in one snapshot."""
+        """The run and all its rows, read in one snapshot (see ``run_state.load_state``)."""
         assert isinstance(self.db, Database), "load_state opens its own snapshot"
-        async with self.db.snapshot() as tx:
-            run = await tx.fetch_one(_RUN, {"run_id": run_id})
-            if run is None:
-                return None
-            p = {"run_id": run_id}
-            state = RunState(
-                run=RunRow(**run),
-                nodes=[NodeRow(**r) for r in await tx.fetch_all(_NODES, p)],
-                attempts=[AttemptRow(**r) for r in await tx.fetch_all(_ATTEMPTS, p)],
-                approvals=[ApprovalRow(**r) for r in await tx.fetch_all(_APPROVALS, p)],
-                loops={
-                    r["ralph_id"]: (int(r["iteration"]), bool(r["done"]))
-                    for r in await tx.fetch_all(_LOOPS, p)
-                },
-                untyped_outputs=await tx.fetch_all(_UNTYPED, p),
-            )
-            typed_tables = {
-                n.output_table
-                for n in state.nodes
-                if n.output_table and not n.output_table.startswith("_")
-            }
-            for name in sorted(typed_tables):
-                state.typed_outputs[name] = await _typed_rows(tx, name, run_id)
-            frame = await tx.fetch_one(_LAST_FRAME, p)
-            if frame is not None:
-                state.last_frame_no = int(frame["frame_no"])
-                state.last_frame_hash = frame["xml_hash"]
-                state.last_task_index_json = frame["task_index_json"]
-            seq = await tx.fetch_one(_MAX_SEQ, p)
-            state.max_seq = -1 if seq is None else int(seq["max_seq"])
-            return state
-
-
-_typed_queries: dict[str, Any] = {}
-
-
-async def _typed_rows(tx: Transaction, table_name: str, run_id: str) -> list[Row]:
-    stmt = _typed_queries.get(table_name)
-    if stmt is None:
-        # table_name comes from output_table_for(), which only admits [a-z_][a-z0-9_]* names.
-        stmt = _typed_queries[table_name] = text(
-            f'SELECT * FROM "{table_name}" WHERE run_id = :run_id'
-        )
-    return await tx.fetch_all(stmt, {"run_id": run_id})
+        return await load_state(self.db, run_id)
