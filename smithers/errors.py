@@ -27,7 +27,9 @@
             ├── PathOutsideRoot        PATH_OUTSIDE_ROOT
             ├── ToolTimeout            TOOL_TIMEOUT
             ├── SandboxUnavailable     SANDBOX_UNAVAILABLE
-            └── InvalidToolInput       INVALID_TOOL_INPUT
+            ├── InvalidToolInput       INVALID_TOOL_INPUT
+            ├── ToolFailed             TOOL_FAILED
+            └── ToolInterrupted        TOOL_INTERRUPTED
 
     OwnershipLost (BaseException)      another process claimed the run; stop writing
 
@@ -67,6 +69,8 @@ __all__ = [
     "TaskError",
     "TaskTimeout",
     "ToolError",
+    "ToolFailed",
+    "ToolInterrupted",
     "ToolTimeout",
     "WorkflowLoadError",
     "WorkflowPathOutsideRoot",
@@ -277,3 +281,15 @@ class OwnershipLost(BaseException):
     def __init__(self, run_id: str) -> None:
         self.run_id = run_id
         super().__init__(f"lost ownership of run {run_id}")
+
+
+class ToolFailed(ToolError):
+    """A user-defined tool raised an error."""
+
+    code = "TOOL_FAILED"
+
+
+class ToolInterrupted(ToolError):
+    """The tool call was cancelled, or its process ended before it finished."""
+
+    code = "TOOL_INTERRUPTED"

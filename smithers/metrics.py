@@ -68,6 +68,10 @@ run_duration_ms = Histogram(
 node_duration_ms = Histogram(
     "smithers_node_duration_ms", "Time from an attempt's start to its end", buckets=_MS_BUCKETS
 )
+tool_calls = Counter("smithers_tool_calls", "Tool calls that ended", ["tool", "status"])
+tool_duration_ms = Histogram(
+    "smithers_tool_duration_ms", "Tool call duration in milliseconds", ["tool"], buckets=_MS_BUCKETS
+)
 sse_subscribers = Gauge("smithers_sse_subscribers", "Open event streams", multiprocess_mode=_LIVE)
 
 _COUNTERS = {

@@ -1,58 +1,137 @@
-"""The built-in tools as task code calls them: ``await t.tools.bash("pytest -q")``.
+"""The tools of one attempt: ``await t.tools.bash("pytest -q")``, ``await t.tools.call(lookup,
+q="x")``.
 
-One ``Toolbox`` per attempt, bound to the run's root and its network setting. File tools run
-in a worker thread (a ``grep`` over a large tree must not stall the event loop); ``bash``
-is an awaited subprocess in the sandbox. A refused or failed call raises ``ToolError``.
+One ``Toolbox`` per attempt, bound to the run's root, its network setting and the server's
+sandbox mode. Every call, built-in or ``@tool``, from task code or (with the agents) from a
+model, goes through ``run_call``: arguments validated, the start recorded durably before the
+tool runs, the end recorded, the metrics counted. File tools run in a worker thread (a
+``grep`` over a large tree must not stall the event loop); ``bash`` is an awaited subprocess
+in the sandbox. A refused or failed call raises ``ToolError``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from smithers.tools.files import (
-    EditResult,
-    GlobResult,
-    GrepResult,
-    ReadResult,
-    WriteResult,
-    edit_file,
-    glob_paths,
-    grep_files,
-    read_file,
-    write_file,
+from smithers import metrics
+from smithers.errors import ToolError, ToolFailed, ToolInterrupted
+from smithers.tools import builtins
+from smithers.tools.calls import (
+    CallEnd,
+    CallStart,
+    CallStatus,
+    ToolRecorder,
+    bounded_json,
+    new_call_id,
 )
+from smithers.tools.files import EditResult, GlobResult, GrepResult, ReadResult, WriteResult
 from smithers.tools.root import Root
 from smithers.tools.shell import BashResult, SandboxMode, Shell
+from smithers.tools.tool import Tool, ToolContext
 
 __all__ = ["Toolbox"]
 
 T = TypeVar("T")
 
 
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
 class Toolbox:
-    """``read``, ``write``, ``edit``, ``grep``, ``glob`` and ``bash`` on one run's root."""
+    """Calls tools for one attempt, on its run's root, and records each call."""
 
-    __slots__ = ("_shell", "allow_network", "root")
-
-    def __init__(self, root: Path, *, allow_network: bool, sandbox: SandboxMode = "bwrap") -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        allow_network: bool,
+        sandbox: SandboxMode = "bwrap",
+        recorder: ToolRecorder | None = None,
+        run_id: str = "",
+        node_id: str = "",
+        iteration: int = 0,
+        attempt: int = 0,
+        clock: Callable[[], int] = _now_ms,
+    ) -> None:
         self.root = root
         self.allow_network = allow_network
-        self._shell = Shell(root, allow_network=allow_network, sandbox=sandbox)
+        self.shell = Shell(root, allow_network=allow_network, sandbox=sandbox)
+        self.recorder = recorder
+        self.clock = clock
+        self.context = ToolContext(run_id, node_id, iteration, attempt, root, allow_network, self)
+
+    async def call(self, tool: Tool, /, **arguments: Any) -> Any:
+        """Call ``tool`` with keyword arguments; its result, or a ``ToolError``."""
+        return await self.run_call(tool, arguments)
+
+    async def run_call(self, tool: Tool, arguments: Any, *, call_id: str | None = None) -> Any:
+        """Validate ``arguments`` (a dict, as a model sends them), run the tool, log the call."""
+        call_id = call_id or new_call_id()
+        started_ms = self.clock()
+        began = time.perf_counter()
+        if self.recorder is not None:
+            input_json, _ = bounded_json(arguments)
+            await self.recorder.started(CallStart(call_id, tool.name, input_json, started_ms))
+        status: CallStatus = "error"
+        output_json: str | None = None
+        output_bytes = 0
+        error: dict[str, Any] | None = None
+        try:
+            result = await tool.invoke(self.context, tool.validate(arguments))
+            status = "ok"
+            output_json, output_bytes = bounded_json(result)
+            return result
+        except asyncio.CancelledError:
+            status = "interrupted"
+            error = ToolInterrupted("the tool call was cancelled").to_json()
+            raise
+        except ToolError as exc:
+            error = exc.to_json()
+            raise
+        except Exception as exc:
+            failed = ToolFailed(f"{tool.name}: {type(exc).__name__}: {exc}")
+            error = failed.to_json()
+            raise failed from exc
+        finally:
+            elapsed_ms = (time.perf_counter() - began) * 1000
+            metrics.tool_calls.labels(tool.name, status).inc()
+            metrics.tool_duration_ms.labels(tool.name).observe(elapsed_ms)
+            if self.recorder is not None:
+                end = CallEnd(
+                    call_id,
+                    tool.name,
+                    status,
+                    output_json,
+                    output_bytes,
+                    error,
+                    started_ms,
+                    started_ms + int(elapsed_ms),
+                )
+                self.recorder.finished(end)
+
+    # --- the built-in tools, as task code calls them ------------------------------------------
 
     async def read(self, path: str, offset: int = 0, limit: int = 2000) -> ReadResult:
         """Lines of a text file, numbered from 1."""
-        return await asyncio.to_thread(self._in_root, read_file, path, offset, limit)
+        result: ReadResult = await self.call(builtins.read, path=path, offset=offset, limit=limit)
+        return result
 
     async def write(self, path: str, content: str) -> WriteResult:
         """Create or replace a file atomically (its folders too)."""
-        return await asyncio.to_thread(self._in_root, write_file, path, content)
+        result: WriteResult = await self.call(builtins.write, path=path, content=content)
+        return result
 
     async def edit(self, path: str, old: str, new: str, replace_all: bool = False) -> EditResult:
         """Replace ``old`` by ``new`` exactly."""
-        return await asyncio.to_thread(self._in_root, edit_file, path, old, new, replace_all)
+        result: EditResult = await self.call(
+            builtins.edit, path=path, old=old, new=new, replace_all=replace_all
+        )
+        return result
 
     async def grep(
         self,
@@ -63,17 +142,31 @@ class Toolbox:
         max_results: int = 200,
     ) -> GrepResult:
         """``path:line:text`` of the lines matching a regular expression."""
-        return await asyncio.to_thread(
-            self._in_root, grep_files, pattern, path, glob, ignore_case, max_results
+        result: GrepResult = await self.call(
+            builtins.grep,
+            pattern=pattern,
+            path=path,
+            glob=glob,
+            ignore_case=ignore_case,
+            max_results=max_results,
         )
+        return result
 
     async def glob(self, pattern: str, path: str = ".") -> GlobResult:
         """Files matching a glob pattern (``**`` for any folders), newest first."""
-        return await asyncio.to_thread(self._in_root, glob_paths, pattern, path)
+        result: GlobResult = await self.call(builtins.glob, pattern=pattern, path=path)
+        return result
 
     async def bash(self, command: str, timeout: float | None = None) -> BashResult:  # noqa: ASYNC109 (the tool's own argument)
         """Run a command in the sandbox; a non-zero exit code is a result."""
-        return await self._shell.run(command, timeout)
+        result: BashResult = await self.call(builtins.bash, command=command, timeout=timeout)
+        return result
+
+    # --- what the built-in tools run on -------------------------------------------------------
+
+    async def in_root(self, tool: Callable[..., T], *args: Any) -> T:
+        """``tool(root, *args)`` in a worker thread, on a fresh ``Root`` of the run's root."""
+        return await asyncio.to_thread(self._in_root, tool, *args)
 
     def _in_root(self, tool: Callable[..., T], *args: Any) -> T:
         with Root(self.root) as root:  # one descriptor per call: nothing to close later

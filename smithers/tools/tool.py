@@ -1,0 +1,123 @@
+"""Tools as objects: a name, a description, a JSON Schema of the arguments, and a function.
+
+``@tool`` makes one of a typed async function whose first parameter is the ``ToolContext``:
+
+    @tool
+    async def lookup(t: ToolContext, q: str, limit: int = 5) -> list[str]:
+        '''Find entries matching ``q``.'''
+
+The name is the function's, the description its docstring, the schema that of a msgspec
+Struct built from the other parameters (so arguments are validated exactly as msgspec
+validates a Struct). The built-in tools are made the same way (``smithers.tools.builtins``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, get_type_hints
+
+import msgspec
+
+from smithers.errors import InvalidToolInput
+
+if TYPE_CHECKING:
+    from smithers.tools.toolbox import Toolbox
+
+__all__ = ["Tool", "ToolContext", "tool"]
+
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+"""What every provider accepts as a tool name."""
+
+
+@dataclass(frozen=True, slots=True)
+class ToolContext:
+    """What a tool's function gets besides its arguments: where it runs and for whom."""
+
+    run_id: str
+    node_id: str
+    iteration: int
+    attempt: int
+    root: Path
+    """The run's root: every path a tool touches lies inside it."""
+    allow_network: bool
+    tools: Toolbox
+    """The run's tools, to call another tool (each call is logged as its own)."""
+
+
+@dataclass(frozen=True, eq=False)
+class Tool:
+    """A tool an agent or task code can call."""
+
+    name: str
+    description: str
+    arguments: type[msgspec.Struct]
+    """The arguments as a Struct: what is validated, and where the JSON Schema comes from."""
+    fn: Callable[..., Awaitable[Any]]
+
+    @cached_property
+    def parameters(self) -> dict[str, Any]:
+        """The JSON Schema of the arguments (an object; no ``$ref``s)."""
+        schema: dict[str, Any] = msgspec.json.schema(self.arguments)
+        defs = schema.pop("$defs", {})
+        ref = schema.pop("$ref", None)
+        if ref is not None:
+            schema = {**defs[ref.rsplit("/", 1)[-1]], **schema}
+        schema.pop("title", None)
+        schema.setdefault("properties", {})
+        schema["additionalProperties"] = False
+        return schema
+
+    def validate(self, arguments: Any) -> msgspec.Struct:
+        """The arguments as the tool's Struct; ``INVALID_TOOL_INPUT`` when they do not fit."""
+        if isinstance(arguments, self.arguments):
+            return arguments
+        try:
+            return msgspec.convert(arguments, self.arguments)
+        except msgspec.ValidationError as exc:
+            raise InvalidToolInput(f"{self.name}: {exc}") from None
+
+    async def invoke(self, ctx: ToolContext, arguments: msgspec.Struct) -> Any:
+        """Run the function with validated arguments."""
+        values = {f: getattr(arguments, f) for f in arguments.__struct_fields__}
+        return await self.fn(ctx, **values)
+
+    def __repr__(self) -> str:
+        return f"Tool({self.name!r})"
+
+
+def tool(fn: Callable[..., Awaitable[Any]] | None = None, *, name: str | None = None) -> Any:
+    """Make a ``Tool`` of an async function ``(t: ToolContext, **arguments)``."""
+
+    def make(fn: Callable[..., Awaitable[Any]]) -> Tool:
+        tool_name = name or fn.__name__
+        if not _NAME.match(tool_name):
+            raise ValueError(f"tool name {tool_name!r} must match {_NAME.pattern}")
+        if not inspect.iscoroutinefunction(fn):
+            raise TypeError(f"tool {tool_name!r} must be an async function")
+        return Tool(tool_name, inspect.getdoc(fn) or "", _arguments_struct(tool_name, fn), fn)
+
+    return make if fn is None else make(fn)
+
+
+def _arguments_struct(name: str, fn: Callable[..., Any]) -> type[msgspec.Struct]:
+    params = list(inspect.signature(fn).parameters.values())
+    if not params:
+        raise TypeError(f"tool {name!r} must take the ToolContext as its first parameter")
+    hints = get_type_hints(fn)
+    fields: list[Any] = []
+    for param in params[1:]:
+        if param.kind not in (param.POSITIONAL_OR_KEYWORD, param.KEYWORD_ONLY):
+            raise TypeError(f"tool {name!r}: parameter {param.name!r} must be a named one")
+        if param.name not in hints:
+            raise TypeError(f"tool {name!r}: parameter {param.name!r} needs a type annotation")
+        if param.default is param.empty:
+            fields.append((param.name, hints[param.name]))
+        else:
+            fields.append((param.name, hints[param.name], param.default))
+    struct_name = "".join(part.capitalize() for part in re.split(r"[_-]", name)) + "Arguments"
+    return msgspec.defstruct(struct_name, fields, kw_only=True, forbid_unknown_fields=True)
