@@ -38,6 +38,7 @@ from smithers.errors import (
     RunInProgress,
     RunNotActive,
     RunNotFound,
+    RunToResumeNotFound,
     SmithersError,
     WorkflowLoadError,
 )
@@ -248,8 +249,8 @@ class RunScheduler:
         A cancelled run continues: its cancelled nodes get a fresh attempt, finished ones keep
         their outputs. A failed run grants each failed node one more attempt.
 
-        Raises ``RunNotFound`` (code ``RUN_NOT_FOUND``) for an unknown id and ``RunInProgress``
-        when another live process executes it (unless ``force``).
+        Raises ``RunToResumeNotFound`` (code ``RUN_NOT_FOUND``) for an unknown id and
+        ``RunInProgress`` when another live process executes it (unless ``force``).
         """
         await self.attach(store)
         if run_id in self.active:
@@ -257,7 +258,7 @@ class RunScheduler:
         while True:
             row = await store.reads.get_run(run_id)
             if row is None:
-                raise RunNotFound(run_id, "Run id does not exist", code="RUN_NOT_FOUND")
+                raise RunToResumeNotFound(run_id)
             if row.status in FINAL:
                 return row.status
             if self.is_active(row) and not force:
@@ -296,7 +297,7 @@ class RunScheduler:
         await _check_output_tables(store, loaded)
         state = await store.reads.load_state(row.run_id)
         if state is None:
-            raise RunNotFound(row.run_id, "Run id does not exist", code="RUN_NOT_FOUND")
+            raise RunToResumeNotFound(row.run_id)
         model = RunModel.from_state(state, (*loaded.struct_types, ApprovalDecision))
         now = self.clock()
         stored_options = options_from_config(row.config_json)

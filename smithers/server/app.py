@@ -22,12 +22,18 @@ from litestar.types import HTTPResponseStartEvent, Message, Receive, Scope, Send
 
 import smithers
 from smithers import metrics
+from smithers.errors import SmithersError
 from smithers.server.approvals import APPROVAL_ROUTES
 from smithers.server.auth import authorized
 from smithers.server.context import ServerContext, context_of
 from smithers.server.doc_parameters import describe_parameters
 from smithers.server.docs import add_request_bodies, documented, drop_inferred_errors
-from smithers.server.errors import envelope, exception_handlers
+from smithers.server.errors import (
+    RouteNotFound,
+    Unauthorized,
+    error_answer,
+    exception_handlers,
+)
 from smithers.server.events import EVENT_ROUTES
 from smithers.server.inputs import (
     DecisionRequest,
@@ -85,6 +91,13 @@ async def send_json(
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
+async def send_error(send: Send, exc: SmithersError) -> None:
+    """The answer to ``exc`` (as the exception handlers give it), before routing."""
+    status, body, headers = error_answer(exc)
+    extra = [(name.lower().encode(), value.encode()) for name, value in headers.items()]
+    await send_json(send, status, body, extra)
+
+
 _BODILESS = frozenset(("GET", "HEAD"))
 """Methods whose routes never read a request body."""
 
@@ -122,12 +135,11 @@ class SmithersApp(Litestar):
         try:
             token = settings.token
             if token is not None and not authorized(scope["headers"], token):
-                body = envelope("UNAUTHORIZED", "Missing or invalid authorization token")
-                await send_json(tracked_send, 401, body, [(b"www-authenticate", b"Bearer")])
+                await send_error(tracked_send, Unauthorized())
                 return
             if (len(path) > 1 and path.endswith("/")) or "//" in path:
                 # Litestar's router skips empty segments: //v1/runs would be served as /v1/runs
-                await send_json(tracked_send, 404, envelope("NOT_FOUND", "Route not found"))
+                await send_error(tracked_send, RouteNotFound())
                 return
             if method == "OPTIONS":
                 scope = {**scope, "method": _UNROUTED_METHOD}  # type: ignore[typeddict-item]

@@ -98,7 +98,7 @@ async def resume_run(request: AnyRequest, runId: FromPath[str]) -> ResumeRespons
     """Continue a run from its last checkpoint (no-op when it is running)."""
     ctx = context_of(request)
     body = parse_resume(await read_object(request))
-    store, row = await ctx.locate(runId, missing_code="RUN_NOT_FOUND")
+    store, row = await ctx.locate(runId, resuming=True)
     if ctx.scheduler.is_active(row):
         return ResumeResponse(run_id=runId, status="running")
     given = body.workflow_path or row.workflow_path

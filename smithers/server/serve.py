@@ -15,7 +15,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Stream
 
 from smithers.engine.scheduler import RunScheduler
-from smithers.errors import RunNotFound
+from smithers.errors import ServedRunNotFound
 from smithers.server.app import SmithersApp, health, metrics_response
 from smithers.server.context import Homes, ServerContext, context_of
 from smithers.server.docs import documented
@@ -106,8 +106,13 @@ def create_serve_app(
     settings: ServerSettings, scheduler: RunScheduler, store: Store, run_id: str
 ) -> SmithersApp:
     """The serve-mode app for ``run_id`` (``settings.metrics`` False leaves out ``/metrics``)."""
-    context = ServerContext(settings, scheduler, server_store=None, homes=Homes({run_id: store}))
-    context.missing_run = RunNotFound(run_id, "Run not found", code="RUN_NOT_FOUND")
+    context = ServerContext(
+        settings,
+        scheduler,
+        server_store=None,
+        homes=Homes({run_id: store}),
+        missing_run=ServedRunNotFound,
+    )
     routes: list[Any] = [
         health,
         serve_run,
