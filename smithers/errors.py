@@ -35,7 +35,7 @@
 
 The class docstring is the default message (for errors the HTTP contract words exactly, that
 wording, without a final period). HTTP status codes are assigned once, at the edge, in
-``smithers.server.errors``.
+``smithers.server.http.errors``.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from smithers.engine.run_options import StartOptions, options_from_config
 from smithers.engine.scheduler import RunScheduler
 from smithers.errors import DbNotConfigured, RunNotFound, RunToResumeNotFound
 from smithers.server.feeds import Feeds
-from smithers.server.settings import ServerSettings
+from smithers.server.process.settings import ServerSettings
 from smithers.store.mirror import Mirror
 from smithers.store.rows import RunRow, RunStatusRow
 from smithers.store.store import Store

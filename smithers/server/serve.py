@@ -16,15 +16,16 @@ from litestar.response import Stream
 
 from smithers.engine.scheduler import RunScheduler
 from smithers.errors import ServedRunNotFound
-from smithers.server.app import SmithersApp, health, metrics_response
+from smithers.server.app import health, metrics_response
 from smithers.server.context import Homes, ServerContext, context_of
-from smithers.server.docs import documented
-from smithers.server.errors import exception_handlers
-from smithers.server.events import SSE_HEADERS, event_stream
-from smithers.server.inputs import query_int
-from smithers.server.runs import decide, frames_of, run_view
-from smithers.server.settings import ServerSettings
-from smithers.server.wire import CancelResponse, DecisionResponse, FrameView, RunView
+from smithers.server.http.docs import documented
+from smithers.server.http.errors import exception_handlers
+from smithers.server.http.inputs import query_int
+from smithers.server.http.prerouter import SmithersApp
+from smithers.server.http.wire import CancelResponse, DecisionResponse, FrameView, RunView
+from smithers.server.process.settings import ServerSettings
+from smithers.server.routes.events import SSE_HEADERS, event_stream
+from smithers.server.routes.runs import decide, frames_of, run_view
 from smithers.store.store import Store
 
 __all__ = ["create_serve_app"]

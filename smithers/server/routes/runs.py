@@ -11,8 +11,8 @@ from litestar.params import FromPath, QueryParameter
 from smithers.engine.limits import check_input
 from smithers.errors import ApprovalNotPending, InvalidRequest, RunIdRequired, RunInProgress
 from smithers.server.context import context_of
-from smithers.server.docs import documented
-from smithers.server.inputs import (
+from smithers.server.http.docs import documented
+from smithers.server.http.inputs import (
     parse_decision,
     parse_resume,
     parse_signal,
@@ -22,7 +22,7 @@ from smithers.server.inputs import (
     query_status,
     read_object,
 )
-from smithers.server.wire import (
+from smithers.server.http.wire import (
     CancelResponse,
     DecisionResponse,
     FrameView,

@@ -16,8 +16,8 @@ from litestar.openapi.spec import (
 )
 
 from smithers.errors import SmithersError
-from smithers.server.errors import STATUS_BY_ERROR, codes_of
-from smithers.server.wire import ErrorBody
+from smithers.server.http.errors import STATUS_BY_ERROR, codes_of
+from smithers.server.http.wire import ErrorBody
 
 __all__ = ["ERROR_CODES", "add_request_bodies", "documented", "drop_inferred_errors"]
 

@@ -17,8 +17,8 @@ from litestar.response import Stream
 
 from smithers import metrics
 from smithers.server.context import ServerContext, context_of
-from smithers.server.docs import documented
-from smithers.server.inputs import query_int
+from smithers.server.http.docs import documented
+from smithers.server.http.inputs import query_int
 from smithers.statuses import TERMINAL, TERMINAL_EVENTS
 from smithers.store.batch import StoredEvent
 from smithers.store.rows import EventRow
