@@ -20,11 +20,10 @@ from smithers.server.app import health, metrics_response
 from smithers.server.context import Homes, ServerContext, context_of
 from smithers.server.http.docs import documented
 from smithers.server.http.errors import exception_handlers
-from smithers.server.http.inputs import query_int
 from smithers.server.http.prerouter import SmithersApp
 from smithers.server.http.wire import CancelResponse, DecisionResponse, FrameView, RunView
 from smithers.server.process.settings import ServerSettings
-from smithers.server.routes.events import SSE_HEADERS, event_stream
+from smithers.server.routes.events import events_of
 from smithers.server.routes.runs import decide, frames_of, run_view
 from smithers.store.store import Store
 
@@ -55,14 +54,7 @@ async def serve_events(
     after_seq: Annotated[str | None, QueryParameter(name="afterSeq")] = None,
 ) -> Stream:
     """Same stream as ``GET /v1/runs/{runId}/events``."""
-    ctx, run_id = context_of(request), _run_id(request)
-    if after_seq is not None:
-        start = query_int(after_seq, "afterSeq")
-    else:
-        start = query_int(request.headers.get("last-event-id"), "Last-Event-ID")
-    store, _ = await ctx.locate(run_id)
-    stream = event_stream(ctx, store, run_id, -1 if start is None else start)
-    return Stream(stream, media_type="text/event-stream", headers=SSE_HEADERS)
+    return await events_of(request, _run_id(request), after_seq)
 
 
 @get("/frames", responses=documented(400, 404), summary="Render frames of the run")
