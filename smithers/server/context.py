@@ -58,7 +58,7 @@ class ServerContext:
     homes: Homes = field(default_factory=Homes)
     """Run id → the store that owns it, for the runs this process started or touched last."""
     missing_run: type[RunNotFound] = RunNotFound
-    """What an unknown run raises on per-run routes (serve mode's answers ``RUN_NOT_FOUND``)."""
+    """What an unknown run raises on per-run routes (serve mode: ``ServedRunNotFound``)."""
     feeds: Feeds = field(init=False)
     """One database poller per streamed run that another process executes."""
     stopping: bool = False
