@@ -207,7 +207,7 @@ async def _signal(request: AnyRequest, run_id: str, signal_name: str) -> SignalR
     if not name:
         raise InvalidRequest("signalName must not be empty")
     store, _ = await ctx.locate(run_id)
-    result = await ctx.scheduler.signal(
+    receipt = await ctx.scheduler.signal(
         store,
         run_id,
         name,
@@ -217,12 +217,12 @@ async def _signal(request: AnyRequest, run_id: str, signal_name: str) -> SignalR
     )
     await ctx.touched(store, run_id)
     return SignalResponse(
-        delivered=result["delivered"],
-        run_id=run_id,
-        seq=result["seq"],
-        signal_name=name,
-        correlation_id=result["correlationId"],
-        received_at_ms=result["receivedAtMs"],
+        delivered=receipt.delivered,
+        run_id=receipt.run_id,
+        seq=receipt.seq,
+        signal_name=receipt.signal_name,
+        correlation_id=receipt.correlation_id,
+        received_at_ms=receipt.received_at_ms,
     )
 
 
