@@ -114,7 +114,7 @@ async def _profiled(work: Callable[[], Awaitable[int]]) -> dict[str, Any]:
 
 def _smithers_app(workdir: Path) -> Any:
     from smithers.server.app import create_app
-    from smithers.server.settings import ServerSettings
+    from smithers.server.process.settings import ServerSettings
 
     return create_app(ServerSettings(db=str(workdir / "profile.db"), root_dir=WORKFLOWS))
 
@@ -160,8 +160,8 @@ def _ladder_apps(
     from litestar.params import FromPath
 
     from bench import ceiling_app
-    from smithers.server.runs import run_view
-    from smithers.server.wire import RunView
+    from smithers.server.http.wire import RunView
+    from smithers.server.routes.runs import run_view
     from smithers.store.rows import RunRow
 
     ctx = app.state.smithers

@@ -24,7 +24,7 @@ HERE = Path(__file__).parent
 
 MUTATION = '''\
 """Contract-suite mutation: a terminal run's cancel answers 404 instead of 409."""
-import smithers.server.errors as errors
+import smithers.server.http.errors as errors
 from smithers.errors import RunNotActive
 
 errors.STATUS_BY_ERROR = ((RunNotActive, 404), *errors.STATUS_BY_ERROR)

@@ -7,7 +7,9 @@
     │   ├── WorkflowPathOutsideRoot    WORKFLOW_PATH_OUTSIDE_ROOT
     │   └── DbNotConfigured            DB_NOT_CONFIGURED
     ├── WorkflowLoadError              WORKFLOW_LOAD_FAILED
-    ├── RunNotFound                    NOT_FOUND / RUN_NOT_FOUND
+    ├── RunNotFound                    NOT_FOUND (a read of an unknown run)
+    │   ├── RunToResumeNotFound        RUN_NOT_FOUND (a resume of an unknown run)
+    │   └── ServedRunNotFound          RUN_NOT_FOUND (serve mode: the one run is unknown)
     ├── RunConflict
     │   ├── RunAlreadyExists           RUN_ALREADY_EXISTS
     │   ├── RunInProgress              RUN_IN_PROGRESS
@@ -35,7 +37,7 @@
 
 The class docstring is the default message (for errors the HTTP contract words exactly, that
 wording, without a final period). HTTP status codes are assigned once, at the edge, in
-``smithers.server.errors``.
+``smithers.server.http.errors``.
 """
 
 from __future__ import annotations
@@ -64,7 +66,9 @@ __all__ = [
     "RunInProgress",
     "RunNotActive",
     "RunNotFound",
+    "RunToResumeNotFound",
     "SandboxUnavailable",
+    "ServedRunNotFound",
     "SmithersError",
     "TaskError",
     "TaskTimeout",
@@ -141,9 +145,21 @@ class RunNotFound(SmithersError):
 
     code = "NOT_FOUND"
 
-    def __init__(self, run_id: str, message: str | None = None, *, code: str | None = None):
+    def __init__(self, run_id: str, message: str | None = None) -> None:
         self.run_id = run_id
-        super().__init__(message, code=code)
+        super().__init__(message)
+
+
+class RunToResumeNotFound(RunNotFound):
+    """Run id does not exist"""
+
+    code = "RUN_NOT_FOUND"
+
+
+class ServedRunNotFound(RunNotFound):
+    """Run not found"""
+
+    code = "RUN_NOT_FOUND"
 
 
 class RunConflict(SmithersError):

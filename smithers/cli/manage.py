@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import sys
 import time
-from typing import Any
 
 from smithers.cli.common import EXIT_OK, CliError, emit_result, parse_json_value
 from smithers.cli.queries import open_existing_store, require_run
@@ -116,7 +115,7 @@ async def run_signal(args: argparse.Namespace) -> int:
         await require_run(store, args.run_id)
         scheduler = RunScheduler()
         try:
-            result: dict[str, Any] = await scheduler.signal(
+            receipt = await scheduler.signal(
                 store,
                 args.run_id,
                 name,
@@ -126,13 +125,21 @@ async def run_signal(args: argparse.Namespace) -> int:
             )
         finally:
             await scheduler.close()
-        if result.get("delivered"):
+        if receipt.delivered:
             await _wake_hint(store, args.run_id)
         else:
             sys.stderr.write(
                 f"No node of run {args.run_id} waits for signal {name!r} now; it is stored, "
                 "but a node only takes signals sent after it starts waiting\n"
             )
+    result = {
+        "delivered": receipt.delivered,
+        "runId": receipt.run_id,
+        "seq": receipt.seq,
+        "signalName": receipt.signal_name,
+        "correlationId": receipt.correlation_id,
+        "receivedAtMs": receipt.received_at_ms,
+    }
     emit_result(result, as_json=args.json)
     return EXIT_OK
 

@@ -78,7 +78,7 @@ def add_up(commands: SubParsers) -> None:
 
 def add_server(commands: SubParsers) -> None:
     """``server``: the multi-workflow HTTP server under Granian."""
-    from smithers.server.command import add_server_arguments
+    from smithers.server.process.command import add_server_arguments
 
     server = commands.add_parser("server", help="start the HTTP server")
     add_server_arguments(server)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from smithers.cli.common import CliError
-from smithers.server.command import settings_from_args
-from smithers.server.runner import run_server
+from smithers.server.process.command import settings_from_args
+from smithers.server.process.runner import run_server
 
 __all__ = ["run_server_command"]
 

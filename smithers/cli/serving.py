@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 from smithers.cli.common import CliError
 from smithers.engine.scheduler import RunScheduler
-from smithers.server.runner import free_port
+from smithers.server.process.runner import free_port
+from smithers.server.process.settings import ServerSettings
 from smithers.server.serve import create_serve_app
-from smithers.server.settings import ServerSettings
 from smithers.store.store import Store
 
 __all__ = ["ServeConfig", "Serving", "serve_config", "start_serving"]

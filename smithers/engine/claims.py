@@ -21,7 +21,7 @@ from smithers.engine import events as ev
 from smithers.engine.run_model import RunModel
 from smithers.engine.run_options import RunConfig, StartOptions, options_from_config, stored_config
 from smithers.engine.writes import Change
-from smithers.errors import InvalidRequest, RunNotFound, WorkflowLoadError
+from smithers.errors import InvalidRequest, RunToResumeNotFound, WorkflowLoadError
 from smithers.statuses import FINAL, NodeState, RunStatus
 from smithers.store.outputs import output_table_for
 from smithers.store.rows import RunRow
@@ -130,7 +130,7 @@ async def prepare_claim(
     await check_output_tables(store, loaded)
     state = await store.reads.load_state(row.run_id)
     if state is None:
-        raise RunNotFound(row.run_id, "Run id does not exist", code="RUN_NOT_FOUND")
+        raise RunToResumeNotFound(row.run_id)
     model = RunModel.from_state(state, (*loaded.struct_types, ApprovalDecision))
     now = clock()
     stored_options = options_from_config(row.config_json)

@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from smithers.engine.decisions import record_decision, record_signal
+from smithers.engine.decisions import SignalReceipt, record_decision, record_signal
 from smithers.engine.run_model import RunModel
 from smithers.engine.writes import Change
 from smithers.errors import RunNotActive, RunNotFound
@@ -115,14 +115,14 @@ class RunControls:
         *,
         correlation_id: str | None = None,
         received_by: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> SignalReceipt:
         """Store a signal for a run; wakes it when a node waits for it."""
         await self.attach(store)
-        result = await record_signal(
+        receipt = await record_signal(
             store, run_id, name, data, correlation_id, received_by, self.clock()
         )
-        await self._after_external(store, run_id, bool(result.pop("woken")))
-        return result
+        await self._after_external(store, run_id, receipt.woken)
+        return receipt
 
     async def _after_external(self, store: Store, run_id: str, woken: bool) -> None:
         handle = self.active.get(run_id)

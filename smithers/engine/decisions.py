@@ -7,6 +7,7 @@ process (or an explicit resume) continues it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -20,7 +21,20 @@ from smithers.store.db import Row
 from smithers.store.reads import Reads
 from smithers.store.store import Store
 
-__all__ = ["record_decision", "record_signal"]
+__all__ = ["SignalReceipt", "record_decision", "record_signal"]
+
+
+@dataclass(frozen=True, slots=True)
+class SignalReceipt:
+    """A stored signal: its seq, and whether a node waits for it (and the run was woken)."""
+
+    run_id: str
+    seq: int
+    signal_name: str
+    correlation_id: str | None
+    received_at_ms: int
+    delivered: bool
+    woken: bool
 
 
 def _wake(batch: Batch, run: Row, now: int) -> bool:
@@ -96,10 +110,10 @@ async def record_signal(
     correlation_id: str | None,
     received_by: str | None,
     now: int,
-) -> dict[str, Any]:
+) -> SignalReceipt:
     """Store a signal; ``delivered`` tells whether a node waits for it (name and correlation)."""
     correlation_id = correlation_id or None
-    result: dict[str, Any] = {}
+    receipts: list[SignalReceipt] = []
 
     async def build(reads: Reads, run: Row) -> Batch:
         seq = await reads.max_signal_seq(run_id) + 1
@@ -131,16 +145,9 @@ async def record_signal(
                 seq=seq,
             )
         )
-        result.update(
-            delivered=delivered,
-            runId=run_id,
-            seq=seq,
-            signalName=name,
-            correlationId=correlation_id,
-            receivedAtMs=now,
-            woken=delivered and _wake(batch, run, now),
-        )
+        woken = delivered and _wake(batch, run, now)
+        receipts[:] = [SignalReceipt(run_id, seq, name, correlation_id, now, delivered, woken)]
         return batch
 
     await store.transact(run_id, build)
-    return result
+    return receipts[0]

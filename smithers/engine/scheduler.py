@@ -38,7 +38,7 @@ from smithers.engine.run_model import RunModel
 from smithers.engine.run_options import RunConfig, StartOptions, stored_config
 from smithers.errors import (
     RunInProgress,
-    RunNotFound,
+    RunToResumeNotFound,
     SmithersError,
 )
 from smithers.statuses import FINAL, SUSPENDED, TERMINAL, RunStatus
@@ -241,8 +241,8 @@ class RunScheduler(RunControls):
         A cancelled run continues: its cancelled nodes get a fresh attempt, finished ones keep
         their outputs. A failed run grants each failed node one more attempt.
 
-        Raises ``RunNotFound`` (code ``RUN_NOT_FOUND``) for an unknown id and ``RunInProgress``
-        when another live process executes it (unless ``force``).
+        Raises ``RunToResumeNotFound`` (code ``RUN_NOT_FOUND``) for an unknown id and
+        ``RunInProgress`` when another live process executes it (unless ``force``).
         """
         await self.attach(store)
         if run_id in self.active:
@@ -250,7 +250,7 @@ class RunScheduler(RunControls):
         while True:
             row = await store.reads.get_run(run_id)
             if row is None:
-                raise RunNotFound(run_id, "Run id does not exist", code="RUN_NOT_FOUND")
+                raise RunToResumeNotFound(run_id)
             if row.status in FINAL:
                 return row.status
             if self.is_active(row) and not force:

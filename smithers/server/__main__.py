@@ -2,6 +2,6 @@
 
 import sys
 
-from smithers.server.command import main
+from smithers.server.process.command import main
 
 sys.exit(main())

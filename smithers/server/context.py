@@ -13,9 +13,9 @@ from litestar import Request
 from smithers.authoring.loader import LoadedWorkflow, load_workflow, resolve_workflow_path
 from smithers.engine.run_options import StartOptions, options_from_config
 from smithers.engine.scheduler import RunScheduler
-from smithers.errors import DbNotConfigured, RunNotFound
+from smithers.errors import DbNotConfigured, RunNotFound, RunToResumeNotFound
 from smithers.server.feeds import Feeds
-from smithers.server.settings import ServerSettings
+from smithers.server.process.settings import ServerSettings
 from smithers.store.mirror import Mirror
 from smithers.store.rows import RunRow, RunStatusRow
 from smithers.store.store import Store
@@ -57,8 +57,8 @@ class ServerContext:
     mirror: Mirror | None = None
     homes: Homes = field(default_factory=Homes)
     """Run id → the store that owns it, for the runs this process started or touched last."""
-    missing_run: RunNotFound | None = None
-    """What an unknown run raises on per-run routes (serve mode answers ``RUN_NOT_FOUND``)."""
+    missing_run: type[RunNotFound] = RunNotFound
+    """What an unknown run raises on per-run routes (serve mode: ``ServedRunNotFound``)."""
     feeds: Feeds = field(init=False)
     """One database poller per streamed run that another process executes."""
     stopping: bool = False
@@ -148,8 +148,9 @@ class ServerContext:
             return self.server_store
         return await self.scheduler.open_store(url)
 
-    async def locate(self, run_id: str, *, missing_code: str | None = None) -> tuple[Store, RunRow]:
-        """The store that owns a run and its row; ``RunNotFound`` when no database has it."""
+    async def locate(self, run_id: str, *, resuming: bool = False) -> tuple[Store, RunRow]:
+        """The store that owns a run and its row; ``RunNotFound`` when no database has it
+        (``RunToResumeNotFound`` when ``resuming``)."""
         home = self.homes.get(run_id)
         if home is not None:
             row = await home.reads.get_run(run_id)
@@ -172,11 +173,9 @@ class ServerContext:
             if row is not None:
                 self.homes[run_id] = store
                 return store, row
-        if missing_code == "RUN_NOT_FOUND":
-            raise RunNotFound(run_id, "Run id does not exist", code="RUN_NOT_FOUND")
-        if self.missing_run is not None:
-            raise RunNotFound(run_id, self.missing_run.message, code=self.missing_run.code)
-        raise RunNotFound(run_id)
+        if resuming:
+            raise RunToResumeNotFound(run_id)
+        raise self.missing_run(run_id)
 
     async def run_with_summary(self, run_id: str) -> tuple[RunStatusRow, dict[str, int]]:
         """The run's status and node state counts; one read when the expected database has it."""

@@ -15,16 +15,16 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Stream
 
 from smithers.engine.scheduler import RunScheduler
-from smithers.errors import RunNotFound
-from smithers.server.app import SmithersApp, health, metrics_response
+from smithers.errors import ServedRunNotFound
+from smithers.server.app import health, metrics_response
 from smithers.server.context import Homes, ServerContext, context_of
-from smithers.server.docs import documented
-from smithers.server.errors import exception_handlers
-from smithers.server.events import SSE_HEADERS, event_stream
-from smithers.server.inputs import query_int
-from smithers.server.runs import decide, frames_of, run_view
-from smithers.server.settings import ServerSettings
-from smithers.server.wire import CancelResponse, DecisionResponse, FrameView, RunView
+from smithers.server.http.docs import documented
+from smithers.server.http.errors import exception_handlers
+from smithers.server.http.prerouter import SmithersApp
+from smithers.server.http.wire import CancelResponse, DecisionResponse, FrameView, RunView
+from smithers.server.process.settings import ServerSettings
+from smithers.server.routes.events import events_of
+from smithers.server.routes.runs import decide, frames_of, run_view
 from smithers.store.store import Store
 
 __all__ = ["create_serve_app"]
@@ -54,14 +54,7 @@ async def serve_events(
     after_seq: Annotated[str | None, QueryParameter(name="afterSeq")] = None,
 ) -> Stream:
     """Same stream as ``GET /v1/runs/{runId}/events``."""
-    ctx, run_id = context_of(request), _run_id(request)
-    if after_seq is not None:
-        start = query_int(after_seq, "afterSeq")
-    else:
-        start = query_int(request.headers.get("last-event-id"), "Last-Event-ID")
-    store, _ = await ctx.locate(run_id)
-    stream = event_stream(ctx, store, run_id, -1 if start is None else start)
-    return Stream(stream, media_type="text/event-stream", headers=SSE_HEADERS)
+    return await events_of(request, _run_id(request), after_seq)
 
 
 @get("/frames", responses=documented(400, 404), summary="Render frames of the run")
@@ -106,8 +99,13 @@ def create_serve_app(
     settings: ServerSettings, scheduler: RunScheduler, store: Store, run_id: str
 ) -> SmithersApp:
     """The serve-mode app for ``run_id`` (``settings.metrics`` False leaves out ``/metrics``)."""
-    context = ServerContext(settings, scheduler, server_store=None, homes=Homes({run_id: store}))
-    context.missing_run = RunNotFound(run_id, "Run not found", code="RUN_NOT_FOUND")
+    context = ServerContext(
+        settings,
+        scheduler,
+        server_store=None,
+        homes=Homes({run_id: store}),
+        missing_run=ServedRunNotFound,
+    )
     routes: list[Any] = [
         health,
         serve_run,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from smithers.server.runner import free_port
+from smithers.server.process.runner import free_port
 from tests.cli.helpers import SMITHERS
 
 

@@ -150,15 +150,15 @@ async def test_signal_matched_by_correlation_id(db_url: str, write_workflow) -> 
         other = await h.scheduler.signal(
             h.store, run_id, "payment", {"amount": 1}, correlation_id="o-2"
         )
-        assert other["delivered"] is False and other["seq"] == 0
+        assert other.delivered is False and other.seq == 0
         assert await h.status(run_id) == "waiting-event"
         wrong_name = await h.scheduler.signal(h.store, run_id, "refund", {}, correlation_id="o-1")
-        assert wrong_name["delivered"] is False
+        assert wrong_name.delivered is False
         waiter = asyncio.create_task(h.wait(run_id))
         matched = await h.scheduler.signal(
             h.store, run_id, "payment", {"amount": 42}, correlation_id="o-1"
         )
-        assert matched["delivered"] is True and matched["seq"] == 2
+        assert matched.delivered is True and matched.seq == 2
         assert (await waiter).status == "finished"
         finished = [e for e in await h.events(run_id) if e["type"] == "NodeFinished"]
         assert [e["nodeId"] for e in finished] == ["paid", "after"]
@@ -180,7 +180,7 @@ async def test_signal_sent_before_wait_does_not_count(sqlite_url: str, write_wor
     async with Harness(sqlite_url) as h:
         run_id, _ = await h.run(path)
         early = await h.scheduler.signal(h.store, run_id, "go", {"early": True})
-        assert early["delivered"] is False
+        assert early.delivered is False
         await h.scheduler.decide(h.store, run_id, "first", 0, approved=True)
         assert (await h.resume(run_id)).status == "waiting-event"
         await h.scheduler.signal(h.store, run_id, "go", {"late": True})

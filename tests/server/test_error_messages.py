@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from smithers.server.errors import without_server_paths
+from smithers.server.http.errors import without_server_paths
 
 
 def test_the_root_is_shown_as_a_placeholder(tmp_path: Path) -> None:

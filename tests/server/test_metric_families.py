@@ -15,7 +15,7 @@ import pytest
 from httpx_sse import connect_sse
 from prometheus_client.parser import text_string_to_metric_families
 
-from smithers.server.runner import free_port
+from smithers.server.process.runner import free_port
 from tests.cli.helpers import SMITHERS
 from tests.server.process import ServerProcess, status_of, wait_until
 

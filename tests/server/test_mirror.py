@@ -11,7 +11,7 @@ from litestar.testing import AsyncTestClient
 
 from smithers.server.app import create_app
 from smithers.server.context import HOMES_KEPT, Homes
-from smithers.server.settings import ServerSettings
+from smithers.server.process.settings import ServerSettings
 from smithers.store.store import Store
 
 PINNED = """

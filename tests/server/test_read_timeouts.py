@@ -6,8 +6,8 @@ import argparse
 
 import pytest
 
-from smithers.server.command import add_server_arguments, settings_from_args
-from smithers.server.settings import ServerSettings
+from smithers.server.process.command import add_server_arguments, settings_from_args
+from smithers.server.process.settings import ServerSettings
 
 
 def _parsed(*argv: str) -> ServerSettings:

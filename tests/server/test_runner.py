@@ -11,12 +11,12 @@ from pathlib import Path
 import httpx
 
 from contracts.deployment import LocalServer
-from smithers.server.runner import _granian_class
+from smithers.server.process.runner import _granian_class
 from tests.server.process import ServerProcess
 
 
 def test_stop_handler_survives_a_signal_arriving_inside_it() -> None:
-    server = _granian_class()("smithers.server.asgi:app_from_env", factory=True)
+    server = _granian_class()("smithers.server.process.asgi:app_from_env", factory=True)
     real = server.main_loop_interrupt
 
     class SignalledInside(threading.Event):
@@ -41,7 +41,7 @@ def test_stop_handler_survives_a_signal_arriving_inside_it() -> None:
 
 PROBE_IN_A_FRESH_INTERPRETER = """
 import socket, sys, threading
-from smithers.server.runner import free_port, health_answers
+from smithers.server.process.runner import free_port, health_answers
 
 listener = socket.socket()
 listener.bind(("127.0.0.1", 0))

@@ -6,8 +6,8 @@ import asyncio
 
 from litestar.testing import AsyncTestClient
 
+from smithers.server.process.settings import ServerSettings
 from smithers.server.serve import create_serve_app
-from smithers.server.settings import ServerSettings
 from tests.helpers import Harness
 
 FLOW = """

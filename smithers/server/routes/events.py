@@ -17,14 +17,14 @@ from litestar.response import Stream
 
 from smithers import metrics
 from smithers.server.context import ServerContext, context_of
-from smithers.server.docs import documented
-from smithers.server.inputs import query_int
+from smithers.server.http.docs import documented
+from smithers.server.http.inputs import query_int
 from smithers.statuses import TERMINAL, TERMINAL_EVENTS
 from smithers.store.batch import StoredEvent
 from smithers.store.rows import EventRow
 from smithers.store.store import Store
 
-__all__ = ["EVENT_ROUTES", "event_stream", "sse_frame"]
+__all__ = ["EVENT_ROUTES", "SSE_HEADERS", "event_stream", "events_of", "sse_frame"]
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
@@ -111,14 +111,20 @@ async def run_events(
     ] = None,
 ) -> Stream:
     """Every stored event after ``afterSeq`` (or ``Last-Event-ID``), then live ones."""
+    return await events_of(request, runId, after_seq)
+
+
+async def events_of(request: Request[Any, Any, Any], run_id: str, after_seq: str | None) -> Stream:
+    """The event stream of ``run_id`` from ``after_seq`` (the raw ``afterSeq`` query value),
+    else from the ``Last-Event-ID`` header, else from the start (serve mode's too)."""
     ctx = context_of(request)
     if after_seq is not None:
         start = query_int(after_seq, "afterSeq")
     else:
         start = query_int(request.headers.get("last-event-id"), "Last-Event-ID")
-    store, _ = await ctx.locate(runId)
+    store, _ = await ctx.locate(run_id)
     return Stream(
-        event_stream(ctx, store, runId, -1 if start is None else start),
+        event_stream(ctx, store, run_id, -1 if start is None else start),
         media_type="text/event-stream",
         headers=SSE_HEADERS,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -20,7 +20,18 @@ __all__ = [
     "SignalResponse",
     "StartRunResponse",
     "Wire",
+    "from_row",
 ]
+
+W = TypeVar("W", bound=msgspec.Struct)
+
+
+def from_row(kind: type[W], row: msgspec.Struct, **given: Any) -> W:
+    """A ``kind`` body of a store row: each of its fields from ``given``, else the row's field of
+    that name. The body's fields are the only list of what reaches the wire: a column added to
+    the table stays off it until a body names it."""
+    fields = kind.__struct_fields__
+    return kind(**{name: given[name] if name in given else getattr(row, name) for name in fields})
 
 
 class Wire(msgspec.Struct, rename="camel", kw_only=True, omit_defaults=True):
@@ -84,8 +95,9 @@ class RunView(msgspec.Struct, rename="camel", kw_only=True):
 
 
 class RunListItem(msgspec.Struct, rename="camel", kw_only=True):
-    """One run of ``GET /v1/runs``: the fields http-api.md lists, no more (JSON columns stay
-    strings; ``configJson`` names the owning database by a URL without its password)."""
+    """One run of ``GET /v1/runs``: the fields of the run row that http-api.md lists, no more
+    (JSON columns stay strings; ``configJson`` names the owning database by a URL without its
+    password)."""
 
     run_id: str
     parent_run_id: str | None

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from smithers.server.settings import ServerSettings
+from smithers.server.process.settings import ServerSettings
 
 __all__ = ["free_port", "health_answers", "run_server"]
 
@@ -116,7 +116,7 @@ def run_server(settings: ServerSettings) -> int:
     os.environ.update(env)
     with _metrics_dir(settings.workers):
         server = _granian_class()(
-            "smithers.server.asgi:app_from_env",
+            "smithers.server.process.asgi:app_from_env",
             address=settings.host,
             port=port,
             interface=Interfaces.ASGI,

@@ -18,8 +18,8 @@ from msgspec import Meta
 
 from smithers.engine.ids import RUN_ID_PATTERN
 from smithers.errors import InvalidRequest
-from smithers.server.bodies import decode_object
-from smithers.server.wire import Wire
+from smithers.server.http.bodies import decode_object
+from smithers.server.http.wire import Wire
 from smithers.statuses import RunStatus
 
 __all__ = [

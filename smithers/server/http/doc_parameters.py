@@ -11,7 +11,7 @@ from __future__ import annotations
 from litestar.openapi.spec import OpenAPI, OpenAPIType, Parameter, Schema
 
 from smithers.engine.ids import RUN_ID_PATTERN
-from smithers.server.inputs import INT64_MAX, INT64_MIN, MAX_LIMIT
+from smithers.server.http.inputs import INT64_MAX, INT64_MIN, MAX_LIMIT
 from smithers.statuses import RunStatus
 
 __all__ = ["PARAMETER_SCHEMAS", "describe_parameters"]

@@ -8,8 +8,8 @@ import msgspec
 from litestar import Request, get
 
 from smithers.server.context import context_of
-from smithers.server.docs import documented
-from smithers.server.wire import ApprovalList, ApprovalView
+from smithers.server.http.docs import documented
+from smithers.server.http.wire import ApprovalList, ApprovalView
 from smithers.statuses import TERMINAL
 
 __all__ = ["APPROVAL_ROUTES"]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from smithers.server.app import SmithersApp, create_app
-from smithers.server.settings import ServerSettings
+from smithers.server.app import create_app
+from smithers.server.http.prerouter import SmithersApp
+from smithers.server.process.settings import ServerSettings
 
 __all__ = ["app_from_env"]
 

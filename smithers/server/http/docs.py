@@ -15,21 +15,29 @@ from litestar.openapi.spec import (
     Schema,
 )
 
-from smithers.server.wire import ErrorBody
+from smithers.errors import SmithersError
+from smithers.server.http.errors import STATUS_BY_ERROR, codes_of
+from smithers.server.http.wire import ErrorBody
 
 __all__ = ["ERROR_CODES", "add_request_bodies", "documented", "drop_inferred_errors"]
 
-ERROR_CODES: dict[int, str] = {
-    400: "INVALID_JSON, INVALID_REQUEST, RUN_ID_REQUIRED, WORKFLOW_PATH_OUTSIDE_ROOT, "
-    "WORKFLOW_LOAD_FAILED or DB_NOT_CONFIGURED",
-    401: "UNAUTHORIZED: missing or invalid token",
-    404: "NOT_FOUND (unknown route or run) or RUN_NOT_FOUND (resume of an unknown run)",
-    405: "METHOD_NOT_ALLOWED: known path, wrong method",
-    409: "RUN_IN_PROGRESS, RUN_ALREADY_EXISTS, RUN_NOT_ACTIVE or APPROVAL_NOT_PENDING",
-    408: "REQUEST_TIMEOUT: the body did not arrive within the body read timeout",
-    413: "PAYLOAD_TOO_LARGE: the body exceeds maxBodyBytes",
-    500: "SERVER_ERROR: anything unexpected",
-}
+
+def _error_codes() -> dict[int, str]:
+    """Per status of ``STATUS_BY_ERROR``: the codes its errors may carry."""
+    kinds: dict[int, list[type[SmithersError]]] = {}
+    for kind, status in STATUS_BY_ERROR:
+        kinds.setdefault(status, []).append(kind)
+    described: dict[int, str] = {}
+    for status, of_status in kinds.items():
+        codes = list(dict.fromkeys(code for kind in of_status for code in codes_of(kind)))
+        if len(codes) == 1:
+            described[status] = f"{codes[0]}: {(of_status[0].__doc__ or '').strip()}"
+        else:
+            described[status] = f"{', '.join(codes[:-1])} or {codes[-1]}"
+    return described
+
+
+ERROR_CODES: dict[int, str] = _error_codes()
 """Every error status the server documents; 401, 405 and 500 apply to every route, 408 to
 every route that reads a body."""
 

@@ -7,7 +7,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from smithers.server.settings import ServerSettings
+from smithers.server.process.settings import ServerSettings
 
 __all__ = ["add_server_arguments", "main", "settings_from_args"]
 
@@ -76,7 +76,7 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m smithers.server``: the same as ``smithers server``."""
-    from smithers.server.runner import run_server
+    from smithers.server.process.runner import run_server
 
     parser = argparse.ArgumentParser(
         prog="smithers server", description="The Smithers HTTP server."

@@ -27,7 +27,18 @@ from smithers.errors import (
     WorkflowLoadError,
 )
 
-__all__ = ["STATUS_BY_ERROR", "Unauthorized", "envelope", "error_response", "exception_handlers"]
+__all__ = [
+    "STATUS_BY_ERROR",
+    "MethodNotAllowed",
+    "RouteNotFound",
+    "ServerError",
+    "Unauthorized",
+    "codes_of",
+    "envelope",
+    "error_answer",
+    "error_response",
+    "exception_handlers",
+]
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +62,17 @@ class MethodNotAllowed(SmithersError):
 
     code = "METHOD_NOT_ALLOWED"
 
+    def __init__(self, allow: str) -> None:
+        self.allow = allow
+        """The ``Allow`` header: the methods the path serves."""
+        super().__init__()
+
+
+class ServerError(SmithersError):
+    """Anything unexpected"""
+
+    code = "SERVER_ERROR"
+
 
 STATUS_BY_ERROR: tuple[tuple[type[SmithersError], int], ...] = (
     (Unauthorized, 401),
@@ -64,7 +86,9 @@ STATUS_BY_ERROR: tuple[tuple[type[SmithersError], int], ...] = (
     (DbNotConfigured, 400),
     (WorkflowLoadError, 400),
     (InvalidRequest, 400),
+    (ServerError, 500),
 )
+"""The HTTP status of each error (the first class the error is an instance of)."""
 
 _encoder = msgspec.json.Encoder()
 
@@ -85,13 +109,50 @@ def status_of(exc: SmithersError) -> int:
     return 500
 
 
+def codes_of(kind: type[SmithersError]) -> list[str]:
+    """The codes an error of ``kind`` may carry: its own and its subclasses', in order."""
+    codes: list[str] = []
+    for cls in (kind, *_subclasses(kind)):
+        if "code" in vars(cls) and cls.code not in codes:
+            codes.append(cls.code)
+    return codes
+
+
+def _subclasses(kind: type[SmithersError]) -> list[type[SmithersError]]:
+    found: list[type[SmithersError]] = []
+    for sub in kind.__subclasses__():
+        found += [sub, *_subclasses(sub)]
+    return found
+
+
+def error_answer(exc: SmithersError, root: Path | None = None) -> tuple[int, bytes, dict[str, str]]:
+    """The status, JSON envelope and extra headers of the answer to ``exc``.
+
+    ``root``: the server's root directory, hidden from the messages that may name it.
+    """
+    headers: dict[str, str] = {}
+    if isinstance(exc, PayloadTooLarge | BodyReadTimeout):
+        # The rest of the body is never read, so the connection cannot be reused: say so.
+        headers["Connection"] = "close"
+    elif isinstance(exc, Unauthorized):
+        headers["WWW-Authenticate"] = "Bearer"
+    elif isinstance(exc, MethodNotAllowed):
+        headers["Allow"] = exc.allow
+    message = exc.message
+    if isinstance(exc, WorkflowLoadError | ServerError):  # exception text may name its files
+        message = without_server_paths(message, root)
+    return status_of(exc), envelope(exc.code, message, exc.details), headers
+
+
 def error_response(
-    status: int, code: str, message: str, details: dict[str, Any] | None = None, **headers: str
+    exc: SmithersError, root: Path | None = None, *, status: int | None = None
 ) -> Response[bytes]:
-    """A JSON error response with the standard headers."""
+    """The JSON error response to ``exc``, with the standard headers (``status`` replaces the
+    one of the table)."""
+    table_status, body, headers = error_answer(exc, root)
     return Response(
-        envelope(code, message, details),
-        status_code=status,
+        body,
+        status_code=status or table_status,
         media_type="application/json",
         headers={**JSON_HEADERS, **headers},
     )
@@ -104,19 +165,11 @@ def _root_of(request: Request[Any, Any, Any]) -> Path | None:
 
 
 def _smithers_error(request: Request[Any, Any, Any], exc: SmithersError) -> Response[bytes]:
-    if isinstance(exc, PayloadTooLarge | BodyReadTimeout):
-        # The rest of the body is never read, so the connection cannot be reused: say so.
-        return error_response(
-            status_of(exc), exc.code, exc.message, exc.details, Connection="close"
-        )
-    message = exc.message
-    if isinstance(exc, WorkflowLoadError):  # a workflow's exception text may name its files
-        message = without_server_paths(message, _root_of(request))
-    return error_response(status_of(exc), exc.code, message, exc.details)
+    return error_response(exc, _root_of(request))
 
 
 def _not_found(_: Request[Any, Any, Any], exc: NotFoundException) -> Response[bytes]:
-    return error_response(404, "NOT_FOUND", "Route not found")
+    return error_response(RouteNotFound())
 
 
 def _method_not_allowed(
@@ -124,13 +177,13 @@ def _method_not_allowed(
 ) -> Response[bytes]:
     allow = (exc.headers or {}).get("allow", "")
     methods = [m.strip() for m in allow.split(",") if m.strip() and m.strip() != "OPTIONS"]
-    return error_response(405, "METHOD_NOT_ALLOWED", "Method not allowed", Allow=", ".join(methods))
+    return error_response(MethodNotAllowed(", ".join(methods)))
 
 
 def _http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
     if exc.status_code >= 500:
-        return error_response(500, "SERVER_ERROR", str(exc.detail))
-    return error_response(exc.status_code, "INVALID_REQUEST", str(exc.detail))
+        return error_response(ServerError(str(exc.detail)))
+    return error_response(InvalidRequest(str(exc.detail)), status=exc.status_code)
 
 
 def without_server_paths(message: str, root: Path | None) -> str:
@@ -146,8 +199,7 @@ def without_server_paths(message: str, root: Path | None) -> str:
 
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     log.exception("unexpected error answering %s %s", request.method, request.url.path)
-    message = without_server_paths(str(exc) or type(exc).__name__, _root_of(request))
-    return error_response(500, "SERVER_ERROR", message)
+    return error_response(ServerError(str(exc) or type(exc).__name__), _root_of(request))
 
 
 exception_handlers: dict[type[Exception] | int, Any] = {

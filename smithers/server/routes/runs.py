@@ -11,8 +11,8 @@ from litestar.params import FromPath, QueryParameter
 from smithers.engine.limits import check_input
 from smithers.errors import ApprovalNotPending, InvalidRequest, RunIdRequired, RunInProgress
 from smithers.server.context import context_of
-from smithers.server.docs import documented
-from smithers.server.inputs import (
+from smithers.server.http.docs import documented
+from smithers.server.http.inputs import (
     parse_decision,
     parse_resume,
     parse_signal,
@@ -22,7 +22,7 @@ from smithers.server.inputs import (
     query_status,
     read_object,
 )
-from smithers.server.wire import (
+from smithers.server.http.wire import (
     CancelResponse,
     DecisionResponse,
     FrameView,
@@ -31,6 +31,7 @@ from smithers.server.wire import (
     RunView,
     SignalResponse,
     StartRunResponse,
+    from_row,
 )
 from smithers.store.rows import RunRow, RunStatusRow
 from smithers.store.urls import redact_config_json
@@ -45,17 +46,7 @@ def run_view(row: RunStatusRow, summary: dict[str, int]) -> RunView:
     error = None
     if row.status == "failed" and row.error_json:
         error = msgspec.json.decode(row.error_json)
-    return RunView(
-        run_id=row.run_id,
-        workflow_name=row.workflow_name,
-        status=row.status,
-        created_at_ms=row.created_at_ms,
-        started_at_ms=row.started_at_ms,
-        finished_at_ms=row.finished_at_ms,
-        heartbeat_at_ms=row.heartbeat_at_ms,
-        summary=summary,
-        error=error,
-    )
+    return from_row(RunView, row, summary=summary, error=error)
 
 
 @post(
@@ -98,7 +89,7 @@ async def resume_run(request: AnyRequest, runId: FromPath[str]) -> ResumeRespons
     """Continue a run from its last checkpoint (no-op when it is running)."""
     ctx = context_of(request)
     body = parse_resume(await read_object(request))
-    store, row = await ctx.locate(runId, missing_code="RUN_NOT_FOUND")
+    store, row = await ctx.locate(runId, resuming=True)
     if ctx.scheduler.is_active(row):
         return ResumeResponse(run_id=runId, status="running")
     given = body.workflow_path or row.workflow_path
@@ -216,7 +207,7 @@ async def _signal(request: AnyRequest, run_id: str, signal_name: str) -> SignalR
     if not name:
         raise InvalidRequest("signalName must not be empty")
     store, _ = await ctx.locate(run_id)
-    result = await ctx.scheduler.signal(
+    receipt = await ctx.scheduler.signal(
         store,
         run_id,
         name,
@@ -226,12 +217,12 @@ async def _signal(request: AnyRequest, run_id: str, signal_name: str) -> SignalR
     )
     await ctx.touched(store, run_id)
     return SignalResponse(
-        delivered=result["delivered"],
-        run_id=run_id,
-        seq=result["seq"],
-        signal_name=name,
-        correlation_id=result["correlationId"],
-        received_at_ms=result["receivedAtMs"],
+        delivered=receipt.delivered,
+        run_id=receipt.run_id,
+        seq=receipt.seq,
+        signal_name=receipt.signal_name,
+        correlation_id=receipt.correlation_id,
+        received_at_ms=receipt.received_at_ms,
     )
 
 
@@ -275,29 +266,9 @@ async def list_runs(
 
 
 def list_item(row: RunRow) -> RunListItem:
-    """One run of ``GET /v1/runs``: each field named, so that a column added to the table
-    (``input_json``, say) does not reach the listing by itself."""
-    return RunListItem(
-        run_id=row.run_id,
-        parent_run_id=row.parent_run_id,
-        workflow_name=row.workflow_name,
-        workflow_path=row.workflow_path,
-        workflow_hash=row.workflow_hash,
-        status=row.status,
-        created_at_ms=row.created_at_ms,
-        started_at_ms=row.started_at_ms,
-        finished_at_ms=row.finished_at_ms,
-        heartbeat_at_ms=row.heartbeat_at_ms,
-        runtime_owner_id=row.runtime_owner_id,
-        cancel_requested_at_ms=row.cancel_requested_at_ms,
-        hijack_requested_at_ms=row.hijack_requested_at_ms,
-        hijack_target=row.hijack_target,
-        vcs_type=row.vcs_type,
-        vcs_root=row.vcs_root,
-        vcs_revision=row.vcs_revision,
-        error_json=row.error_json,
-        config_json=redact_config_json(row.config_json),
-    )
+    """One run of ``GET /v1/runs``: the row's fields ``RunListItem`` names (``input_json``,
+    say, does not reach the listing), the config's database URL without its password."""
+    return from_row(RunListItem, row, config_json=redact_config_json(row.config_json))
 
 
 RUN_ROUTES = [

@@ -1,0 +1,1 @@
+"""The server process: its command line, settings, Granian runner and worker entry point."""

@@ -1,0 +1,1 @@
+"""The Litestar route handlers of the HTTP API: runs, events, approvals."""
