@@ -16,6 +16,7 @@ import sys
 import time
 from typing import TextIO
 
+from smithers.cli.progress import tool_call_text
 from smithers.cli.snapshot import NodeView, error_text, live_state
 from smithers.cli.style import STATE_GLYPHS, Style, format_duration, style_for, truncate
 from smithers.store.rows import RunRow
@@ -129,6 +130,9 @@ class LiveView:
             text = str(event.get("text", "")).strip().splitlines()
             if text:
                 self._outputs[(event.get("nodeId", ""), event.get("iteration", 0))] = text[-1]
+        elif event.get("type") in ("ToolCallStarted", "ToolCallFinished"):
+            key = (event.get("nodeId", ""), event.get("iteration", 0))
+            self._outputs[key] = tool_call_text(event)
         elif event.get("type") == "RunFailed":
             self._notices.append(f"run failed: {error_text(event.get('error'))}")
         self._changed.set()

@@ -32,6 +32,16 @@ def _error_text(error: Any) -> str:
     return str(error)
 
 
+def tool_call_text(event: dict[str, Any]) -> str:
+    """A tool call's start or end in a few words: ``⚙ bash …``, ``⚙ bash ok 31 ms``."""
+    tool = event.get("tool", "?")
+    if event.get("type") == "ToolCallStarted":
+        return f"⚙ {tool} …"
+    if event.get("status") == "ok":
+        return f"⚙ {tool} ok {event.get('durationMs', 0)} ms"
+    return f"⚙ {tool} failed: {_error_text(event.get('error'))}"
+
+
 def describe_event(event: dict[str, Any]) -> str | None:
     """The progress line of an event, or ``None`` for events not worth a line."""
     kind = event.get("type")
@@ -58,6 +68,8 @@ def describe_event(event: dict[str, Any]) -> str | None:
             return f"⏲ {node} waiting until {fires}"
         case "NodeOutput":
             return f"  {node}: {event.get('text', '')}"
+        case "ToolCallStarted" | "ToolCallFinished":
+            return f"  {node}: {tool_call_text(event)}"
         case "RunFinished":
             return "✓ Run finished"
         case "RunFailed":

@@ -20,6 +20,7 @@ from smithers.engine.attempts import call_task, validate_output
 from smithers.engine.run_model import Key, RunModel
 from smithers.engine.run_options import RunConfig
 from smithers.engine.side_channel import RunningAttempt, SideChannel
+from smithers.engine.tool_log import AttemptToolLog
 from smithers.engine.writes import Change
 from smithers.errors import WorkflowLoadError
 from smithers.store.store import Store
@@ -133,7 +134,16 @@ class AttemptRunner:
             cancelled=asyncio.Event(),
             on_heartbeat=on_heartbeat,
             on_log=on_log,
-            tools=Toolbox(self.config.root_dir, allow_network=self.config.allow_network),
+            tools=Toolbox(
+                self.config.root_dir,
+                allow_network=self.config.allow_network,
+                sandbox=self.config.sandbox,
+                recorder=AttemptToolLog(self.side, item),
+                run_id=self.run_id,
+                node_id=leaf.id,
+                iteration=leaf.iteration,
+                attempt=attempt.attempt,
+            ),
         )
 
     async def stop(self) -> None:

@@ -1,9 +1,9 @@
 """What starting or taking over a run writes, and the checks before it.
 
 ``new_run_row`` is the row of a run being created; ``prepare_claim`` reads a run's state and
-builds the batch that makes this process its owner (every attempt left in progress is ended
-``interrupted``; a failed run's failed nodes get one more attempt) with the compare-and-set
-expectations that keep a run from being claimed twice.
+builds the batch that makes this process its owner (every attempt and tool call left in
+progress is ended ``interrupted``; a failed run's failed nodes get one more attempt) with
+the compare-and-set expectations that keep a run from being claimed twice.
 """
 
 from __future__ import annotations
@@ -20,12 +20,14 @@ from smithers.authoring.nodes import ApprovalDecision
 from smithers.engine import events as ev
 from smithers.engine.run_model import RunModel
 from smithers.engine.run_options import RunConfig, StartOptions, options_from_config, stored_config
+from smithers.engine.tool_log import interrupt_open_calls
 from smithers.engine.writes import Change
 from smithers.errors import InvalidRequest, RunToResumeNotFound, WorkflowLoadError
 from smithers.statuses import FINAL, NodeState, RunStatus
 from smithers.store.outputs import output_table_for
 from smithers.store.rows import RunRow
 from smithers.store.store import Store
+from smithers.tools.shell import SandboxMode
 
 __all__ = [
     "Claim",
@@ -38,12 +40,15 @@ __all__ = [
 ]
 
 
-def run_config(loaded: LoadedWorkflow, options: StartOptions) -> RunConfig:
+def run_config(
+    loaded: LoadedWorkflow, options: StartOptions, sandbox: SandboxMode = "bwrap"
+) -> RunConfig:
     """The options of a run resolved against its workflow's defaults."""
     return RunConfig(
         max_concurrency=options.max_concurrency or loaded.workflow.max_concurrency,
         root_dir=options.root_dir or loaded.path.parent,
         allow_network=options.allow_network,
+        sandbox=sandbox,
     )
 
 
@@ -121,6 +126,7 @@ async def prepare_claim(
     *,
     owner: str,
     clock: Callable[[], int],
+    sandbox: SandboxMode = "bwrap",
 ) -> Claim:
     """The write that makes ``owner`` execute ``row``; it expects the status read in ``row``,
     so a run that ended meanwhile (finished in another process) is never re-entered."""
@@ -136,8 +142,9 @@ async def prepare_claim(
     stored_options = options_from_config(row.config_json)
     if options is not None and options.max_concurrency is not None:
         stored_options = replace(stored_options, max_concurrency=options.max_concurrency)
-    config = run_config(loaded, stored_options)
+    config = run_config(loaded, stored_options, sandbox)
     change = Change(model, now)
+    interrupt_open_calls(change, state.open_tool_calls)
     change.stop_attempts("interrupted", node_state=NodeState.PENDING)
     if row.status == RunStatus.FAILED:
         for info in model.nodes.values():

@@ -39,6 +39,8 @@ __all__ = [
     "TimerCancelled",
     "TimerCreated",
     "TimerFired",
+    "ToolCallFinished",
+    "ToolCallStarted",
     "encode_event",
 ]
 
@@ -206,6 +208,27 @@ class TimerCancelled(NodeEvent, tag=True, kw_only=True):
 
     timer_id: str
     fires_at_ms: int
+
+
+class ToolCallStarted(NodeEvent, tag=True, kw_only=True):
+    """A tool call began (by task code or an agent); ``input`` is cut at 4 KiB."""
+
+    attempt: int
+    call_id: str
+    tool: str
+    input: Any
+
+
+class ToolCallFinished(NodeEvent, tag=True, kw_only=True):
+    """A tool call ended: ``ok``, or ``error`` with the error (an interrupted call included)."""
+
+    attempt: int
+    call_id: str
+    tool: str
+    status: str
+    duration_ms: int
+    output_bytes: int
+    error: dict[str, Any] | UnsetType = UNSET
 
 
 _encoder = msgspec.json.Encoder()

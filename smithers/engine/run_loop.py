@@ -399,9 +399,7 @@ class RunLoop:
     ) -> Commit:
         side = self._side.take()
         if side:
-            change.batch.events[:0] = side.events
-            change.batch.attempt_updates[:0] = side.attempt_updates
-            change.after[:0] = side.after
+            side.put_first_into(change.batch, change.after)
         try:
             commit = await self.store.commit(
                 self.run_id,

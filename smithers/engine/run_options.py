@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 
 from smithers.store.urls import decoded_config, redact_url
+from smithers.tools.shell import SandboxMode
 
 __all__ = ["RunConfig", "StartOptions", "options_from_config", "stored_config"]
 
@@ -24,6 +25,9 @@ class RunConfig:
     max_concurrency: int
     root_dir: Path
     allow_network: bool = False
+    sandbox: SandboxMode = "bwrap"
+    """The bash tool's sandbox: the executing process's setting, never stored with the run
+    (a run taken over by another server uses that server's)."""
 
 
 @dataclass(frozen=True, slots=True)

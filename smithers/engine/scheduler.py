@@ -46,6 +46,7 @@ from smithers.store.batch import Batch
 from smithers.store.rows import RunRow
 from smithers.store.store import ExpectationFailed, Store
 from smithers.store.urls import database_identity
+from smithers.tools.shell import SandboxMode
 
 __all__ = ["ACTIVE_HEARTBEAT_MS", "RunHandle", "RunScheduler", "StartOptions"]
 
@@ -97,6 +98,7 @@ class RunScheduler(RunControls):
         poll_interval: float = 0.25,
         recovery_interval: float = 1.0,
         hub: EventHub | None = None,
+        sandbox: SandboxMode = "bwrap",
     ) -> None:
         self.owner_id = owner_id or new_owner_id()
         self.clock = clock
@@ -109,6 +111,8 @@ class RunScheduler(RunControls):
         self.poll_interval = poll_interval
         self.recovery_interval = recovery_interval
         self.hub = hub or EventHub()
+        self.sandbox: SandboxMode = sandbox
+        """The bash tool's sandbox for the runs this process executes (``none``: unconfined)."""
         self.active: dict[str, RunHandle] = {}
         self.store_states: dict[str, StoreState] = {}
         self._waiters: dict[str, list[_Waiter]] = {}
@@ -210,7 +214,7 @@ class RunScheduler(RunControls):
         await check_output_tables(store, loaded)
         now = self.clock()
         run_id = run_id or new_run_id(now)
-        config = run_config(loaded, options)
+        config = run_config(loaded, options, self.sandbox)
         row = new_run_row(
             run_id,
             loaded,
@@ -280,7 +284,7 @@ class RunScheduler(RunControls):
     ) -> bool:
         """Take over ``row`` with a compare-and-set and execute it; False if someone else won."""
         claim = await prepare_claim(
-            store, row, loaded, options, owner=self.owner_id, clock=self.clock
+            store, row, loaded, options, owner=self.owner_id, clock=self.clock, sandbox=self.sandbox
         )
         try:
             # The row's owner may have written since the state was read: then try again.

@@ -22,6 +22,7 @@ from smithers.engine import events as ev
 from smithers.engine.attempts import Output
 from smithers.engine.run_model import AttemptInfo, Key, NodeInfo
 from smithers.engine.tree import Leaf
+from smithers.store.batch import Batch
 
 __all__ = [
     "HEARTBEAT_WRITE_INTERVAL_MS",
@@ -60,10 +61,30 @@ class Pending:
 
     events: list[ev.Event] = field(default_factory=list)
     attempt_updates: list[dict[str, Any]] = field(default_factory=list)
+    tool_call_inserts: list[dict[str, Any]] = field(default_factory=list)
+    tool_call_updates: list[dict[str, Any]] = field(default_factory=list)
     after: list[Callable[[], None]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.events or self.attempt_updates)
+        return bool(
+            self.events or self.attempt_updates or self.tool_call_inserts or self.tool_call_updates
+        )
+
+    def extend(self, other: Pending) -> None:
+        """Add ``other``'s rows and events after this one's."""
+        self.events.extend(other.events)
+        self.attempt_updates.extend(other.attempt_updates)
+        self.tool_call_inserts.extend(other.tool_call_inserts)
+        self.tool_call_updates.extend(other.tool_call_updates)
+        self.after.extend(other.after)
+
+    def put_first_into(self, batch: Batch, after: list[Callable[[], None]]) -> None:
+        """Put these rows and events ahead of ``batch``'s own (and the updates of ``after``)."""
+        batch.events[:0] = self.events
+        batch.attempt_updates[:0] = self.attempt_updates
+        batch.tool_call_inserts[:0] = self.tool_call_inserts
+        batch.tool_call_updates[:0] = self.tool_call_updates
+        after[:0] = self.after
 
 
 class SideChannel:
@@ -122,9 +143,7 @@ class SideChannel:
         """Put back what a commit that did not happen took, before anything added since."""
         current = self._pending
         self._pending = pending
-        pending.events.extend(current.events)
-        pending.attempt_updates.extend(current.attempt_updates)
-        pending.after.extend(current.after)
+        pending.extend(current)
 
     def take_heartbeat(self, item: RunningAttempt, now: int) -> None:
         """Move an attempt's recorded checkpoint into the next commit."""
@@ -158,6 +177,31 @@ class SideChannel:
         if data_json is not None:
             attempt = item.attempt
             self._pending.after.append(partial(setattr, attempt, "heartbeat_data_json", data_json))
+
+    def record_tool_call(
+        self,
+        item: RunningAttempt,
+        event: ev.Event,
+        *,
+        insert: dict[str, Any] | None = None,
+        update: dict[str, Any] | None = None,
+    ) -> bool:
+        """Queue a tool call's row and event for the next commit; False (nothing queued) when
+        the attempt no longer runs here."""
+        if not self._current(item):
+            return False
+        if insert is not None:
+            self._pending.tool_call_inserts.append(insert)
+        if update is not None:
+            self._pending.tool_call_updates.append(update)
+        self._pending.events.append(event)
+        self._schedule(0.0)
+        return True
+
+    async def commit_now(self) -> None:
+        """Commit what is pending now (and wait for it)."""
+        if self._pending:
+            await self._flush_commit()
 
     def close(self) -> None:
         """No more flushes (the loop has ended)."""

@@ -46,6 +46,8 @@ class Batch:
     approval_upserts: list[dict[str, Any]] = field(default_factory=list)
     loop_upserts: list[dict[str, Any]] = field(default_factory=list)
     signal_inserts: list[dict[str, Any]] = field(default_factory=list)
+    tool_call_inserts: list[dict[str, Any]] = field(default_factory=list)
+    tool_call_updates: list[dict[str, Any]] = field(default_factory=list)
     frame: dict[str, Any] | None = None
 
     def __bool__(self) -> bool:
@@ -60,6 +62,8 @@ class Batch:
             or self.approval_upserts
             or self.loop_upserts
             or self.signal_inserts
+            or self.tool_call_inserts
+            or self.tool_call_updates
             or self.frame
         )
 
@@ -77,6 +81,8 @@ class Batch:
             "approval_upserts",
             "loop_upserts",
             "signal_inserts",
+            "tool_call_inserts",
+            "tool_call_updates",
         ):
             getattr(self, name)[:0] = getattr(other, name)
         self.frame = self.frame or other.frame

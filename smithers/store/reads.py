@@ -20,6 +20,7 @@ from smithers.store.rows import (
     RunRow,
     RunStatusRow,
     SignalRow,
+    ToolCallRow,
 )
 from smithers.store.run_state import RunState, load_state
 
@@ -37,6 +38,11 @@ _APPROVAL = select(s.approvals).where(
     s.approvals.c.run_id == bindparam("run_id"),
     s.approvals.c.node_id == bindparam("node_id"),
     s.approvals.c.iteration == bindparam("iteration"),
+)
+_TOOL_CALLS = (
+    select(s.tool_calls)
+    .where(s.tool_calls.c.run_id == bindparam("run_id"))
+    .order_by(s.tool_calls.c.started_at_ms, s.tool_calls.c.call_id)
 )
 _MAX_SEQ = select(func.coalesce(func.max(s.events.c.seq), -1).label("max_seq")).where(
     s.events.c.run_id == bindparam("run_id")
@@ -255,6 +261,11 @@ class Reads:
     async def list_attempts(self, run_id: str) -> list[AttemptRow]:
         """Every attempt of a run, by node, iteration and attempt."""
         return [AttemptRow(**r) for r in await self.db.fetch_all(_ATTEMPTS, {"run_id": run_id})]
+
+    async def list_tool_calls(self, run_id: str) -> list[ToolCallRow]:
+        """The run's tool calls, in the order they started."""
+        rows = await self.db.fetch_all(_TOOL_CALLS, {"run_id": run_id})
+        return [ToolCallRow(**r) for r in rows]
 
     async def list_approvals(self, run_id: str) -> list[ApprovalRow]:
         """Every approval row of a run."""

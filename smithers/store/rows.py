@@ -13,6 +13,7 @@ __all__ = [
     "RunRow",
     "RunStatusRow",
     "SignalRow",
+    "ToolCallRow",
 ]
 
 
@@ -143,3 +144,20 @@ class SignalRow(msgspec.Struct, kw_only=True):
     payload_json: str
     received_at_ms: int
     received_by: str | None = None
+
+
+class ToolCallRow(msgspec.Struct, kw_only=True):
+    """A row of ``_smithers_tool_calls``: one tool call of an attempt."""
+
+    run_id: str
+    node_id: str
+    iteration: int
+    attempt: int
+    call_id: str
+    tool: str
+    input_json: str | None = None
+    output_json: str | None = None
+    status: str
+    error_json: str | None = None
+    started_at_ms: int
+    finished_at_ms: int | None = None

@@ -9,12 +9,15 @@ from sqlalchemy import bindparam, select, text
 
 from smithers.store import schema as s
 from smithers.store.db import Database, Row, Transaction
-from smithers.store.rows import ApprovalRow, AttemptRow, NodeRow, RunRow
+from smithers.store.rows import ApprovalRow, AttemptRow, NodeRow, RunRow, ToolCallRow
 
 __all__ = ["RunState", "load_state"]
 
 _LOOPS = select(s.loops).where(s.loops.c.run_id == bindparam("run_id"))
 _UNTYPED = select(s.outputs).where(s.outputs.c.run_id == bindparam("run_id"))
+_OPEN_TOOL_CALLS = select(s.tool_calls).where(
+    s.tool_calls.c.run_id == bindparam("run_id"), s.tool_calls.c.status == "in-progress"
+)
 _LAST_FRAME = (
     select(s.frames.c.frame_no, s.frames.c.xml_hash, s.frames.c.task_index_json)
     .where(s.frames.c.run_id == bindparam("run_id"))
@@ -38,6 +41,8 @@ class RunState:
     last_frame_hash: str | None = None
     last_task_index_json: str | None = None
     max_seq: int = -1
+    open_tool_calls: list[ToolCallRow] = field(default_factory=list)
+    """Tool calls logged as started and never finished (their process ended meanwhile)."""
 
 
 async def load_state(db: Database, run_id: str) -> RunState | None:
@@ -74,6 +79,7 @@ async def load_state(db: Database, run_id: str) -> RunState | None:
             state.last_frame_hash = frame["xml_hash"]
             state.last_task_index_json = frame["task_index_json"]
         state.max_seq = await reads.max_event_seq(run_id)
+        state.open_tool_calls = [ToolCallRow(**r) for r in await tx.fetch_all(_OPEN_TOOL_CALLS, p)]
         return state
 
 

@@ -3,7 +3,8 @@
 Names and columns follow the original Smithers so existing tools can read the databases.
 Additions of ours: ``_smithers_runs.input_json``, ``updated_at_ms`` and ``wake_at_ms`` (when a
 suspended run is due to be woken), and ``_smithers_nodes.extra_attempts`` (attempts granted
-by resuming a failed run).
+by resuming a failed run). ``_smithers_tool_calls`` is the tool-call log of
+``agents-and-tools.md`` §3 (schema version 3).
 """
 
 from __future__ import annotations
@@ -168,6 +169,23 @@ outputs = Table(
     Column("payload_json", Text, nullable=False),
 )
 
+tool_calls = Table(
+    "_smithers_tool_calls",
+    metadata,
+    Column("run_id", Text, primary_key=True),
+    Column("node_id", Text, primary_key=True),
+    Column("iteration", Integer, primary_key=True),
+    Column("attempt", Integer, primary_key=True),
+    Column("call_id", Text, primary_key=True),
+    Column("tool", Text, nullable=False),
+    Column("input_json", Text),
+    Column("output_json", Text),
+    Column("status", Text, nullable=False),
+    Column("error_json", Text),
+    _ms("started_at_ms", nullable=False),
+    _ms("finished_at_ms"),
+)
+
 schema_version = Table(
     "_smithers_schema_version",
     metadata,
@@ -204,5 +222,6 @@ def _redact_stored_urls(conn: Connection) -> None:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "internal tables", _create_internal_tables),
     Migration(2, "database URLs in run configs without passwords", _redact_stored_urls),
+    Migration(3, "the tool-call log", _create_internal_tables),
 )
 """Ordered by version; a database records each applied version in _smithers_schema_version."""

@@ -27,6 +27,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     s.outputs.name: ("run_id", "node_id", "iteration"),
     s.runs.name: ("run_id",),
     s.signals.name: ("run_id", "seq"),
+    s.tool_calls.name: ("run_id", "node_id", "iteration", "attempt", "call_id"),
 }
 """Each internal table's primary key: what an update matches and an upsert conflicts on."""
 
@@ -59,6 +60,10 @@ class BatchStatements:
             out += self.upserts(table.table, [row], keys=("run_id", "node_id", "iteration"))
         if batch.signal_inserts:
             out += self.inserts(s.signals, batch.signal_inserts)
+        if batch.tool_call_inserts:
+            out += self.inserts(s.tool_calls, batch.tool_call_inserts)
+        if batch.tool_call_updates:
+            out += self.updates(s.tool_calls, batch.tool_call_updates)
         if batch.frame is not None:
             out += self.inserts(s.frames, [batch.frame])
         return out

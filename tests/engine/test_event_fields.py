@@ -38,8 +38,11 @@ SPEC: dict[str, set[str]] = {
     "TimerFired": NODE | {"timerId", "firesAtMs", "firedAtMs", "delayMs"},
     "TimerCancelled": NODE | {"timerId", "firesAtMs"},
     "TaskHeartbeat": NODE | {"attempt", "hasData", "dataSizeBytes"},
+    # agents-and-tools.md §4
+    "ToolCallStarted": NODE | {"attempt", "callId", "tool", "input"},
+    "ToolCallFinished": NODE | {"attempt", "callId", "tool", "status", "durationMs", "outputBytes"},
 }
-OPTIONAL = {"NodeCancelled": {"attempt"}}
+OPTIONAL = {"NodeCancelled": {"attempt"}, "ToolCallFinished": {"error"}}
 
 
 def _classes() -> dict[str, type[ev.Event]]:
