@@ -34,6 +34,7 @@ from smithers.statuses import TERMINAL, RunStatus
 from smithers.store.batch import StoredEvent
 from smithers.store.rows import EventRow
 from smithers.store.store import Store
+from smithers.tools.shell import UNSANDBOXED_WARNING, SandboxMode
 
 __all__ = ["STOP_STATUSES", "follow_events", "make_progress", "run_in_foreground"]
 
@@ -205,6 +206,7 @@ async def run_in_foreground(
     resuming: bool,
     as_json: bool,
     serve: ServeConfig | None = None,
+    sandbox: SandboxMode = "bwrap",
 ) -> int:
     """Start (or resume) the run with ``begin``, show progress, print the result; the exit code.
 
@@ -212,7 +214,9 @@ async def run_in_foreground(
     after the run ends until SIGINT/SIGTERM.
     """
     # Serving the run means its approve/deny routes must be able to continue it.
-    scheduler = RunScheduler(auto_wake=serve is not None, recover=False)
+    scheduler = RunScheduler(auto_wake=serve is not None, recover=False, sandbox=sandbox)
+    if sandbox == "none":
+        sys.stderr.write(UNSANDBOXED_WARNING + "\n")
     stop = asyncio.Event()
     interrupted: list[int] = []
     readers: list[asyncio.Task[None]] = []

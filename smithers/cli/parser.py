@@ -61,6 +61,9 @@ def add_up(commands: SubParsers) -> None:
         action="store_true",
         help="let the bash tool reach the network",
     )
+    from smithers.server.process.command import add_sandbox
+
+    add_sandbox(up)
     _common(up, "database path or URL (default: $SMITHERS_DB or ./smithers.db)")
     serve = up.add_argument_group("serving the run over HTTP")
     serve.add_argument("--serve", action="store_true", help="also serve the run over HTTP")
@@ -164,6 +167,9 @@ def add_resume(commands: SubParsers) -> None:
     )
     parser.add_argument("--force", action="store_true", help="even if another process owns it")
     parser.add_argument("-c", "--max-concurrency", type=positive_int, help="task concurrency cap")
+    from smithers.server.process.command import add_sandbox
+
+    add_sandbox(parser)
     _common(parser, _FIND_DB)
 
 

@@ -62,7 +62,11 @@ async def start_serving(
 
     port = config.port or free_port(config.host)
     settings = ServerSettings(
-        host=config.host, port=port, auth_token=config.auth_token, metrics=config.metrics
+        host=config.host,
+        port=port,
+        auth_token=config.auth_token,
+        metrics=config.metrics,
+        sandbox=scheduler.sandbox,
     )
     app = create_serve_app(settings, scheduler, store, run_id)
     server = Server(

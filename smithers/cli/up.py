@@ -71,6 +71,7 @@ async def run_up(args: argparse.Namespace) -> int:
         resuming=bool(args.resume),
         as_json=bool(args.json),
         serve=serve_config(args),
+        sandbox=args.sandbox,
     )
 
 
@@ -94,5 +95,5 @@ async def run_resume(args: argparse.Namespace) -> int:
         )
 
     return await run_in_foreground(
-        store, args.run_id, begin, resuming=True, as_json=bool(args.json)
+        store, args.run_id, begin, resuming=True, as_json=bool(args.json), sandbox=args.sandbox
     )

@@ -20,7 +20,7 @@ from smithers.store.mirror import Mirror
 from smithers.store.rows import RunRow, RunStatusRow
 from smithers.store.store import Store
 from smithers.store.urls import database_identity
-from smithers.tools.shell import sandbox_problem
+from smithers.tools.shell import UNSANDBOXED_WARNING, sandbox_problem
 
 __all__ = ["HOMES_KEPT", "Homes", "ServerContext", "context_of"]
 
@@ -74,6 +74,7 @@ class ServerContext:
             auto_wake=True,
             stale_after_ms=settings.stale_after_ms,
             recovery_interval=settings.recovery_interval,
+            sandbox=settings.sandbox,
         )
         return cls(settings, scheduler)
 
@@ -86,6 +87,9 @@ class ServerContext:
         self.scheduler.add_launch_listener(self._on_launch)
         self.scheduler.add_exit_listener(self._on_exit)
         await self.scheduler.start()
+        if self.settings.sandbox == "none":
+            log.warning(UNSANDBOXED_WARNING)
+            return
         problem = await asyncio.to_thread(sandbox_problem)
         if problem is not None:
             log.warning(

@@ -27,6 +27,11 @@ _READ_CHUNK = 65536
 
 SandboxMode = Literal["bwrap", "none"]
 
+UNSANDBOXED_WARNING = (
+    "--sandbox none: bash tool commands run UNCONFINED, seeing this machine's files and "
+    "network with this process's permissions (docs/tools.md)"
+)
+
 
 class BashResult(ToolResult):
     exit_code: int

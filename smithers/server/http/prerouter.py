@@ -24,6 +24,8 @@ from smithers.server.process.settings import ServerSettings
 __all__ = ["SmithersApp", "fix_headers", "send_error", "send_json"]
 
 HEALTH_BODY = b'{"ok":true}'
+HEALTH_UNSANDBOXED_BODY = b'{"ok":true,"sandbox":"none"}'
+"""``/health`` of a server started with ``--sandbox none``: operators see it is unsafe."""
 JSON = b"application/json"
 
 
@@ -90,7 +92,8 @@ class SmithersApp(Litestar):
         settings: ServerSettings = self.state["smithers"].settings
         path, method = http_scope["path"], http_scope["method"]
         if path == "/health" and method in ("GET", "HEAD"):
-            await send_json(send, 200, HEALTH_BODY)
+            unsandboxed = settings.sandbox == "none"
+            await send_json(send, 200, HEALTH_UNSANDBOXED_BODY if unsandboxed else HEALTH_BODY)
             return
         started = time.perf_counter()
         status = 500

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 __all__ = [
     "ApprovalList",
@@ -45,6 +46,8 @@ class Health(msgspec.Struct):
     """``GET /health``."""
 
     ok: bool = True
+    sandbox: str | UnsetType = UNSET
+    """``none`` when the server runs bash tool commands unconfined (``--sandbox none``)."""
 
 
 class ErrorDetail(msgspec.Struct, omit_defaults=True):

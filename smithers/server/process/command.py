@@ -33,6 +33,7 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="let the bash tool reach the network",
     )
+    add_sandbox(parser)
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     parser.add_argument(
         "--header-read-timeout",
@@ -48,6 +49,17 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
         default=30.0,
         metavar="SECONDS",
         help="time a client has to send a whole request body, else 408 (default 30)",
+    )
+
+
+def add_sandbox(parser: argparse.ArgumentParser) -> None:
+    """``--sandbox bwrap|none``: how the bash tool's commands are confined in this process."""
+    parser.add_argument(
+        "--sandbox",
+        choices=("bwrap", "none"),
+        default="bwrap",
+        help="the bash tool's sandbox: bwrap (default) or none — UNSAFE: commands then run "
+        "unconfined, with this process's files and network (docs/tools.md)",
     )
 
 
@@ -68,6 +80,7 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
         max_body_bytes=args.max_body_bytes,
         root_dir=Path(os.path.abspath(args.root)),
         allow_network=bool(args.allow_network),
+        sandbox=args.sandbox,
         workers=args.workers,
         header_read_timeout=args.header_read_timeout,
         body_read_timeout=args.body_read_timeout,

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from smithers.tools.shell import SandboxMode
+
 __all__ = ["ServerSettings"]
 
 
@@ -28,6 +30,9 @@ class ServerSettings:
     """Workflow paths must resolve inside it; the tool sandbox root."""
     allow_network: bool = False
     """Whether the built-in bash tool may reach the network."""
+    sandbox: SandboxMode = "bwrap"
+    """The bash tool's sandbox; ``none`` runs commands unconfined (unsafe, shown in
+    ``/health``)."""
     metrics: bool = True
     """Whether ``GET /metrics`` exists."""
     stale_after_ms: int = 15_000
@@ -56,6 +61,8 @@ class ServerSettings:
             raise ValueError("max_body_bytes must not be negative")
         if not 0 <= self.port <= 65535:
             raise ValueError("port must be between 0 and 65535")
+        if self.sandbox not in ("bwrap", "none"):
+            raise ValueError("sandbox must be 'bwrap' or 'none'")
         if not self.header_read_timeout > 0 or not self.body_read_timeout > 0:
             raise ValueError("read timeouts must be positive")
 
@@ -84,6 +91,8 @@ class ServerSettings:
             values["root_dir"] = Path(env["SMITHERS_ROOT"])
         if "SMITHERS_ALLOW_NETWORK" in env:
             values["allow_network"] = env["SMITHERS_ALLOW_NETWORK"] == "1"
+        if "SMITHERS_SANDBOX" in env:
+            values["sandbox"] = env["SMITHERS_SANDBOX"]
         if "SMITHERS_STALE_AFTER_MS" in env:
             values["stale_after_ms"] = int(env["SMITHERS_STALE_AFTER_MS"])
         if "SMITHERS_HEADER_READ_TIMEOUT" in env:
@@ -102,6 +111,7 @@ class ServerSettings:
             "SMITHERS_API_KEY": self.auth_token or "",
             "SMITHERS_MAX_BODY_BYTES": str(self.max_body_bytes),
             "SMITHERS_ALLOW_NETWORK": "1" if self.allow_network else "0",
+            "SMITHERS_SANDBOX": self.sandbox,
             "SMITHERS_STALE_AFTER_MS": str(self.stale_after_ms),
             "SMITHERS_HEADER_READ_TIMEOUT": repr(self.header_read_timeout),
             "SMITHERS_BODY_READ_TIMEOUT": repr(self.body_read_timeout),
