@@ -144,3 +144,14 @@ def test_usage_errors_exit_4_and_help_exits_0(capsys: pytest.CaptureFixture[str]
     assert run([]) == 0
     assert "<command>" in capsys.readouterr().out
     assert run(["--help"]) == 0
+
+
+def test_progress_and_the_live_view_show_tool_calls() -> None:
+    from smithers.cli.progress import describe_event
+
+    base = {"nodeId": "fix", "iteration": 0, "attempt": 1, "callId": "c", "tool": "bash"}
+    assert describe_event({**base, "type": "ToolCallStarted", "input": {}}) == "  fix: ⚙ bash …"
+    done = {**base, "type": "ToolCallFinished", "status": "ok", "durationMs": 31}
+    assert describe_event(done) == "  fix: ⚙ bash ok 31 ms"
+    failed = {**done, "status": "error", "error": {"message": "timed out", "code": "TOOL_TIMEOUT"}}
+    assert describe_event(failed) == "  fix: ⚙ bash failed: timed out"

@@ -100,3 +100,49 @@ def _net_of(root: Path, db: str, run_id: str) -> bool:
     output = json.loads(value)
     assert "hello" in output["listed"] and "made" in output["listed"]
     return bool(output["net"])
+
+
+def test_tool_calls_reach_sse_and_metrics(tools_root: Path, tmp_path: Path) -> None:
+    db = str(tmp_path / "server.db")
+    with ServerProcess(tools_root, db) as server, httpx.Client(base_url=server.url) as client:
+        run_id = _run(client, {})
+        events = events_of(client, run_id)  # the stream ends with the run
+        metrics = client.get("/metrics").text
+        health = client.get("/health").json()
+    assert events[-1]["type"] == "RunFinished"
+    calls = [e for e in events if e["type"].startswith("ToolCall")]
+    assert [(e["type"], e["tool"]) for e in calls] == [
+        (kind, tool)
+        for tool in ("write", "bash", "bash")
+        for kind in ("ToolCallStarted", "ToolCallFinished")
+    ]
+    assert calls[0]["input"] == {"path": "made/by-task.txt", "content": "hello"}
+    assert all(e["status"] == "ok" for e in calls if e["type"] == "ToolCallFinished")
+    assert 'smithers_tool_calls_total{status="ok",tool="bash"} 2.0' in metrics
+    assert 'smithers_tool_duration_ms_count{tool="write"} 1.0' in metrics
+    assert health == {"ok": True}
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT tool, status FROM _smithers_tool_calls WHERE run_id = ? ORDER BY started_at_ms",
+            (run_id,),
+        ).fetchall()
+    assert rows == [("write", "ok"), ("bash", "ok"), ("bash", "ok")]
+
+
+def test_sandbox_none_is_explicit_and_shown(tools_root: Path, tmp_path: Path) -> None:
+    db = str(tmp_path / "server.db")
+    with (
+        ServerProcess(tools_root, db, extra=("--sandbox=none",)) as server,
+        httpx.Client(base_url=server.url) as client,
+    ):
+        assert client.get("/health").json() == {"ok": True, "sandbox": "none"}
+        run_id = _run(client, {})
+        wait_until(lambda: status_of(client, run_id) == "finished", timeout=30)
+    assert any("UNCONFINED" in line for line in server.log)
+    with sqlite3.connect(db) as conn:
+        (value,) = conn.execute(
+            "SELECT payload_json FROM _smithers_outputs WHERE run_id = ? AND node_id = 'use'",
+            (run_id,),
+        ).fetchone()
+    # unconfined, bash runs on the host's network namespace: PostgreSQL answers when present
+    assert json.loads(value)["net"] is PG_AVAILABLE
