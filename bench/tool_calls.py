@@ -37,11 +37,20 @@ async def _measure(count: int) -> dict[str, tuple[float, float]]:
     from smithers.tools.files import read_file, write_file
     from smithers.tools.root import Root
     from smithers.tools.shell import Shell
+    from smithers.tools.toolbox import Toolbox
 
     with tempfile.TemporaryDirectory(prefix="smithers-tools-") as tmp:
         root_dir = Path(tmp)
         (root_dir / "small.txt").write_text("line\n" * 100)
         shell = Shell(root_dir)
+        toolbox = Toolbox(root_dir, allow_network=False)  # the whole call path, unrecorded
+
+        async def toolbox_bash() -> None:
+            result = await toolbox.bash("true", timeout=10)
+            assert result.exit_code == 0
+
+        async def toolbox_read() -> None:
+            await toolbox.read("small.txt")
 
         async def bare() -> None:
             proc = await asyncio.create_subprocess_exec("/bin/bash", "-c", "true", cwd=tmp)
@@ -62,8 +71,10 @@ async def _measure(count: int) -> dict[str, tuple[float, float]]:
             return {
                 "bare bash -c true": await _median_ms(bare, count),
                 "sandboxed bash tool": await _median_ms(sandboxed, count),
+                "Toolbox.bash (validated, counted)": await _median_ms(toolbox_bash, count),
                 "read (100 lines)": await _median_ms(read, count * 5),
                 "write (100 bytes, atomic)": await _median_ms(write, count * 5),
+                "Toolbox.read (worker thread)": await _median_ms(toolbox_read, count * 5),
             }
 
 
