@@ -129,3 +129,36 @@ async def test_a_call_in_progress_at_a_crash_is_ended_interrupted(
     assert [(e["attempt"], e["status"]) for e in ends] == [(1, "error"), (2, "ok")]
     assert ends[0]["error"]["code"] == "TOOL_INTERRUPTED" and ends[0]["callId"] == calls[0].call_id
     assert_dense(events)
+
+
+TIMING_OUT = """
+from smithers import workflow, Task, Sequence
+from smithers.errors import ToolTimeout
+
+async def work(t):
+    try:
+        await t.tools.bash("sleep 1000", timeout=0.5)
+    except ToolTimeout as exc:
+        timed_out = exc.code
+    after = await t.tools.bash("echo still here")
+    return {"timedOut": timed_out, "after": after.output.strip()}
+
+@workflow("timing-out")
+def build(ctx):
+    return Sequence(Task("work", work), Task("next", lambda t: "ran"))
+"""
+
+
+async def test_a_command_past_its_timeout_is_killed_and_the_run_goes_on(
+    sqlite_url: str, write_workflow
+) -> None:  # type: ignore[no-untyped-def]
+    async with Harness(sqlite_url) as h:
+        started = time.monotonic()
+        run_id, outcome = await h.run(write_workflow(TIMING_OUT))
+        elapsed = time.monotonic() - started
+        calls = await h.store.reads.list_tool_calls(run_id)
+        nodes = await h.nodes(run_id)
+    assert outcome.status == "finished" and elapsed < 10
+    assert nodes == {("work", 0): "finished", ("next", 0): "finished"}
+    assert [c.status for c in calls] == ["error", "ok"]
+    assert calls[0].error_json is not None and "TOOL_TIMEOUT" in calls[0].error_json
