@@ -1,6 +1,6 @@
 """A first workflow: three steps, one of them waiting for a human.
 
-    uv run smithers up examples/hello.py --input '{"name": "Ada"}'
+uv run smithers up examples/hello.py --input '{"name": "Ada"}'
 """
 
 import msgspec

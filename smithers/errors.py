@@ -32,6 +32,9 @@
             ├── InvalidToolInput       INVALID_TOOL_INPUT
             ├── ToolFailed             TOOL_FAILED
             └── ToolInterrupted        TOOL_INTERRUPTED
+        └── AgentError                 (an agent task could not complete)
+            ├── ModelCallFailed        MODEL_CALL_FAILED
+            └── AgentMaxTurns          AGENT_MAX_TURNS
 
     OwnershipLost (BaseException)      another process claimed the run; stop writing
 
@@ -45,6 +48,8 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "AgentError",
+    "AgentMaxTurns",
     "ApprovalDenied",
     "ApprovalNotPending",
     "BodyReadTimeout",
@@ -57,6 +62,7 @@ __all__ = [
     "InvalidWorkflow",
     "LoopMaxReached",
     "MissingOutput",
+    "ModelCallFailed",
     "OwnershipLost",
     "PathOutsideRoot",
     "PayloadTooLarge",
@@ -309,3 +315,21 @@ class ToolInterrupted(ToolError):
     """The tool call was cancelled, or its process ended before it finished."""
 
     code = "TOOL_INTERRUPTED"
+
+
+class AgentError(TaskError):
+    """An agent task could not complete."""
+
+    code = "AGENT_ERROR"
+
+
+class ModelCallFailed(AgentError):
+    """The model call failed (the provider's answer, after the retries it allows)."""
+
+    code = "MODEL_CALL_FAILED"
+
+
+class AgentMaxTurns(AgentError):
+    """The agent used all its turns without a final answer."""
+
+    code = "AGENT_MAX_TURNS"

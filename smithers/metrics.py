@@ -72,6 +72,20 @@ tool_calls = Counter("smithers_tool_calls", "Tool calls that ended", ["tool", "s
 tool_duration_ms = Histogram(
     "smithers_tool_duration_ms", "Tool call duration in milliseconds", ["tool"], buckets=_MS_BUCKETS
 )
+agent_calls = Counter("smithers_agent_calls", "Model calls of agents", ["agent", "model", "status"])
+agent_call_duration_ms = Histogram(
+    "smithers_agent_call_duration_ms",
+    "Model call duration in milliseconds",
+    ["agent", "model"],
+    buckets=_MS_BUCKETS,
+)
+tokens_input = Counter("smithers_tokens_input", "Input tokens (not from cache)", ["agent", "model"])
+tokens_output = Counter("smithers_tokens_output", "Output tokens", ["agent", "model"])
+tokens_cache_read = Counter("smithers_tokens_cache_read", "Cached input tokens", ["agent", "model"])
+tokens_cache_write = Counter(
+    "smithers_tokens_cache_write", "Input tokens written to the cache", ["agent", "model"]
+)
+tokens_reasoning = Counter("smithers_tokens_reasoning", "Reasoning tokens", ["agent", "model"])
 sse_subscribers = Gauge("smithers_sse_subscribers", "Open event streams", multiprocess_mode=_LIVE)
 
 _COUNTERS = {
@@ -111,6 +125,15 @@ def track_events(run_id: str, events: list[StoredEvent]) -> None:
     for event in events:
         for counter in _COUNTERS.get(event.type, ()):
             counter.inc()
+
+
+def count_tokens(agent: str, model: str, usage: dict[str, int]) -> None:
+    """Count the tokens of one model call."""
+    tokens_input.labels(agent, model).inc(usage.get("input_tokens", 0))
+    tokens_output.labels(agent, model).inc(usage.get("output_tokens", 0))
+    tokens_cache_read.labels(agent, model).inc(usage.get("cache_read_tokens", 0))
+    tokens_cache_write.labels(agent, model).inc(usage.get("cache_write_tokens", 0))
+    tokens_reasoning.labels(agent, model).inc(usage.get("reasoning_tokens", 0))
 
 
 def render_metrics() -> bytes:

@@ -148,6 +148,7 @@ class TaskContext(_OutputReader):
     __slots__ = (
         "_on_heartbeat",
         "_on_log",
+        "_on_usage",
         "attempt",
         "cancelled",
         "input",
@@ -173,8 +174,9 @@ class TaskContext(_OutputReader):
         root_dir: Path,
         cancelled: asyncio.Event,
         on_heartbeat: Callable[[Any, int], None],
-        on_log: Callable[[str], None],
+        on_log: Callable[[str, str], None],
         tools: Toolbox,
+        on_usage: Callable[[str, str, dict[str, int]], None] | None = None,
     ) -> None:
         super().__init__(outputs, loop_id, iteration)
         self.run_id = run_id
@@ -187,6 +189,7 @@ class TaskContext(_OutputReader):
         self.cancelled = cancelled
         self._on_heartbeat = on_heartbeat
         self._on_log = on_log
+        self._on_usage = on_usage
         self.tools = tools
         """The built-in tools on the run's root: ``await t.tools.bash("pytest -q")``."""
 
@@ -206,4 +209,13 @@ class TaskContext(_OutputReader):
 
     def log(self, text: str) -> None:
         """Emit a ``NodeOutput`` event shown in event streams."""
-        self._on_log(str(text))
+        self._on_log(str(text), "stdout")
+
+    def agent_output(self, text: str) -> None:
+        """Emit streamed model text (a ``NodeOutput`` with ``stream: "agent"``)."""
+        self._on_log(text, "agent")
+
+    def report_usage(self, agent: str, model: str, usage: dict[str, int]) -> None:
+        """Record the tokens of one model call (a ``TokenUsageReported`` and the metrics)."""
+        if self._on_usage is not None:
+            self._on_usage(agent, model, usage)

@@ -103,9 +103,13 @@ class _TaskId(msgspec.Struct, frozen=True):
 
 
 class Task(_TaskId, kw_only=True, frozen=True):
-    """A unit of work: a function to call (sync or async), or a static ``value``."""
+    """A unit of work: a function to call (sync or async), a static ``value``, or an
+    ``agent`` (one, or a chain: attempt *n* uses item *n*, the last one repeats) given a
+    ``prompt``."""
 
     value: Any = UNSET
+    agent: Any = None
+    prompt: str | None = None
     output: type[msgspec.Struct] | None = None
     retries: int = 0
     backoff: Duration = 1.0
@@ -118,8 +122,13 @@ class Task(_TaskId, kw_only=True, frozen=True):
 
     def __post_init__(self) -> None:
         _check_id(self.id, "Task")
-        if (self.fn is None) == (self.value is UNSET):
-            raise ValueError(f"Task {self.id!r} needs exactly one of fn or value")
+        given = [self.fn is not None, self.value is not UNSET, self.agent is not None]
+        if sum(given) != 1:
+            raise ValueError(f"Task {self.id!r} needs exactly one of fn, value or agent")
+        if self.agent is not None:
+            _check_agent(self)
+        elif self.prompt is not None:
+            raise ValueError(f"Task {self.id!r} prompt is for agent tasks")
         if self.fn is not None and not callable(self.fn):
             raise TypeError(f"Task {self.id!r} fn must be callable, got {self.fn!r}")
         if type(self.retries) is not int or self.retries < 0:
@@ -141,6 +150,11 @@ class Task(_TaskId, kw_only=True, frozen=True):
                 force_setattr(self, flag, bool(getattr(self, flag)))
         _check_label(self.label)
 
+    def agent_for(self, attempt: int) -> Any:
+        """The agent of attempt ``attempt`` (1-based): item *n* of a chain, the last repeats."""
+        chain = self.agent if isinstance(self.agent, tuple) else (self.agent,)
+        return chain[min(attempt, len(chain)) - 1]
+
     def retry_delay(self, failed_attempt: int) -> float:
         """Seconds to wait before the attempt after ``failed_attempt`` (1-based)."""
         backoff = seconds(self.backoff) or 0.0
@@ -148,6 +162,20 @@ class Task(_TaskId, kw_only=True, frozen=True):
             return 0.0
         delay: float = backoff * 2 ** (failed_attempt - 1)
         return min(delay, MAX_BACKOFF_SECONDS)
+
+
+def _check_agent(task: Task) -> None:
+    agents: Any = task.agent
+    if isinstance(agents, list | tuple):
+        agents = tuple(agents)
+        if not agents:
+            raise ValueError(f"Task {task.id!r} agent chain must not be empty")
+        force_setattr(task, "agent", agents)
+    for agent in agents if isinstance(agents, tuple) else (agents,):
+        if not callable(getattr(agent, "complete", None)):
+            raise TypeError(f"Task {task.id!r} agent must be an agent, got {agent!r}")
+    if not isinstance(task.prompt, str) or not task.prompt.strip():
+        raise ValueError(f"Task {task.id!r} needs a prompt (a non-empty string) for its agent")
 
 
 class Sequence(Node):

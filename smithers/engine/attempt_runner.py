@@ -134,6 +134,7 @@ class AttemptRunner:
             cancelled=asyncio.Event(),
             on_heartbeat=on_heartbeat,
             on_log=on_log,
+            on_usage=self.side.usage_reporter(item),
             tools=Toolbox(
                 self.config.root_dir,
                 allow_network=self.config.allow_network,

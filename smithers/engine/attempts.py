@@ -43,7 +43,7 @@ def validate_output(result: Any, output_type: type[msgspec.Struct] | None) -> Ou
 
 async def call_task(task: Task, ctx: TaskContext) -> Any:
     """Call the task's function (sync ones in a worker thread), honouring its timeout."""
-    if task.fn is None:
+    if task.fn is None and task.agent is None:
         return None if task.value is UNSET else task.value
     timeout = seconds(task.timeout)
     if timeout is None:
@@ -57,6 +57,11 @@ async def call_task(task: Task, ctx: TaskContext) -> Any:
 
 
 async def _invoke(task: Task, ctx: TaskContext) -> Any:
+    if task.agent is not None:
+        from smithers.agents.loop import run_agent  # agents load only for agent tasks
+
+        assert task.prompt is not None
+        return await run_agent(task.agent_for(ctx.attempt), ctx, task.prompt, task.output)
     fn = task.fn
     assert fn is not None
     args = (ctx,) if takes_argument(fn) else ()

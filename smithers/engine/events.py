@@ -39,6 +39,7 @@ __all__ = [
     "TimerCancelled",
     "TimerCreated",
     "TimerFired",
+    "TokenUsageReported",
     "ToolCallFinished",
     "ToolCallStarted",
     "encode_event",
@@ -208,6 +209,19 @@ class TimerCancelled(NodeEvent, tag=True, kw_only=True):
 
     timer_id: str
     fires_at_ms: int
+
+
+class TokenUsageReported(NodeEvent, tag=True, kw_only=True):
+    """The tokens of one model call of an agent (retries and output corrections included)."""
+
+    attempt: int
+    agent: str
+    model: str
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    reasoning_tokens: int
 
 
 class ToolCallStarted(NodeEvent, tag=True, kw_only=True):

@@ -18,6 +18,7 @@ from typing import Any
 
 import msgspec
 
+from smithers import metrics
 from smithers.engine import events as ev
 from smithers.engine.attempts import Output
 from smithers.engine.run_model import AttemptInfo, Key, NodeInfo
@@ -109,18 +110,18 @@ class SideChannel:
 
     def reporters(
         self, item: RunningAttempt
-    ) -> tuple[Callable[[str], None], Callable[[Any, int], None]]:
+    ) -> tuple[Callable[[str, str], None], Callable[[Any, int], None]]:
         """``on_log`` and ``on_heartbeat`` for the attempt's ``TaskContext``.
 
         From the event loop's thread a call is direct (so an async task's last log lands
         before its end is written); from a worker thread it is handed over in order.
         """
 
-        def on_log(text: str) -> None:
+        def on_log(text: str, stream: str) -> None:
             if threading.get_ident() == self._loop_thread:
-                self._log(item, text)
+                self._log(item, text, stream)
             else:
-                self._loop.call_soon_threadsafe(self._log, item, text)
+                self._loop.call_soon_threadsafe(self._log, item, text, stream)
 
         def on_heartbeat(data: Any, size: int) -> None:
             if threading.get_ident() == self._loop_thread:
@@ -212,7 +213,30 @@ class SideChannel:
     def _current(self, item: RunningAttempt) -> bool:
         return not item.done and self.running.get(item.leaf.key) is item
 
-    def _log(self, item: RunningAttempt, text: str) -> None:
+    def usage_reporter(self, item: RunningAttempt) -> Callable[[str, str, dict[str, int]], None]:
+        """``on_usage`` for the attempt's ``TaskContext`` (called on the event loop)."""
+
+        def on_usage(agent: str, model: str, usage: dict[str, int]) -> None:
+            metrics.count_tokens(agent, model, usage)
+            if not self._current(item):
+                return
+            self._pending.events.append(
+                ev.TokenUsageReported(
+                    run_id=self.run_id,
+                    timestamp_ms=self.clock(),
+                    node_id=item.leaf.id,
+                    iteration=item.leaf.iteration,
+                    attempt=item.attempt.attempt,
+                    agent=agent,
+                    model=model,
+                    **usage,
+                )
+            )
+            self._schedule(0.0)
+
+        return on_usage
+
+    def _log(self, item: RunningAttempt, text: str, stream: str = "stdout") -> None:
         if not self._current(item):
             return
         encoded = text.encode()
@@ -226,6 +250,7 @@ class SideChannel:
                 iteration=item.leaf.iteration,
                 attempt=item.attempt.attempt,
                 text=text,
+                stream=stream,
             )
         )
         self._schedule(0.0)

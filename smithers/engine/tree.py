@@ -221,6 +221,7 @@ class _Renderer:
                 ("skipIf", node.skip_if or None),
                 ("dependsOn", ",".join(node.depends_on) or None),
                 ("output", _table(node.output)),
+                ("agent", _agent_labels(node.agent)),
             )
         elif isinstance(node, Approval):
             kind, tag = "approval", "approval"
@@ -262,3 +263,11 @@ def render(workflow: Workflow, ctx: Context, loops: dict[str, tuple[int, bool]])
     top = Plan("sequence", "workflow", (("name", workflow.name),), [body])
     fingerprint = hash((workflow.name, tuple(renderer.prints)))
     return Rendered(top, renderer.leaves, renderer.loops, fingerprint, renderer.by_id)
+
+
+def _agent_labels(agent: Any) -> str | None:
+    """How a frame shows a task's agent (or chain): ``name:model`` labels, never a secret."""
+    if agent is None:
+        return None
+    chain = agent if isinstance(agent, tuple) else (agent,)
+    return ",".join(str(getattr(a, "label", type(a).__name__)) for a in chain)

@@ -8,6 +8,7 @@ import msgspec
 import pytest
 
 from smithers import Approval, Branch, Loop, Parallel, Sequence, Signal, Task, Timer, workflow
+from smithers.agents import OpenAIAgent
 
 
 def noop() -> None:
@@ -25,8 +26,14 @@ def test_task_normalises_durations_and_flags() -> None:
     ("make", "message"),
     [
         (lambda: Task("", noop), "non-empty"),
-        (lambda: Task("a"), "exactly one of fn or value"),
-        (lambda: Task("a", noop, value=1), "exactly one of fn or value"),
+        (lambda: Task("a"), "exactly one of fn, value or agent"),
+        (lambda: Task("a", noop, value=1), "exactly one of fn, value or agent"),
+        (lambda: Task("a", noop, agent=object()), "exactly one of fn, value or agent"),
+        (lambda: Task("a", agent=object(), prompt="p"), "must be an agent"),
+        (lambda: Task("a", agent=[], prompt="p"), "must not be empty"),
+        (lambda: Task("a", agent=OpenAIAgent(model="m")), "needs a prompt"),
+        (lambda: Task("a", agent=OpenAIAgent(model="m"), prompt=" "), "needs a prompt"),
+        (lambda: Task("a", noop, prompt="p"), "prompt is for agent tasks"),
         (lambda: Task("a", 42), "callable"),  # type: ignore[arg-type]
         (lambda: Task("a", noop, retries=-1), "retries"),
         (lambda: Task("a", noop, timeout="soon"), "not a duration"),

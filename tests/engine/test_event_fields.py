@@ -39,6 +39,17 @@ SPEC: dict[str, set[str]] = {
     "TimerCancelled": NODE | {"timerId", "firesAtMs"},
     "TaskHeartbeat": NODE | {"attempt", "hasData", "dataSizeBytes"},
     # agents-and-tools.md §4
+    "TokenUsageReported": NODE
+    | {
+        "attempt",
+        "agent",
+        "model",
+        "inputTokens",
+        "outputTokens",
+        "cacheReadTokens",
+        "cacheWriteTokens",
+        "reasoningTokens",
+    },
     "ToolCallStarted": NODE | {"attempt", "callId", "tool", "input"},
     "ToolCallFinished": NODE | {"attempt", "callId", "tool", "status", "durationMs", "outputBytes"},
 }

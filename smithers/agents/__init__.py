@@ -1,0 +1,6 @@
+"""Agents as workflow steps: ``Task(id, agent=OpenAIAgent(...), prompt=..., output=Struct)``;
+see docs/agents.md."""
+
+from smithers.agents.openai import OpenAIAgent
+
+__all__ = ["OpenAIAgent"]

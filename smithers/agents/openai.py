@@ -1,0 +1,224 @@
+"""``OpenAIAgent``: the Chat Completions API (``POST {base_url}/chat/completions``), streamed.
+
+Written on httpx and msgspec, no SDK: any server that speaks the same protocol works (a local
+Ollama at ``http://127.0.0.1:11434/v1``, vLLM, a gateway). The API key is read from the
+environment at call time (``api_key_env``); without one, no ``Authorization`` header is sent
+(local servers need none). Structured output asks for ``response_format: json_schema``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import msgspec
+
+from smithers import metrics
+from smithers.agents.conversation import Message, ModelReply, ToolCall, ToolSpec, Usage
+from smithers.agents.retrying import RETRYABLE_STATUSES, retry_delay_s, server_delay_s
+from smithers.agents.sse import sse_data
+from smithers.errors import ModelCallFailed
+from smithers.tools.tool import Tool
+
+__all__ = ["OpenAIAgent", "chat_body", "read_chat_stream"]
+
+
+def _message_json(message: Message) -> dict[str, Any]:
+    if message.role == "tool":
+        return {"role": "tool", "tool_call_id": message.call_id, "content": message.content or ""}
+    out: dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.tool_calls:
+        out["tool_calls"] = [
+            {
+                "id": call.call_id,
+                "type": "function",
+                "function": {"name": call.name, "arguments": call.arguments},
+            }
+            for call in message.tool_calls
+        ]
+    return out
+
+
+def chat_body(
+    model: str,
+    messages: Sequence[Message],
+    tools: Sequence[ToolSpec],
+    schema: dict[str, Any] | None,
+    extra: dict[str, Any],
+) -> dict[str, Any]:
+    """The request body of one streamed Chat Completions call."""
+    body: dict[str, Any] = {
+        "model": model,
+        "messages": [_message_json(m) for m in messages],
+        "stream": True,
+        "stream_options": {"include_usage": True},
+        **extra,
+    }
+    if tools:
+        body["tools"] = [
+            {
+                "type": "function",
+                "function": {
+                    "name": t.name,
+                    "description": t.description,
+                    "parameters": t.parameters,
+                },
+            }
+            for t in tools
+        ]
+    if schema is not None:
+        body["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {"name": "output", "schema": schema, "strict": False},
+        }
+    return body
+
+
+def _usage(data: dict[str, Any]) -> Usage:
+    prompt = int(data.get("prompt_tokens") or 0)
+    cached = int((data.get("prompt_tokens_details") or {}).get("cached_tokens") or 0)
+    reasoning = int((data.get("completion_tokens_details") or {}).get("reasoning_tokens") or 0)
+    return Usage(
+        input_tokens=max(0, prompt - cached),
+        output_tokens=int(data.get("completion_tokens") or 0),
+        cache_read_tokens=cached,
+        reasoning_tokens=reasoning,
+    )
+
+
+async def read_chat_stream(lines: Any, on_text: Callable[[str], None]) -> tuple[ModelReply, bool]:
+    """A reply from the stream's ``data:`` chunks, and whether the stream ended properly
+    (``[DONE]`` or a finish reason); text deltas go to ``on_text`` as they arrive."""
+    reply = ModelReply()
+    text: list[str] = []
+    calls: dict[int, dict[str, Any]] = {}
+    done = False
+    async for data in sse_data(lines):
+        if data == "[DONE]":
+            done = True
+            break
+        chunk = msgspec.json.decode(data)
+        if not isinstance(chunk, dict):
+            continue
+        reply.model = chunk.get("model") or reply.model
+        if isinstance(chunk.get("usage"), dict):
+            reply.usage = _usage(chunk["usage"])
+        for choice in chunk.get("choices") or ():
+            delta = choice.get("delta") or {}
+            if delta.get("content"):
+                text.append(delta["content"])
+                on_text(delta["content"])
+            for part in delta.get("tool_calls") or ():
+                call = calls.setdefault(int(part.get("index", 0)), {"args": []})
+                call["id"] = part.get("id") or call.get("id")
+                function = part.get("function") or {}
+                call["name"] = function.get("name") or call.get("name")
+                call["args"].append(function.get("arguments") or "")
+            if choice.get("finish_reason"):
+                reply.finish_reason = choice["finish_reason"]
+    reply.text = "".join(text)
+    reply.tool_calls = [
+        ToolCall(str(c.get("id") or f"call_{i}"), str(c.get("name") or ""), "".join(c["args"]))
+        for i, c in sorted(calls.items())
+    ]
+    return reply, done or reply.finish_reason is not None
+
+
+def _provider_message(response: httpx.Response) -> str:
+    try:
+        error = response.json().get("error")
+    except (ValueError, AttributeError):
+        error = None
+    if isinstance(error, dict) and error.get("message"):
+        return str(error["message"])
+    return response.text[:500] or response.reason_phrase
+
+
+@dataclass(frozen=True, slots=True)
+class OpenAIAgent:
+    """A model behind an OpenAI-compatible Chat Completions endpoint."""
+
+    model: str
+    tools: Sequence[Tool] = ()
+    system: str | None = None
+    base_url: str = "https://api.openai.com/v1"
+    api_key_env: str = "OPENAI_API_KEY"
+    max_turns: int = 20
+    output_retries: int = 2
+    """Corrections asked of the model when its final answer does not fit the output type."""
+    max_retries: int = 4
+    """Retries of one model call on 429, 5xx, a dropped connection or a cut stream."""
+    request_timeout_s: float = 600.0
+    extra: dict[str, Any] = field(default_factory=dict)
+    """More request fields (``temperature``, ``max_completion_tokens``, …)."""
+    name: str = "openai"
+
+    def __repr__(self) -> str:
+        return f"OpenAIAgent(model={self.model!r}, base_url={self.base_url!r})"
+
+    @property
+    def label(self) -> str:
+        """``name:model``, as frames and events show the agent."""
+        return f"{self.name}:{self.model}"
+
+    def _headers(self) -> dict[str, str]:
+        key = os.environ.get(self.api_key_env)
+        return {"authorization": f"Bearer {key}"} if key else {}
+
+    async def complete(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[ToolSpec],
+        schema: dict[str, Any] | None,
+        on_text: Callable[[str], None],
+    ) -> ModelReply:
+        """One model call (retried as ``max_retries`` allows); ``MODEL_CALL_FAILED`` else."""
+        body = chat_body(self.model, messages, tools, schema, self.extra)
+        url = self.base_url.rstrip("/") + "/chat/completions"
+        timeout = httpx.Timeout(self.request_timeout_s, connect=30.0)
+        async with httpx.AsyncClient(timeout=timeout) as client:
+            for attempt in range(self.max_retries + 1):
+                began = time.perf_counter()
+                outcome = await self._call_once(client, url, body, on_text)
+                label, message, reply, retry_after = outcome
+                metrics.agent_calls.labels(self.name, self.model, label).inc()
+                elapsed = (time.perf_counter() - began) * 1000
+                metrics.agent_call_duration_ms.labels(self.name, self.model).observe(elapsed)
+                if reply is not None:
+                    return reply
+                if attempt == self.max_retries or retry_after is None:
+                    raise ModelCallFailed(message)
+                await asyncio.sleep(retry_after if retry_after >= 0 else retry_delay_s(attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _call_once(
+        self, client: httpx.AsyncClient, url: str, body: dict[str, Any], on_text: Any
+    ) -> tuple[str, str, ModelReply | None, float | None]:
+        """``(metric status, message, reply or None, retry delay or None when not
+        retryable)``; a negative delay means "the default backoff"."""
+        try:
+            async with client.stream("POST", url, json=body, headers=self._headers()) as resp:
+                if resp.status_code != 200:
+                    await resp.aread()
+                    message = f"{resp.status_code} from {self.name}: {_provider_message(resp)}"
+                    label = str(resp.status_code)
+                    if resp.status_code in RETRYABLE_STATUSES:
+                        return label, message, None, retry_delay_from(resp.headers)
+                    return label, message, None, None
+                reply, complete = await read_chat_stream(resp.aiter_lines(), on_text)
+        except (httpx.TransportError, msgspec.DecodeError) as exc:
+            return "error", f"{self.name}: {type(exc).__name__}: {exc}", None, -1.0
+        if not complete:
+            return "error", f"{self.name}: the answer stream was cut", None, -1.0
+        return "ok", "", reply, None
+
+
+def retry_delay_from(headers: httpx.Headers) -> float:
+    """The server's ``retry-after-ms`` / ``retry-after`` (seconds), else -1 (backoff)."""
+    delay = server_delay_s(headers)
+    return -1.0 if delay is None else delay
