@@ -122,6 +122,79 @@ def _error_result(code: str, message: str) -> str:
     return msgspec.json.encode({"error": {"code": code, "message": message}}).decode()
 
 
+class Memory(Protocol):
+    """Where a conversation is kept (the engine's ``AttemptMemory``)."""
+
+    async def recall(self) -> Any: ...
+
+    async def save(self, role: str, content: Any, usage: dict[str, int] | None = None) -> None: ...
+
+
+def _assistant_content(reply: ModelReply) -> dict[str, Any]:
+    return {
+        "text": reply.text,
+        "toolCalls": [
+            {"id": c.call_id, "name": c.name, "arguments": c.arguments} for c in reply.tool_calls
+        ],
+    }
+
+
+def _rebuild(turns: list[tuple[str, Any]]) -> tuple[list[Message], ModelReply | None, int, int]:
+    """The messages of committed turns; the last answer when nothing followed it (its tool
+    calls unanswered, or a final answer not yet taken); model turns and corrections used."""
+    messages: list[Message] = []
+    last: ModelReply | None = None
+    model_turns = corrections = 0
+    for role, content in turns:
+        if role == "assistant":
+            calls = [ToolCall(c["id"], c["name"], c["arguments"]) for c in content["toolCalls"]]
+            last = ModelReply(text=content["text"], tool_calls=calls)
+            messages.append(Message("assistant", content["text"] or None, tuple(calls)))
+            model_turns += 1
+            continue
+        last = None
+        if role == "tool":
+            messages += [Message("tool", r["content"], call_id=r["callId"]) for r in content]
+        else:
+            messages.append(Message("user", content))
+            corrections += 1
+    return messages, last, model_turns, corrections
+
+
+def _logged_result(row: Any) -> str | None:
+    """A tool call's result as the log has it; ``None`` for a call that never started."""
+    if row is None:
+        return None
+    if row.status == "ok":
+        return str(row.output_json)
+    if row.status == "error" and row.error_json:
+        error = msgspec.json.decode(row.error_json)
+        return _error_result(str(error.get("code")), str(error.get("message")))
+    return _error_result(
+        "TOOL_INTERRUPTED", "this call was interrupted before it finished and was not run again"
+    )
+
+
+async def _answer_calls(
+    ctx: TaskContext,
+    tools: dict[str, Tool],
+    calls: list[ToolCall],
+    logged: dict[str, Any],
+) -> list[str]:
+    """The results of one turn's calls: from the log when an earlier attempt ran them, else
+    run now, in parallel."""
+    results: list[str | None] = [_logged_result(logged.get(c.call_id)) for c in calls]
+    async with asyncio.TaskGroup() as group:
+        running = {
+            i: group.create_task(_run_tool(ctx, tools, c))
+            for i, c in enumerate(calls)
+            if results[i] is None
+        }
+    for i, task in running.items():
+        results[i] = task.result()
+    return [r for r in results if r is not None]
+
+
 async def run_agent(
     agent: Agent,
     ctx: TaskContext,
@@ -129,48 +202,69 @@ async def run_agent(
     output: type[msgspec.Struct] | None,
 ) -> Any:
     """Converse until the model answers without calling a tool; its answer (decoded into
-    ``output`` when given)."""
+    ``output`` when given). With the engine's memory, every turn is committed as it
+    completes and a continued attempt picks up from the last committed turn."""
     tools = {t.name: t for t in agent.tools}
     specs = [ToolSpec(t.name, t.description, t.parameters) for t in agent.tools]
     schema = None if output is None else output_schema(output)
+    memory: Memory | None = ctx.agent_memory
     messages: list[Message] = []
     if agent.system:
         messages.append(Message("system", agent.system))
     messages.append(Message("user", prompt))
-    corrections = agent.output_retries
+    pending: ModelReply | None = None
+    turns = corrections = 0
+    logged: dict[str, Any] = {}
+    if memory is not None:
+        recalled = await memory.recall()
+        earlier, pending, turns, corrections = _rebuild(recalled.turns)
+        messages += earlier
+        logged = recalled.calls
     batcher = TextBatcher(ctx.agent_output)
-    for _ in range(agent.max_turns):
-        try:
-            reply = await agent.complete(messages, specs, schema, batcher.add)
-        finally:
-            batcher.flush()
-        # labelled with the configured model (the provider may answer with a dated variant)
-        ctx.report_usage(agent.name, agent.model, _usage_dict(reply.usage))
-        messages.append(Message("assistant", reply.text or None, tuple(reply.tool_calls)))
+    while True:
+        if pending is not None:
+            reply, pending = pending, None  # an answer committed by an earlier attempt
+        else:
+            if turns >= agent.max_turns:
+                raise AgentMaxTurns(f"no final answer after {agent.max_turns} turns")
+            try:
+                reply = await agent.complete(messages, specs, schema, batcher.add)
+            finally:
+                batcher.flush()
+            turns += 1
+            usage = _usage_dict(reply.usage)
+            # labelled with the configured model (the provider may answer with a dated variant)
+            ctx.report_usage(agent.name, agent.model, usage)
+            messages.append(Message("assistant", reply.text or None, tuple(reply.tool_calls)))
+            if memory is not None:
+                await memory.save("assistant", _assistant_content(reply), usage)
         if reply.tool_calls:
-            async with asyncio.TaskGroup() as group:
-                running = [group.create_task(_run_tool(ctx, tools, c)) for c in reply.tool_calls]
-            for call, task in zip(reply.tool_calls, running, strict=True):
-                messages.append(Message("tool", task.result(), call_id=call.call_id))
+            results = await _answer_calls(ctx, tools, reply.tool_calls, logged)
+            answered = [
+                {"callId": c.call_id, "content": r}
+                for c, r in zip(reply.tool_calls, results, strict=True)
+            ]
+            messages += [Message("tool", a["content"], call_id=a["callId"]) for a in answered]
+            if memory is not None:
+                await memory.save("tool", answered)
             continue
         if output is None:
             return reply.text
         try:
             return msgspec.json.decode(_json_text(reply.text), type=output)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            if corrections == 0:
+            if corrections >= agent.output_retries:
                 raise InvalidOutput(
                     f"the agent's answer does not fit {output.__name__}: {exc}"
                 ) from None
-            corrections -= 1
-            messages.append(
-                Message(
-                    "user",
-                    f"Your answer is not valid: {exc}. Answer again with only a JSON object "
-                    "that matches the schema you were given.",
-                )
+            corrections += 1
+            correction = (
+                f"Your answer is not valid: {exc}. Answer again with only a JSON object "
+                "that matches the schema you were given."
             )
-    raise AgentMaxTurns(f"no final answer after {agent.max_turns} turns")
+            messages.append(Message("user", correction))
+            if memory is not None:
+                await memory.save("user", correction)
 
 
 def _usage_dict(usage: Usage) -> dict[str, int]:

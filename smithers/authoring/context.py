@@ -149,6 +149,7 @@ class TaskContext(_OutputReader):
         "_on_heartbeat",
         "_on_log",
         "_on_usage",
+        "agent_memory",
         "attempt",
         "cancelled",
         "input",
@@ -177,6 +178,7 @@ class TaskContext(_OutputReader):
         on_log: Callable[[str, str], None],
         tools: Toolbox,
         on_usage: Callable[[str, str, dict[str, int]], None] | None = None,
+        agent_memory: Any = None,
     ) -> None:
         super().__init__(outputs, loop_id, iteration)
         self.run_id = run_id
@@ -190,6 +192,8 @@ class TaskContext(_OutputReader):
         self._on_heartbeat = on_heartbeat
         self._on_log = on_log
         self._on_usage = on_usage
+        self.agent_memory = agent_memory
+        """Where an agent task's conversation is kept (set by the engine; ``None`` elsewhere)."""
         self.tools = tools
         """The built-in tools on the run's root: ``await t.tools.bash("pytest -q")``."""
 

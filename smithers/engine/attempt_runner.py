@@ -16,6 +16,7 @@ from typing import Any
 from smithers import metrics
 from smithers.authoring.context import TaskContext
 from smithers.authoring.nodes import Task
+from smithers.engine.agent_memory import AttemptMemory
 from smithers.engine.attempts import call_task, validate_output
 from smithers.engine.run_model import Key, RunModel
 from smithers.engine.run_options import RunConfig
@@ -135,6 +136,7 @@ class AttemptRunner:
             on_heartbeat=on_heartbeat,
             on_log=on_log,
             on_usage=self.side.usage_reporter(item),
+            agent_memory=AttemptMemory(self.store, self.side, item, self.side.clock),
             tools=Toolbox(
                 self.config.root_dir,
                 allow_network=self.config.allow_network,

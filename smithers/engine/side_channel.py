@@ -64,11 +64,16 @@ class Pending:
     attempt_updates: list[dict[str, Any]] = field(default_factory=list)
     tool_call_inserts: list[dict[str, Any]] = field(default_factory=list)
     tool_call_updates: list[dict[str, Any]] = field(default_factory=list)
+    transcript_inserts: list[dict[str, Any]] = field(default_factory=list)
     after: list[Callable[[], None]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(
-            self.events or self.attempt_updates or self.tool_call_inserts or self.tool_call_updates
+            self.events
+            or self.attempt_updates
+            or self.tool_call_inserts
+            or self.tool_call_updates
+            or self.transcript_inserts
         )
 
     def extend(self, other: Pending) -> None:
@@ -77,6 +82,7 @@ class Pending:
         self.attempt_updates.extend(other.attempt_updates)
         self.tool_call_inserts.extend(other.tool_call_inserts)
         self.tool_call_updates.extend(other.tool_call_updates)
+        self.transcript_inserts.extend(other.transcript_inserts)
         self.after.extend(other.after)
 
     def put_first_into(self, batch: Batch, after: list[Callable[[], None]]) -> None:
@@ -85,6 +91,7 @@ class Pending:
         batch.attempt_updates[:0] = self.attempt_updates
         batch.tool_call_inserts[:0] = self.tool_call_inserts
         batch.tool_call_updates[:0] = self.tool_call_updates
+        batch.transcript_inserts[:0] = self.transcript_inserts
         after[:0] = self.after
 
 
@@ -197,6 +204,13 @@ class SideChannel:
             self._pending.tool_call_updates.append(update)
         self._pending.events.append(event)
         self._schedule(0.0)
+        return True
+
+    def record_turn(self, item: RunningAttempt, row: dict[str, Any]) -> bool:
+        """Queue a transcript row; False when the attempt no longer runs here."""
+        if not self._current(item):
+            return False
+        self._pending.transcript_inserts.append(row)
         return True
 
     async def commit_now(self) -> None:

@@ -48,6 +48,7 @@ class Batch:
     signal_inserts: list[dict[str, Any]] = field(default_factory=list)
     tool_call_inserts: list[dict[str, Any]] = field(default_factory=list)
     tool_call_updates: list[dict[str, Any]] = field(default_factory=list)
+    transcript_inserts: list[dict[str, Any]] = field(default_factory=list)
     frame: dict[str, Any] | None = None
 
     def __bool__(self) -> bool:
@@ -64,6 +65,7 @@ class Batch:
             or self.signal_inserts
             or self.tool_call_inserts
             or self.tool_call_updates
+            or self.transcript_inserts
             or self.frame
         )
 
@@ -83,6 +85,7 @@ class Batch:
             "signal_inserts",
             "tool_call_inserts",
             "tool_call_updates",
+            "transcript_inserts",
         ):
             getattr(self, name)[:0] = getattr(other, name)
         self.frame = self.frame or other.frame

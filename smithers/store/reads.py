@@ -21,6 +21,7 @@ from smithers.store.rows import (
     RunStatusRow,
     SignalRow,
     ToolCallRow,
+    TranscriptRow,
 )
 from smithers.store.run_state import RunState, load_state
 
@@ -43,6 +44,22 @@ _TOOL_CALLS = (
     select(s.tool_calls)
     .where(s.tool_calls.c.run_id == bindparam("run_id"))
     .order_by(s.tool_calls.c.started_at_ms, s.tool_calls.c.call_id)
+)
+_TRANSCRIPT = (
+    select(s.transcripts)
+    .where(
+        s.transcripts.c.run_id == bindparam("run_id"),
+        s.transcripts.c.node_id == bindparam("node_id"),
+        s.transcripts.c.iteration == bindparam("iteration"),
+        s.transcripts.c.attempt.in_(bindparam("attempts", expanding=True)),
+    )
+    .order_by(s.transcripts.c.attempt, s.transcripts.c.turn)
+)
+_NODE_TOOL_CALLS = select(s.tool_calls).where(
+    s.tool_calls.c.run_id == bindparam("run_id"),
+    s.tool_calls.c.node_id == bindparam("node_id"),
+    s.tool_calls.c.iteration == bindparam("iteration"),
+    s.tool_calls.c.attempt.in_(bindparam("attempts", expanding=True)),
 )
 _MAX_SEQ = select(func.coalesce(func.max(s.events.c.seq), -1).label("max_seq")).where(
     s.events.c.run_id == bindparam("run_id")
@@ -266,6 +283,22 @@ class Reads:
         """The run's tool calls, in the order they started."""
         rows = await self.db.fetch_all(_TOOL_CALLS, {"run_id": run_id})
         return [ToolCallRow(**r) for r in rows]
+
+    async def transcript(
+        self, run_id: str, node_id: str, iteration: int, attempts: Sequence[int]
+    ) -> tuple[list[TranscriptRow], list[ToolCallRow]]:
+        """The turns and tool calls of some attempts of one node, in order."""
+        if not attempts:
+            return [], []
+        params = {
+            "run_id": run_id,
+            "node_id": node_id,
+            "iteration": iteration,
+            "attempts": list(attempts),
+        }
+        turns = [TranscriptRow(**r) for r in await self.db.fetch_all(_TRANSCRIPT, params)]
+        calls = [ToolCallRow(**r) for r in await self.db.fetch_all(_NODE_TOOL_CALLS, params)]
+        return turns, calls
 
     async def list_approvals(self, run_id: str) -> list[ApprovalRow]:
         """Every approval row of a run."""

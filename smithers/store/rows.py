@@ -14,6 +14,7 @@ __all__ = [
     "RunStatusRow",
     "SignalRow",
     "ToolCallRow",
+    "TranscriptRow",
 ]
 
 
@@ -161,3 +162,17 @@ class ToolCallRow(msgspec.Struct, kw_only=True):
     error_json: str | None = None
     started_at_ms: int
     finished_at_ms: int | None = None
+
+
+class TranscriptRow(msgspec.Struct, kw_only=True):
+    """A row of ``_smithers_transcripts``: one committed turn of an agent's conversation."""
+
+    run_id: str
+    node_id: str
+    iteration: int
+    attempt: int
+    turn: int
+    role: str
+    content_json: str
+    usage_json: str | None = None
+    created_at_ms: int

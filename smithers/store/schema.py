@@ -4,7 +4,8 @@ Names and columns follow the original Smithers so existing tools can read the da
 Additions of ours: ``_smithers_runs.input_json``, ``updated_at_ms`` and ``wake_at_ms`` (when a
 suspended run is due to be woken), and ``_smithers_nodes.extra_attempts`` (attempts granted
 by resuming a failed run). ``_smithers_tool_calls`` is the tool-call log of
-``agents-and-tools.md`` §3 (schema version 3).
+``agents-and-tools.md`` §3 (schema version 3), ``_smithers_transcripts`` its agents'
+conversations (version 4).
 """
 
 from __future__ import annotations
@@ -186,6 +187,20 @@ tool_calls = Table(
     _ms("finished_at_ms"),
 )
 
+transcripts = Table(
+    "_smithers_transcripts",
+    metadata,
+    Column("run_id", Text, primary_key=True),
+    Column("node_id", Text, primary_key=True),
+    Column("iteration", Integer, primary_key=True),
+    Column("attempt", Integer, primary_key=True),
+    Column("turn", Integer, primary_key=True),
+    Column("role", Text, nullable=False),
+    Column("content_json", Text, nullable=False),
+    Column("usage_json", Text),
+    _ms("created_at_ms", nullable=False),
+)
+
 schema_version = Table(
     "_smithers_schema_version",
     metadata,
@@ -223,5 +238,6 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "internal tables", _create_internal_tables),
     Migration(2, "database URLs in run configs without passwords", _redact_stored_urls),
     Migration(3, "the tool-call log", _create_internal_tables),
+    Migration(4, "agent transcripts", _create_internal_tables),
 )
 """Ordered by version; a database records each applied version in _smithers_schema_version."""

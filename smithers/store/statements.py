@@ -28,6 +28,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     s.runs.name: ("run_id",),
     s.signals.name: ("run_id", "seq"),
     s.tool_calls.name: ("run_id", "node_id", "iteration", "attempt", "call_id"),
+    s.transcripts.name: ("run_id", "node_id", "iteration", "attempt", "turn"),
 }
 """Each internal table's primary key: what an update matches and an upsert conflicts on."""
 
@@ -64,6 +65,8 @@ class BatchStatements:
             out += self.inserts(s.tool_calls, batch.tool_call_inserts)
         if batch.tool_call_updates:
             out += self.updates(s.tool_calls, batch.tool_call_updates)
+        if batch.transcript_inserts:
+            out += self.inserts(s.transcripts, batch.transcript_inserts)
         if batch.frame is not None:
             out += self.inserts(s.frames, [batch.frame])
         return out
