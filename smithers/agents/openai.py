@@ -8,21 +8,16 @@ environment at call time (``api_key_env``); without one, no ``Authorization`` he
 
 from __future__ import annotations
 
-import asyncio
 import os
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 import msgspec
 
-from smithers import metrics
 from smithers.agents.conversation import Message, ModelReply, ToolCall, ToolSpec, Usage
-from smithers.agents.retrying import RETRYABLE_STATUSES, retry_delay_s, server_delay_s
 from smithers.agents.sse import sse_data
-from smithers.errors import ModelCallFailed
+from smithers.agents.transport import streamed_call
 from smithers.tools.tool import Tool
 
 __all__ = ["OpenAIAgent", "chat_body", "read_chat_stream"]
@@ -129,16 +124,6 @@ async def read_chat_stream(lines: Any, on_text: Callable[[str], None]) -> tuple[
     return reply, done or reply.finish_reason is not None
 
 
-def _provider_message(response: httpx.Response) -> str:
-    try:
-        error = response.json().get("error")
-    except (ValueError, AttributeError):
-        error = None
-    if isinstance(error, dict) and error.get("message"):
-        return str(error["message"])
-    return response.text[:500] or response.reason_phrase
-
-
 @dataclass(frozen=True, slots=True)
 class OpenAIAgent:
     """A model behind an OpenAI-compatible Chat Completions endpoint."""
@@ -178,47 +163,14 @@ class OpenAIAgent:
         on_text: Callable[[str], None],
     ) -> ModelReply:
         """One model call (retried as ``max_retries`` allows); ``MODEL_CALL_FAILED`` else."""
-        body = chat_body(self.model, messages, tools, schema, self.extra)
-        url = self.base_url.rstrip("/") + "/chat/completions"
-        timeout = httpx.Timeout(self.request_timeout_s, connect=30.0)
-        async with httpx.AsyncClient(timeout=timeout) as client:
-            for attempt in range(self.max_retries + 1):
-                began = time.perf_counter()
-                outcome = await self._call_once(client, url, body, on_text)
-                label, message, reply, retry_after = outcome
-                metrics.agent_calls.labels(self.name, self.model, label).inc()
-                elapsed = (time.perf_counter() - began) * 1000
-                metrics.agent_call_duration_ms.labels(self.name, self.model).observe(elapsed)
-                if reply is not None:
-                    return reply
-                if attempt == self.max_retries or retry_after is None:
-                    raise ModelCallFailed(message)
-                await asyncio.sleep(retry_after if retry_after >= 0 else retry_delay_s(attempt))
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    async def _call_once(
-        self, client: httpx.AsyncClient, url: str, body: dict[str, Any], on_text: Any
-    ) -> tuple[str, str, ModelReply | None, float | None]:
-        """``(metric status, message, reply or None, retry delay or None when not
-        retryable)``; a negative delay means "the default backoff"."""
-        try:
-            async with client.stream("POST", url, json=body, headers=self._headers()) as resp:
-                if resp.status_code != 200:
-                    await resp.aread()
-                    message = f"{resp.status_code} from {self.name}: {_provider_message(resp)}"
-                    label = str(resp.status_code)
-                    if resp.status_code in RETRYABLE_STATUSES:
-                        return label, message, None, retry_delay_from(resp.headers)
-                    return label, message, None, None
-                reply, complete = await read_chat_stream(resp.aiter_lines(), on_text)
-        except (httpx.TransportError, msgspec.DecodeError) as exc:
-            return "error", f"{self.name}: {type(exc).__name__}: {exc}", None, -1.0
-        if not complete:
-            return "error", f"{self.name}: the answer stream was cut", None, -1.0
-        return "ok", "", reply, None
-
-
-def retry_delay_from(headers: httpx.Headers) -> float:
-    """The server's ``retry-after-ms`` / ``retry-after`` (seconds), else -1 (backoff)."""
-    delay = server_delay_s(headers)
-    return -1.0 if delay is None else delay
+        return await streamed_call(
+            name=self.name,
+            model=self.model,
+            url=self.base_url.rstrip("/") + "/chat/completions",
+            body=chat_body(self.model, messages, tools, schema, self.extra),
+            headers=self._headers(),
+            read_stream=read_chat_stream,
+            on_text=on_text,
+            max_retries=self.max_retries,
+            timeout_s=self.request_timeout_s,
+        )

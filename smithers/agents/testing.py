@@ -1,15 +1,18 @@
-"""A scripted model for tests: the OpenAI Chat Completions protocol, streamed, on loopback.
+"""A scripted model for tests: the OpenAI Chat Completions and the Anthropic Messages
+protocols, streamed, on loopback.
 
     with ScriptedModel([Call("read", {"path": "notes.md"}), Reply('{"summary": "ok"}')]) as model:
         agent = OpenAIAgent(model="scripted", base_url=model.base_url)
+        # or AnthropicAgent(model="scripted", base_url=model.anthropic_url)
         ...  # run the workflow; model.requests holds every request body it received
 
 Each request takes the next step of the script: ``Reply`` streams text (in ``chunks``),
 ``Call`` asks for tool calls, ``Fail`` answers an HTTP error (with headers such as
 ``retry-after``), ``Cut`` streams some text and drops the connection. The chunks follow the
-shapes of the provider's documentation (``chat.completion.chunk``, tool-call deltas by
-``index``, a final usage chunk, ``data: [DONE]``). A request past the end of the script is
-answered 500.
+shapes of the providers' documentation: ``chat.completion.chunk``s with tool-call deltas by
+``index``, a usage chunk and ``data: [DONE]``; or ``message_start``, ``content_block_*``
+(``text_delta``, ``input_json_delta``), ``message_delta`` with the usage, ``message_stop``.
+A request past the end of the script is answered 500.
 """
 
 from __future__ import annotations
@@ -91,10 +94,15 @@ class ScriptedModel:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
+    def anthropic_url(self) -> str:
+        """The ``base_url`` to give an ``AnthropicAgent``."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
     def base_url(self) -> str:
         """The ``base_url`` to give an ``OpenAIAgent``."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/v1"
+        return f"{self.anthropic_url}/v1"
 
     def __enter__(self) -> ScriptedModel:
         self._thread.start()
@@ -120,7 +128,8 @@ class ScriptedModel:
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
-                if not self.path.endswith("/chat/completions"):
+                self.anthropic = self.path.endswith("/v1/messages")
+                if not (self.anthropic or self.path.endswith("/chat/completions")):
                     self._error(404, "no such route")
                     return
                 step = scripted._next(body, {k.lower(): v for k, v in self.headers.items()})
@@ -128,15 +137,19 @@ class ScriptedModel:
                     self._error(500, "the script has no more steps")
                 elif isinstance(step, Fail):
                     self._error(step.status, step.message, step.headers)
+                elif self.anthropic:
+                    self._stream_anthropic(step)
                 else:
                     self._stream(step)
 
             def _error(
                 self, status: int, message: str, headers: dict[str, str] | None = None
             ) -> None:
-                payload = json.dumps(
-                    {"error": {"message": message, "type": "scripted", "param": None, "code": None}}
-                ).encode()
+                if self.anthropic:
+                    error = {"type": "error", "error": {"type": "api_error", "message": message}}
+                else:
+                    error = {"error": {"message": message, "type": "scripted", "param": None}}
+                payload = json.dumps(error).encode()
                 self.send_response(status)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(payload)))
@@ -218,5 +231,90 @@ class ScriptedModel:
                 self._chunk([], usage)
                 self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
+
+            def _event(self, data: dict[str, Any]) -> None:
+                self.wfile.write(f"event: {data['type']}\ndata: {json.dumps(data)}\n\n".encode())
+                self.wfile.flush()
+
+            def _stream_anthropic(self, step: Reply | Call | Cut) -> None:
+                self.send_response(200)
+                self.send_header("content-type", "text/event-stream")
+                self.send_header("connection", "close")
+                self.end_headers()
+                prompt = getattr(step, "input_tokens", 10)
+                cached = getattr(step, "cached_tokens", 0)
+                message: dict[str, Any] = {
+                    "id": "msg_scripted",
+                    "type": "message",
+                    "role": "assistant",
+                    "content": [],
+                    "model": scripted.model,
+                    "stop_reason": None,
+                    "stop_sequence": None,
+                    "usage": {
+                        "input_tokens": prompt,
+                        "output_tokens": 1,
+                        "cache_creation_input_tokens": 0,
+                        "cache_read_input_tokens": cached,
+                    },
+                }
+                self._event({"type": "message_start", "message": message})
+                self._event({"type": "ping"})
+                index = 0
+
+                def text_block(text: str, pieces: int, delay: float) -> None:
+                    nonlocal index
+                    block = {"type": "text", "text": ""}
+                    self._event(
+                        {"type": "content_block_start", "index": index, "content_block": block}
+                    )
+                    size = max(1, -(-len(text) // max(1, pieces)))
+                    for start in range(0, len(text), size):
+                        delta = {"type": "text_delta", "text": text[start : start + size]}
+                        self._event({"type": "content_block_delta", "index": index, "delta": delta})
+                        if delay:
+                            time.sleep(delay)
+                    self._event({"type": "content_block_stop", "index": index})
+                    index += 1
+
+                if isinstance(step, Cut):
+                    opening = {"type": "text", "text": ""}
+                    self._event(
+                        {"type": "content_block_start", "index": 0, "content_block": opening}
+                    )
+                    delta = {"type": "text_delta", "text": step.text}
+                    self._event({"type": "content_block_delta", "index": 0, "delta": delta})
+                    return  # the connection closes mid-answer
+                if isinstance(step, Reply):
+                    text_block(step.text, step.chunks, step.delay_s)
+                    stop = "end_turn"
+                else:
+                    if step.text:
+                        text_block(step.text, 1, 0.0)
+                    for number, (name, arguments) in enumerate(
+                        [(step.name, step.arguments), *step.more]
+                    ):
+                        block: dict[str, Any] = {
+                            "type": "tool_use",
+                            "id": f"toolu_{len(scripted.requests)}_{number}",
+                            "name": name,
+                            "input": {},
+                        }
+                        self._event(
+                            {"type": "content_block_start", "index": index, "content_block": block}
+                        )
+                        text = json.dumps(arguments)
+                        for part in (text[: len(text) // 2], text[len(text) // 2 :]):
+                            delta = {"type": "input_json_delta", "partial_json": part}
+                            self._event(
+                                {"type": "content_block_delta", "index": index, "delta": delta}
+                            )
+                        self._event({"type": "content_block_stop", "index": index})
+                        index += 1
+                    stop = "tool_use"
+                ending: dict[str, Any] = {"stop_reason": stop, "stop_sequence": None}
+                usage = {"output_tokens": step.output_tokens}
+                self._event({"type": "message_delta", "delta": ending, "usage": usage})
+                self._event({"type": "message_stop"})
 
         return Handler

@@ -1,0 +1,221 @@
+"""``AnthropicAgent``: the Messages API (``POST {base_url}/v1/messages``), streamed.
+
+Written on httpx and msgspec, no SDK. The key is read from ``ANTHROPIC_API_KEY`` (or
+``api_key_env``) at call time and sent as ``x-api-key``. The API has no JSON-schema response
+format: with an output type, the schema is given in the system prompt and the answer is
+validated (and corrected by feedback) like any agent's.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from smithers.agents.conversation import Message, ModelReply, ToolCall, ToolSpec, Usage
+from smithers.agents.sse import sse_data
+from smithers.agents.transport import StreamFailed, streamed_call
+from smithers.tools.tool import Tool
+
+__all__ = ["ANTHROPIC_VERSION", "AnthropicAgent", "messages_body", "read_messages_stream"]
+
+ANTHROPIC_VERSION = "2023-06-01"
+
+_RETRYABLE_STREAM_ERRORS = frozenset({"overloaded_error", "api_error", "rate_limit_error"})
+
+
+def _blocks(message: Message) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = []
+    if message.content:
+        blocks.append({"type": "text", "text": message.content})
+    for call in message.tool_calls:
+        try:
+            arguments = msgspec.json.decode(call.arguments or "{}")
+        except msgspec.DecodeError:
+            arguments = {}
+        blocks.append(
+            {"type": "tool_use", "id": call.call_id, "name": call.name, "input": arguments}
+        )
+    return blocks
+
+
+def _messages_json(messages: Sequence[Message]) -> tuple[str | None, list[dict[str, Any]]]:
+    """The system text and the messages; consecutive tool results form one user message."""
+    system = [m.content for m in messages if m.role == "system" and m.content]
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        if message.role == "system":
+            continue
+        if message.role == "tool":
+            result = {
+                "type": "tool_result",
+                "tool_use_id": message.call_id,
+                "content": message.content or "",
+            }
+            if out and out[-1]["role"] == "user" and out[-1].get("_results"):
+                out[-1]["content"].append(result)
+            else:
+                out.append({"role": "user", "content": [result], "_results": True})
+        elif message.role == "assistant":
+            out.append({"role": "assistant", "content": _blocks(message)})
+        else:
+            out.append({"role": "user", "content": message.content or ""})
+    for entry in out:
+        entry.pop("_results", None)
+    return ("\n\n".join(system) or None), out
+
+
+def messages_body(
+    model: str,
+    max_tokens: int,
+    messages: Sequence[Message],
+    tools: Sequence[ToolSpec],
+    schema: dict[str, Any] | None,
+    extra: dict[str, Any],
+) -> dict[str, Any]:
+    """The request body of one streamed Messages call."""
+    system, conversation = _messages_json(messages)
+    if schema is not None:
+        instruction = (
+            "Give your final answer as a single JSON object, and nothing else, matching this "
+            f"JSON Schema: {msgspec.json.encode(schema).decode()}"
+        )
+        system = instruction if system is None else f"{system}\n\n{instruction}"
+    body: dict[str, Any] = {
+        "model": model,
+        "max_tokens": max_tokens,
+        "messages": conversation,
+        "stream": True,
+        **extra,
+    }
+    if system is not None:
+        body["system"] = system
+    if tools:
+        body["tools"] = [
+            {"name": t.name, "description": t.description, "input_schema": t.parameters}
+            for t in tools
+        ]
+    return body
+
+
+async def read_messages_stream(
+    lines: AsyncIterator[str], on_text: Callable[[str], None]
+) -> tuple[ModelReply, bool]:
+    """A reply from the stream's events (``message_start`` … ``message_stop``)."""
+    reply = ModelReply()
+    text: list[str] = []
+    blocks: dict[int, dict[str, Any]] = {}
+    usage: dict[str, int] = {}
+    done = False
+    async for data in sse_data(lines):
+        event = msgspec.json.decode(data)
+        kind = event.get("type") if isinstance(event, dict) else None
+        if kind == "message_start":
+            message = event.get("message") or {}
+            reply.model = message.get("model") or ""
+            usage.update(
+                {
+                    k: int(v or 0)
+                    for k, v in (message.get("usage") or {}).items()
+                    if isinstance(v, int | float)
+                }
+            )
+        elif kind == "content_block_start":
+            block = dict(event.get("content_block") or {})
+            block["json"] = []
+            blocks[int(event.get("index", 0))] = block
+        elif kind == "content_block_delta":
+            delta = event.get("delta") or {}
+            block = blocks.setdefault(int(event.get("index", 0)), {"type": "text", "json": []})
+            if delta.get("type") == "text_delta":
+                text.append(delta.get("text", ""))
+                on_text(delta.get("text", ""))
+            elif delta.get("type") == "input_json_delta":
+                block["json"].append(delta.get("partial_json", ""))
+        elif kind == "message_delta":
+            reply.finish_reason = (event.get("delta") or {}).get("stop_reason")
+            usage.update(
+                {
+                    k: int(v or 0)
+                    for k, v in (event.get("usage") or {}).items()
+                    if isinstance(v, int | float)
+                }
+            )
+        elif kind == "message_stop":
+            done = True
+            break
+        elif kind == "error":
+            error = event.get("error") or {}
+            raise StreamFailed(
+                str(error.get("message") or "stream error"),
+                retryable=error.get("type") in _RETRYABLE_STREAM_ERRORS,
+            )
+    reply.text = "".join(text)
+    reply.tool_calls = [
+        ToolCall(str(b.get("id")), str(b.get("name")), "".join(b["json"]) or "{}")
+        for _, b in sorted(blocks.items())
+        if b.get("type") == "tool_use"
+    ]
+    reply.usage = Usage(
+        input_tokens=usage.get("input_tokens", 0),
+        output_tokens=usage.get("output_tokens", 0),
+        cache_read_tokens=usage.get("cache_read_input_tokens", 0),
+        cache_write_tokens=usage.get("cache_creation_input_tokens", 0),
+    )
+    return reply, done
+
+
+@dataclass(frozen=True, slots=True)
+class AnthropicAgent:
+    """A Claude model behind the Messages API."""
+
+    model: str
+    tools: Sequence[Tool] = ()
+    system: str | None = None
+    base_url: str = "https://api.anthropic.com"
+    api_key_env: str = "ANTHROPIC_API_KEY"
+    max_tokens: int = 8192
+    max_turns: int = 20
+    output_retries: int = 2
+    max_retries: int = 4
+    request_timeout_s: float = 600.0
+    extra: dict[str, Any] = field(default_factory=dict)
+    name: str = "anthropic"
+
+    def __repr__(self) -> str:
+        return f"AnthropicAgent(model={self.model!r}, base_url={self.base_url!r})"
+
+    @property
+    def label(self) -> str:
+        """``name:model``, as frames and events show the agent."""
+        return f"{self.name}:{self.model}"
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"anthropic-version": ANTHROPIC_VERSION}
+        key = os.environ.get(self.api_key_env)
+        if key:
+            headers["x-api-key"] = key
+        return headers
+
+    async def complete(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[ToolSpec],
+        schema: dict[str, Any] | None,
+        on_text: Callable[[str], None],
+    ) -> ModelReply:
+        """One model call (retried as ``max_retries`` allows); ``MODEL_CALL_FAILED`` else."""
+        return await streamed_call(
+            name=self.name,
+            model=self.model,
+            url=self.base_url.rstrip("/") + "/v1/messages",
+            body=messages_body(self.model, self.max_tokens, messages, tools, schema, self.extra),
+            headers=self._headers(),
+            read_stream=read_messages_stream,
+            on_text=on_text,
+            max_retries=self.max_retries,
+            timeout_s=self.request_timeout_s,
+        )
