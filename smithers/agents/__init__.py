@@ -2,6 +2,13 @@
 see docs/agents.md."""
 
 from smithers.agents.anthropic import AnthropicAgent
+from smithers.agents.cli import ClaudeCodeAgent, CodexAgent, GeminiCliAgent
 from smithers.agents.openai import OpenAIAgent
 
-__all__ = ["AnthropicAgent", "OpenAIAgent"]
+__all__ = [
+    "AnthropicAgent",
+    "ClaudeCodeAgent",
+    "CodexAgent",
+    "GeminiCliAgent",
+    "OpenAIAgent",
+]

@@ -25,7 +25,7 @@ from smithers.tools.tool import Tool
 if TYPE_CHECKING:
     from smithers.authoring.context import TaskContext
 
-__all__ = ["Agent", "TextBatcher", "output_schema", "run_agent"]
+__all__ = ["Agent", "TextBatcher", "output_schema", "run_agent", "usage_dict"]
 
 BATCH_BYTES = 4096
 BATCH_SECONDS = 0.1
@@ -232,7 +232,7 @@ async def run_agent(
             finally:
                 batcher.flush()
             turns += 1
-            usage = _usage_dict(reply.usage)
+            usage = usage_dict(reply.usage)
             # labelled with the configured model (the provider may answer with a dated variant)
             ctx.report_usage(agent.name, agent.model, usage)
             messages.append(Message("assistant", reply.text or None, tuple(reply.tool_calls)))
@@ -267,7 +267,7 @@ async def run_agent(
                 await memory.save("user", correction)
 
 
-def _usage_dict(usage: Usage) -> dict[str, int]:
+def usage_dict(usage: Usage) -> dict[str, int]:
     return {
         "input_tokens": usage.input_tokens,
         "output_tokens": usage.output_tokens,

@@ -172,7 +172,7 @@ def _check_agent(task: Task) -> None:
             raise ValueError(f"Task {task.id!r} agent chain must not be empty")
         force_setattr(task, "agent", agents)
     for agent in agents if isinstance(agents, tuple) else (agents,):
-        if not callable(getattr(agent, "complete", None)):
+        if not callable(getattr(agent, "complete", None)) and not hasattr(agent, "cli_argv"):
             raise TypeError(f"Task {task.id!r} agent must be an agent, got {agent!r}")
     if not isinstance(task.prompt, str) or not task.prompt.strip():
         raise ValueError(f"Task {task.id!r} needs a prompt (a non-empty string) for its agent")

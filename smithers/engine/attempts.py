@@ -58,10 +58,15 @@ async def call_task(task: Task, ctx: TaskContext) -> Any:
 
 async def _invoke(task: Task, ctx: TaskContext) -> Any:
     if task.agent is not None:
-        from smithers.agents.loop import run_agent  # agents load only for agent tasks
+        from smithers.agents.cli import CliAgent  # agents load only for agent tasks
+        from smithers.agents.cli_runner import run_cli_agent
+        from smithers.agents.loop import run_agent
 
         assert task.prompt is not None
-        return await run_agent(task.agent_for(ctx.attempt), ctx, task.prompt, task.output)
+        agent = task.agent_for(ctx.attempt)
+        if isinstance(agent, CliAgent):
+            return await run_cli_agent(agent, ctx, task.prompt, task.output)
+        return await run_agent(agent, ctx, task.prompt, task.output)
     fn = task.fn
     assert fn is not None
     args = (ctx,) if takes_argument(fn) else ()

@@ -1,0 +1,149 @@
+"""Running a CLI agent for one attempt: the subprocess in the run's root, its JSON lines read
+as they come, killed whole (its process group) on cancel or timeout.
+
+The CLI's text streams to ``NodeOutput`` (``stream: "agent"``) and its usage becomes
+``TokenUsageReported``. Its session id is committed to the attempt's transcript as soon as
+the CLI names it, so an interrupted attempt's successor resumes the CLI's own session. An
+answer that does not fit the output type is corrected by calling the CLI again on its
+session, up to ``output_retries`` times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from smithers.agents.cli import CliAgent, CliEvent, SchemaArgs
+from smithers.agents.loop import TextBatcher, output_schema, usage_dict
+from smithers.errors import AgentError, InvalidOutput
+
+if TYPE_CHECKING:
+    from smithers.authoring.context import TaskContext
+
+__all__ = ["CliAgentFailed", "run_cli_agent"]
+
+_STDERR_TAIL = 2000
+
+
+class CliAgentFailed(AgentError):
+    """The coding CLI failed (its error, or its exit status and the end of its stderr)."""
+
+    code = "CLI_AGENT_FAILED"
+
+
+def _environment(agent: CliAgent) -> dict[str, str]:
+    return {name: os.environ[name] for name in agent.env_names if name in os.environ}
+
+
+async def _kill(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            await asyncio.shield(proc.wait())
+
+
+async def _call(
+    agent: CliAgent, ctx: TaskContext, argv: list[str], on_session: Any
+) -> tuple[str, list[CliEvent]]:
+    """One CLI run: its final text and events; ``CLI_AGENT_FAILED`` when it fails."""
+    proc = await asyncio.create_subprocess_exec(
+        *argv,
+        cwd=ctx.root_dir,
+        env=_environment(agent),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,  # one process group, killed whole
+        limit=16 * 1024 * 1024,
+    )
+    batcher = TextBatcher(ctx.agent_output)
+    events: list[CliEvent] = []
+    stderr_task = asyncio.ensure_future(proc.stderr.read() if proc.stderr else asyncio.sleep(0))
+    try:
+        assert proc.stdout is not None
+        async for raw in proc.stdout:
+            try:
+                line = msgspec.json.decode(raw)
+            except msgspec.DecodeError:
+                continue  # a banner or a log line: not part of the protocol
+            if not isinstance(line, dict):
+                continue
+            for event in agent.read_line(line):
+                events.append(event)
+                if event.kind == "text" and event.text:
+                    batcher.add(event.text)
+                elif event.kind == "usage" and event.usage is not None:
+                    ctx.report_usage(agent.name, agent.model or "default", usage_dict(event.usage))
+                elif event.kind == "session":
+                    await on_session(event.text)
+        code = await proc.wait()
+        stderr = await stderr_task
+    finally:
+        batcher.flush()
+        await _kill(proc)
+        stderr_task.cancel()
+    errors = [e.text for e in events if e.kind == "error"]
+    if errors or code != 0:
+        tail = (stderr or b"").decode(errors="replace")[-_STDERR_TAIL:].strip()
+        detail = errors[-1] if errors else tail or "no output"
+        raise CliAgentFailed(f"{agent.executable} exited {code}: {detail}")
+    results = [e.text for e in events if e.kind == "result" and e.text]
+    text = results[-1] if results else "".join(e.text for e in events if e.kind == "text")
+    return text, events
+
+
+async def run_cli_agent(
+    agent: CliAgent, ctx: TaskContext, prompt: str, output: type[msgspec.Struct] | None
+) -> Any:
+    """Run the CLI until it answers (decoded into ``output`` when given)."""
+    memory = ctx.agent_memory
+    session: str | None = None
+    if memory is not None:
+        for role, content in (await memory.recall()).turns:
+            if role == "session":
+                session = str(content)  # an interrupted attempt's session: resume it
+
+    async def on_session(found: str) -> None:
+        nonlocal session
+        if found != session:
+            session = found
+            if memory is not None:
+                await memory.save("session", found)
+
+    schema = None if output is None else output_schema(output)
+    with tempfile.TemporaryDirectory(prefix="smithers-cli-") as private:
+        schema_args: SchemaArgs | None = None
+        if schema is not None and agent.schema_in_prompt:
+            prompt += (
+                "\n\nGive your final answer as a single JSON object, and nothing else, matching "
+                f"this JSON Schema: {msgspec.json.encode(schema).decode()}"
+            )
+        elif schema is not None:
+            text = msgspec.json.encode(schema).decode()
+            schema_args = SchemaArgs(text, str(Path(private) / "output-schema.json"))
+            await asyncio.to_thread(Path(schema_args.path).write_text, text)
+        ask = prompt
+        for correction in range(agent.output_retries + 1):
+            text, _ = await _call(agent, ctx, agent.cli_argv(ask, schema_args, session), on_session)
+            if output is None:
+                return text
+            try:
+                return msgspec.json.decode(text.strip(), type=output)
+            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                if correction == agent.output_retries or session is None:
+                    raise InvalidOutput(
+                        f"the agent's answer does not fit {output.__name__}: {exc}"
+                    ) from None
+                ask = (
+                    f"Your answer is not valid: {exc}. Answer again with only a JSON object "
+                    "that matches the schema you were given."
+                )
+    raise AssertionError("unreachable")  # pragma: no cover
