@@ -4,6 +4,7 @@ see docs/agents.md."""
 from smithers.agents.anthropic import AnthropicAgent
 from smithers.agents.cli import ClaudeCodeAgent, CodexAgent, GeminiCliAgent
 from smithers.agents.openai import OpenAIAgent
+from smithers.agents.prompts import Prompt
 
 __all__ = [
     "AnthropicAgent",
@@ -11,4 +12,5 @@ __all__ = [
     "CodexAgent",
     "GeminiCliAgent",
     "OpenAIAgent",
+    "Prompt",
 ]

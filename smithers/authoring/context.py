@@ -159,6 +159,7 @@ class TaskContext(_OutputReader):
         "root_dir",
         "run_id",
         "tools",
+        "workflow_dir",
     )
 
     def __init__(
@@ -179,6 +180,7 @@ class TaskContext(_OutputReader):
         tools: Toolbox,
         on_usage: Callable[[str, str, dict[str, int]], None] | None = None,
         agent_memory: Any = None,
+        workflow_dir: Path | None = None,
     ) -> None:
         super().__init__(outputs, loop_id, iteration)
         self.run_id = run_id
@@ -188,6 +190,8 @@ class TaskContext(_OutputReader):
         self.input = input
         self.last_heartbeat = last_heartbeat
         self.root_dir = root_dir
+        self.workflow_dir = workflow_dir or root_dir
+        """The workflow file's folder (where ``Prompt`` files are read from)."""
         self.cancelled = cancelled
         self._on_heartbeat = on_heartbeat
         self._on_log = on_log

@@ -109,7 +109,8 @@ class Task(_TaskId, kw_only=True, frozen=True):
 
     value: Any = UNSET
     agent: Any = None
-    prompt: str | None = None
+    prompt: Any = None
+    """A string, or a ``smithers.agents.Prompt`` file read when the attempt runs."""
     output: type[msgspec.Struct] | None = None
     retries: int = 0
     backoff: Duration = 1.0
@@ -174,6 +175,8 @@ def _check_agent(task: Task) -> None:
     for agent in agents if isinstance(agents, tuple) else (agents,):
         if not callable(getattr(agent, "complete", None)) and not hasattr(agent, "cli_argv"):
             raise TypeError(f"Task {task.id!r} agent must be an agent, got {agent!r}")
+    if hasattr(task.prompt, "render"):
+        return
     if not isinstance(task.prompt, str) or not task.prompt.strip():
         raise ValueError(f"Task {task.id!r} needs a prompt (a non-empty string) for its agent")
 

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from smithers import metrics
@@ -45,6 +46,7 @@ class AttemptRunner:
         side: SideChannel,
         running: dict[Key, RunningAttempt],
         on_end: Callable[[], None],
+        workflow_dir: Path | None = None,
     ) -> None:
         self.store = store
         self.model = model
@@ -54,6 +56,7 @@ class AttemptRunner:
         self.side = side
         self.running = running
         self.on_end = on_end
+        self.workflow_dir = workflow_dir
         self.finished: list[RunningAttempt] = []
         self.crashed: BaseException | None = None
         """Set when writing an attempt's end failed: the loop cannot go on safely."""
@@ -136,6 +139,7 @@ class AttemptRunner:
             on_heartbeat=on_heartbeat,
             on_log=on_log,
             on_usage=self.side.usage_reporter(item),
+            workflow_dir=self.workflow_dir,
             agent_memory=AttemptMemory(self.store, self.side, item, self.side.clock),
             tools=Toolbox(
                 self.config.root_dir,

@@ -86,6 +86,7 @@ class RunLoop:
             side=self._side,
             running=self.running,
             on_end=self._wake.set,
+            workflow_dir=loaded.path.parent,
         )
         self._commits = asyncio.Lock()
         self._loop = asyncio.get_running_loop()

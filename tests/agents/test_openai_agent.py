@@ -208,3 +208,39 @@ def test_an_agent_holds_no_secret() -> None:
     agent = OpenAIAgent(model="m", api_key_env="MY_KEY")
     assert repr(agent) == "OpenAIAgent(model='m', base_url='https://api.openai.com/v1')"
     assert agent.label == "openai:m"
+
+
+PROMPTED = """
+import os
+from smithers import Task, Sequence, workflow
+from smithers.agents import OpenAIAgent, Prompt
+
+agent = OpenAIAgent(model="m1", base_url=os.environ["FIRST_URL"])
+
+@workflow("prompted")
+def build(ctx):
+    return Sequence(
+        Task("ask", agent=agent, prompt=Prompt("prompts/ask.md", topic=ctx.input["topic"])),
+        Task("missing", agent=agent, prompt=Prompt("prompts/nope.md"), depends_on=["ask"]),
+    )
+"""
+
+
+async def test_a_prompt_file_beside_the_workflow_is_formatted(
+    tmp_path: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "prompts").mkdir()
+    (tmp_path / "prompts" / "ask.md").write_text("Tell me about {topic}.")
+    path = tmp_path / "prompted.py"
+    path.write_text(PROMPTED)
+    with ScriptedModel([Reply("durable workflows are...")]) as model:
+        monkeypatch.setenv("FIRST_URL", model.base_url)
+        async with Harness(sqlite_url) as h:
+            run_id, outcome = await h.run(path, {"topic": "durability"})
+            events = await h.events(run_id)
+    assert model.requests[0]["messages"] == [
+        {"role": "user", "content": "Tell me about durability."}
+    ]
+    assert outcome.status == "failed" and len(model.requests) == 1
+    (error,) = [e["error"] for e in events if e["type"] == "NodeFailed"]
+    assert error["code"] == "INVALID_WORKFLOW" and "prompts/nope.md" in error["message"]
