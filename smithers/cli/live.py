@@ -108,6 +108,20 @@ def render_screen(
     return lines
 
 
+_TOKEN_FIELDS = ("inputTokens", "outputTokens", "cacheReadTokens", "cacheWriteTokens")
+
+
+def with_tokens(
+    outputs: dict[tuple[str, int], str], tokens: dict[tuple[str, int], int]
+) -> dict[tuple[str, int], str]:
+    """Each node's latest line, followed by the tokens its agent has used so far."""
+    shown = dict(outputs)
+    for key, spent in tokens.items():
+        line = shown.get(key, "")
+        shown[key] = f"{line}  · {spent:,} tokens" if line else f"{spent:,} tokens"
+    return shown
+
+
 class LiveView:
     """Redraws the run in place on ``stream`` (a terminal) while it runs."""
 
@@ -117,6 +131,7 @@ class LiveView:
         self.stream = stream
         self.style = style_for(stream)
         self._outputs: dict[tuple[str, int], str] = {}
+        self._tokens: dict[tuple[str, int], int] = {}
         self._notices: list[str] = []
         self._changed = asyncio.Event()
         self._drawn = 0
@@ -133,6 +148,10 @@ class LiveView:
         elif event.get("type") in ("ToolCallStarted", "ToolCallFinished"):
             key = (event.get("nodeId", ""), event.get("iteration", 0))
             self._outputs[key] = tool_call_text(event)
+        elif event.get("type") == "TokenUsageReported":
+            key = (event.get("nodeId", ""), event.get("iteration", 0))
+            spent = sum(int(event.get(f) or 0) for f in _TOKEN_FIELDS)
+            self._tokens[key] = self._tokens.get(key, 0) + spent
         elif event.get("type") == "RunFailed":
             self._notices.append(f"run failed: {error_text(event.get('error'))}")
         self._changed.set()
@@ -180,7 +199,7 @@ class LiveView:
             self.run_id,
             run,
             views,
-            outputs=self._outputs,
+            outputs=with_tokens(self._outputs, self._tokens),
             notices=self._notices,
             now_ms=_now_ms(),
             size=self._size(),

@@ -155,3 +155,10 @@ def test_progress_and_the_live_view_show_tool_calls() -> None:
     assert describe_event(done) == "  fix: ⚙ bash ok 31 ms"
     failed = {**done, "status": "error", "error": {"message": "timed out", "code": "TOOL_TIMEOUT"}}
     assert describe_event(failed) == "  fix: ⚙ bash failed: timed out"
+
+
+def test_the_live_view_shows_an_agents_tokens() -> None:
+    from smithers.cli.live import with_tokens
+
+    shown = with_tokens({("a", 0): "⚙ read ok 2 ms"}, {("a", 0): 1234, ("b", 1): 7})
+    assert shown == {("a", 0): "⚙ read ok 2 ms  · 1,234 tokens", ("b", 1): "7 tokens"}
