@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
 from smithers.agents.conversation import Message, ModelReply, ToolCall, ToolSpec, Usage
+from smithers.agents.model_agent import ModelAgent
 from smithers.agents.sse import sse_data
-from smithers.agents.transport import StreamFailed, streamed_call
-from smithers.tools.tool import Tool
+from smithers.agents.transport import StreamFailed, StreamReader
 
 __all__ = ["ANTHROPIC_VERSION", "AnthropicAgent", "messages_body", "read_messages_stream"]
 
@@ -168,54 +168,23 @@ async def read_messages_stream(
     return reply, done
 
 
-@dataclass(frozen=True, slots=True)
-class AnthropicAgent:
+@dataclass(frozen=True, slots=True, repr=False)  # ModelAgent's repr: no secrets, no noise
+class AnthropicAgent(ModelAgent):
     """A Claude model behind the Messages API."""
 
-    model: str
-    tools: Sequence[Tool] = ()
-    system: str | None = None
     base_url: str = "https://api.anthropic.com"
     api_key_env: str = "ANTHROPIC_API_KEY"
     max_tokens: int = 8192
-    max_turns: int = 20
-    output_retries: int = 2
-    max_retries: int = 4
-    request_timeout_s: float = 600.0
-    extra: dict[str, Any] = field(default_factory=dict)
+    """The answer's token limit, which the Messages API requires."""
     name: str = "anthropic"
 
-    def __repr__(self) -> str:
-        return f"AnthropicAgent(model={self.model!r}, base_url={self.base_url!r})"
-
-    @property
-    def label(self) -> str:
-        """``name:model``, as frames and events show the agent."""
-        return f"{self.name}:{self.model}"
-
-    def _headers(self) -> dict[str, str]:
+    def request(
+        self, messages: Sequence[Message], tools: Sequence[ToolSpec], schema: dict[str, Any] | None
+    ) -> tuple[str, dict[str, Any], dict[str, str], StreamReader]:
+        """``POST {base_url}/v1/messages`` with ``x-api-key`` when one is set."""
         headers = {"anthropic-version": ANTHROPIC_VERSION}
         key = os.environ.get(self.api_key_env)
         if key:
             headers["x-api-key"] = key
-        return headers
-
-    async def complete(
-        self,
-        messages: Sequence[Message],
-        tools: Sequence[ToolSpec],
-        schema: dict[str, Any] | None,
-        on_text: Callable[[str], None],
-    ) -> ModelReply:
-        """One model call (retried as ``max_retries`` allows); ``MODEL_CALL_FAILED`` else."""
-        return await streamed_call(
-            name=self.name,
-            model=self.model,
-            url=self.base_url.rstrip("/") + "/v1/messages",
-            body=messages_body(self.model, self.max_tokens, messages, tools, schema, self.extra),
-            headers=self._headers(),
-            read_stream=read_messages_stream,
-            on_text=on_text,
-            max_retries=self.max_retries,
-            timeout_s=self.request_timeout_s,
-        )
+        body = messages_body(self.model, self.max_tokens, messages, tools, schema, self.extra)
+        return self.base_url.rstrip("/") + "/v1/messages", body, headers, read_messages_stream

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
 from smithers.agents.conversation import Message, ModelReply, ToolCall, ToolSpec, Usage
+from smithers.agents.model_agent import ModelAgent
 from smithers.agents.sse import sse_data
-from smithers.agents.transport import streamed_call
-from smithers.tools.tool import Tool
+from smithers.agents.transport import StreamReader
 
 __all__ = ["OpenAIAgent", "chat_body", "read_chat_stream"]
 
@@ -124,53 +124,22 @@ async def read_chat_stream(lines: Any, on_text: Callable[[str], None]) -> tuple[
     return reply, done or reply.finish_reason is not None
 
 
-@dataclass(frozen=True, slots=True)
-class OpenAIAgent:
+@dataclass(frozen=True, slots=True, repr=False)  # ModelAgent's repr: no secrets, no noise
+class OpenAIAgent(ModelAgent):
     """A model behind an OpenAI-compatible Chat Completions endpoint."""
 
-    model: str
-    tools: Sequence[Tool] = ()
-    system: str | None = None
     base_url: str = "https://api.openai.com/v1"
     api_key_env: str = "OPENAI_API_KEY"
-    max_turns: int = 20
-    output_retries: int = 2
-    """Corrections asked of the model when its final answer does not fit the output type."""
-    max_retries: int = 4
-    """Retries of one model call on 429, 5xx, a dropped connection or a cut stream."""
-    request_timeout_s: float = 600.0
-    extra: dict[str, Any] = field(default_factory=dict)
-    """More request fields (``temperature``, ``max_completion_tokens``, …)."""
     name: str = "openai"
 
-    def __repr__(self) -> str:
-        return f"OpenAIAgent(model={self.model!r}, base_url={self.base_url!r})"
-
-    @property
-    def label(self) -> str:
-        """``name:model``, as frames and events show the agent."""
-        return f"{self.name}:{self.model}"
-
-    def _headers(self) -> dict[str, str]:
+    def request(
+        self, messages: Sequence[Message], tools: Sequence[ToolSpec], schema: dict[str, Any] | None
+    ) -> tuple[str, dict[str, Any], dict[str, str], StreamReader]:
+        """``POST {base_url}/chat/completions`` with a bearer key when one is set."""
         key = os.environ.get(self.api_key_env)
-        return {"authorization": f"Bearer {key}"} if key else {}
-
-    async def complete(
-        self,
-        messages: Sequence[Message],
-        tools: Sequence[ToolSpec],
-        schema: dict[str, Any] | None,
-        on_text: Callable[[str], None],
-    ) -> ModelReply:
-        """One model call (retried as ``max_retries`` allows); ``MODEL_CALL_FAILED`` else."""
-        return await streamed_call(
-            name=self.name,
-            model=self.model,
-            url=self.base_url.rstrip("/") + "/chat/completions",
-            body=chat_body(self.model, messages, tools, schema, self.extra),
-            headers=self._headers(),
-            read_stream=read_chat_stream,
-            on_text=on_text,
-            max_retries=self.max_retries,
-            timeout_s=self.request_timeout_s,
+        return (
+            self.base_url.rstrip("/") + "/chat/completions",
+            chat_body(self.model, messages, tools, schema, self.extra),
+            {"authorization": f"Bearer {key}"} if key else {},
+            read_chat_stream,
         )

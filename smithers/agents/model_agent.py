@@ -1,0 +1,69 @@
+"""What the agents that call a model API directly share: their fields and one model call."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from smithers.agents.conversation import Message, ModelReply, ToolSpec
+from smithers.agents.transport import StreamReader, streamed_call
+from smithers.tools.tool import Tool
+
+__all__ = ["ModelAgent"]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelAgent:
+    """A model behind an HTTP API; ``OpenAIAgent`` and ``AnthropicAgent`` say which."""
+
+    model: str
+    tools: Sequence[Tool] = ()
+    system: str | None = None
+    base_url: str = ""
+    api_key_env: str = ""
+    """The variable the API key is read from, at call time (never stored)."""
+    max_turns: int = 20
+    output_retries: int = 2
+    """Corrections asked of the model when its final answer does not fit the output type."""
+    max_retries: int = 4
+    """Retries of one model call on 429, 5xx, a dropped connection or a cut stream."""
+    request_timeout_s: float = 600.0
+    extra: dict[str, Any] = field(default_factory=dict)
+    """More request fields (``temperature``, ``max_completion_tokens``, …)."""
+    name: str = ""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(model={self.model!r}, base_url={self.base_url!r})"
+
+    @property
+    def label(self) -> str:
+        """``name:model``, as frames and events show the agent."""
+        return f"{self.name}:{self.model}"
+
+    def request(
+        self, messages: Sequence[Message], tools: Sequence[ToolSpec], schema: dict[str, Any] | None
+    ) -> tuple[str, dict[str, Any], dict[str, str], StreamReader]:
+        """The URL, body, headers and stream reader of one call."""
+        raise NotImplementedError
+
+    async def complete(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[ToolSpec],
+        schema: dict[str, Any] | None,
+        on_text: Callable[[str], None],
+    ) -> ModelReply:
+        """One model call (retried as ``max_retries`` allows); ``MODEL_CALL_FAILED`` else."""
+        url, body, headers, reader = self.request(messages, tools, schema)
+        return await streamed_call(
+            name=self.name,
+            model=self.model,
+            url=url,
+            body=body,
+            headers=headers,
+            read_stream=reader,
+            on_text=on_text,
+            max_retries=self.max_retries,
+            timeout_s=self.request_timeout_s,
+        )
