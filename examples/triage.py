@@ -1,5 +1,6 @@
 """An agent workflow: a model reads the project's notes with the built-in tools and files a
-structured triage. It runs against any OpenAI-compatible endpoint:
+structured triage; after a human confirms it, the model writes the reply to the reporter.
+It runs against any OpenAI-compatible endpoint:
 
     SMITHERS_MODEL_URL=http://127.0.0.1:11434/v1 SMITHERS_MODEL=llama3.1 \\
         uv run smithers up examples/triage.py -i '{"report": "the app crashes on save"}'
@@ -37,6 +38,8 @@ triager = OpenAIAgent(
 
 @workflow("triage", input=Input)
 def triage(ctx):
+    found = ctx.output_maybe("triage")  # None until the first agent has answered
+    summary = f"a {found.severity} {found.area} issue: {found.summary}" if found else "the issue"
     return Sequence(
         Task(
             "triage",
@@ -46,4 +49,5 @@ def triage(ctx):
             retries=1,
         ),
         Approval("confirm", title="Confirm the triage?"),
+        Task("reply", agent=triager, prompt=f"Write one sentence to the reporter about {summary}."),
     )

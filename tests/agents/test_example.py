@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from pathlib import Path
 
 import httpx
@@ -19,7 +20,8 @@ def test_the_triage_example_through_a_real_server(tmp_path: Path) -> None:
     shutil.copy(EXAMPLE, root / "triage.py")
     (root / "notes.md").write_text("save() writes to a closed file handle\n")
     answer = '{"severity": "high", "area": "storage", "summary": "closed handle on save"}'
-    script = [Call("grep", {"pattern": "save"}), Reply(answer, chunks=4)]
+    reply = "Thanks: the save crash is a high-severity storage bug and is being fixed."
+    script = [Call("grep", {"pattern": "save"}), Reply(answer, chunks=4), Reply(reply)]
     with ScriptedModel(script) as model:
         env = {"SMITHERS_MODEL_URL": model.base_url, "SMITHERS_MODEL": "scripted"}
         db = str(tmp_path / "server.db")
@@ -39,8 +41,16 @@ def test_the_triage_example_through_a_real_server(tmp_path: Path) -> None:
     grep_call = next(e for e in events if e["type"] == "ToolCallFinished")
     assert grep_call["tool"] == "grep" and grep_call["status"] == "ok"
     assert "closed file handle" in model.requests[1]["messages"][-1]["content"]
+    # the second agent task's prompt was rendered from the first one's structured output
+    second_prompt = model.requests[2]["messages"][-1]["content"]
+    assert "a high storage issue: closed handle on save" in second_prompt
     agent_text = "".join(e["text"] for e in events if e["type"] == "NodeOutput")
-    assert agent_text == answer
-    assert sum(1 for e in events if e["type"] == "TokenUsageReported") == 2
-    assert 'smithers_tokens_output_total{agent="openai",model="scripted"} 10.0' in metrics
-    assert 'smithers_agent_calls_total{agent="openai",model="scripted",status="ok"} 2.0' in metrics
+    assert agent_text == answer + reply
+    assert sum(1 for e in events if e["type"] == "TokenUsageReported") == 3
+    assert 'smithers_tokens_output_total{agent="openai",model="scripted"} 15.0' in metrics
+    assert 'smithers_agent_calls_total{agent="openai",model="scripted",status="ok"} 3.0' in metrics
+    with sqlite3.connect(db) as conn:
+        (stored,) = conn.execute(
+            "SELECT severity FROM triage WHERE run_id = ?", (run_id,)
+        ).fetchone()
+    assert stored == "high"
