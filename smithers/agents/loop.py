@@ -25,7 +25,7 @@ from smithers.tools.tool import Tool
 if TYPE_CHECKING:
     from smithers.authoring.context import TaskContext
 
-__all__ = ["Agent", "TextBatcher", "output_schema", "run_agent", "usage_dict"]
+__all__ = ["Agent", "TextBatcher", "output_schema", "rebuild", "run_agent", "usage_dict"]
 
 BATCH_BYTES = 4096
 BATCH_SECONDS = 0.1
@@ -139,7 +139,7 @@ def _assistant_content(reply: ModelReply) -> dict[str, Any]:
     }
 
 
-def _rebuild(turns: list[tuple[str, Any]]) -> tuple[list[Message], ModelReply | None, int, int]:
+def rebuild(turns: list[tuple[str, Any]]) -> tuple[list[Message], ModelReply | None, int, int]:
     """The messages of committed turns; the last answer when nothing followed it (its tool
     calls unanswered, or a final answer not yet taken); model turns and corrections used."""
     messages: list[Message] = []
@@ -152,12 +152,14 @@ def _rebuild(turns: list[tuple[str, Any]]) -> tuple[list[Message], ModelReply | 
             messages.append(Message("assistant", content["text"] or None, tuple(calls)))
             model_turns += 1
             continue
-        last = None
         if role == "tool":
             messages += [Message("tool", r["content"], call_id=r["callId"]) for r in content]
-        else:
+        elif role == "user":
             messages.append(Message("user", content))
             corrections += 1
+        else:
+            continue  # a CLI agent's session (a chain may mix agents): not a model turn
+        last = None
     return messages, last, model_turns, corrections
 
 
@@ -217,7 +219,7 @@ async def run_agent(
     logged: dict[str, Any] = {}
     if memory is not None:
         recalled = await memory.recall()
-        earlier, pending, turns, corrections = _rebuild(recalled.turns)
+        earlier, pending, turns, corrections = rebuild(recalled.turns)
         messages += earlier
         logged = recalled.calls
     batcher = TextBatcher(ctx.agent_output)
