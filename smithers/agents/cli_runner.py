@@ -11,9 +11,7 @@ session, up to ``output_retries`` times.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import signal
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +21,7 @@ import msgspec
 from smithers.agents.cli import CliAgent, CliEvent, SchemaArgs
 from smithers.agents.loop import TextBatcher, output_schema, usage_dict
 from smithers.errors import AgentError, InvalidOutput
+from smithers.tools.shell import kill_group
 
 if TYPE_CHECKING:
     from smithers.authoring.context import TaskContext
@@ -40,14 +39,6 @@ class CliAgentFailed(AgentError):
 
 def _environment(agent: CliAgent) -> dict[str, str]:
     return {name: os.environ[name] for name in agent.env_names if name in os.environ}
-
-
-async def _kill(proc: asyncio.subprocess.Process) -> None:
-    if proc.returncode is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        with contextlib.suppress(ProcessLookupError):
-            await asyncio.shield(proc.wait())
 
 
 async def _call(
@@ -88,7 +79,7 @@ async def _call(
         stderr = await stderr_task
     finally:
         batcher.flush()
-        await _kill(proc)
+        await kill_group(proc)
         stderr_task.cancel()
     errors = [e.text for e in events if e.kind == "error"]
     if errors or code != 0:

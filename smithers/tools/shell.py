@@ -18,7 +18,12 @@ from smithers.tools.files import DEFAULT_MAX_OUTPUT_BYTES, ToolResult
 from smithers.tools.process_limit import PidsCgroup
 from smithers.tools.sandbox import SandboxPolicy, allowed_env, bwrap_argv, find_bwrap, python_paths
 
-__all__ = ["BashResult", "Shell", "sandbox_problem"]
+__all__ = [
+    "BashResult",
+    "Shell",
+    "kill_group",
+    "sandbox_problem",
+]
 
 DEFAULT_TIMEOUT_S = 120.0
 MAX_TIMEOUT_S = 3600.0
@@ -151,7 +156,7 @@ class Shell:
                 details={"outputTail": output.text()[-4096:]},
             ) from None
         finally:
-            await _kill(proc)
+            await kill_group(proc)
             if cgroup is not None:
                 await cgroup.close()
         return BashResult(
@@ -174,8 +179,9 @@ async def _spawn(argv: list[str], env: dict[str, str], cwd: Path) -> asyncio.sub
     )
 
 
-async def _kill(proc: asyncio.subprocess.Process) -> None:
-    """The process group gone (the sandbox's PID namespace dies with its first process)."""
+async def kill_group(proc: asyncio.subprocess.Process) -> None:
+    """The process group of ``proc`` (started with ``start_new_session``) killed and reaped;
+    for ``bash``, the sandbox's PID namespace dies with its first process."""
     if proc.returncode is None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
