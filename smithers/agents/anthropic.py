@@ -1,9 +1,9 @@
 """``AnthropicAgent``: the Messages API (``POST {base_url}/v1/messages``), streamed.
 
 Written on httpx and msgspec, no SDK. The key is read from ``ANTHROPIC_API_KEY`` (or
-``api_key_env``) at call time and sent as ``x-api-key``. The API has no JSON-schema response
-format: with an output type, the schema is given in the system prompt and the answer is
-validated (and corrected by feedback) like any agent's.
+``api_key_env``) at call time and sent as ``x-api-key``. With an output type the answer comes
+as the input of a forced final tool, ``smithers_output`` (``tool_choice: any``), whose input
+schema is the output type's; it is validated (and corrected by feedback) like any agent's.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import msgspec
 
@@ -20,9 +20,18 @@ from smithers.agents.model_agent import ModelAgent
 from smithers.agents.sse import sse_data
 from smithers.agents.transport import StreamFailed, StreamReader
 
-__all__ = ["ANTHROPIC_VERSION", "AnthropicAgent", "messages_body", "read_messages_stream"]
+__all__ = [
+    "ANTHROPIC_VERSION",
+    "OUTPUT_TOOL",
+    "AnthropicAgent",
+    "messages_body",
+    "read_messages_stream",
+]
 
 ANTHROPIC_VERSION = "2023-06-01"
+
+OUTPUT_TOOL = "smithers_output"
+"""The tool whose input is the final answer of an agent with an output type."""
 
 _RETRYABLE_STREAM_ERRORS = frozenset({"overloaded_error", "api_error", "rate_limit_error"})
 
@@ -50,11 +59,13 @@ def _messages_json(messages: Sequence[Message]) -> tuple[str | None, list[dict[s
         if message.role == "system":
             continue
         if message.role == "tool":
-            result = {
+            result: dict[str, Any] = {
                 "type": "tool_result",
                 "tool_use_id": message.call_id,
                 "content": message.content or "",
             }
+            if message.is_error:
+                result["is_error"] = True
             if out and out[-1]["role"] == "user" and out[-1].get("_results"):
                 out[-1]["content"].append(result)
             else:
@@ -78,12 +89,6 @@ def messages_body(
 ) -> dict[str, Any]:
     """The request body of one streamed Messages call."""
     system, conversation = _messages_json(messages)
-    if schema is not None:
-        instruction = (
-            "Give your final answer as a single JSON object, and nothing else, matching this "
-            f"JSON Schema: {msgspec.json.encode(schema).decode()}"
-        )
-        system = instruction if system is None else f"{system}\n\n{instruction}"
     body: dict[str, Any] = {
         "model": model,
         "max_tokens": max_tokens,
@@ -93,11 +98,20 @@ def messages_body(
     }
     if system is not None:
         body["system"] = system
-    if tools:
-        body["tools"] = [
-            {"name": t.name, "description": t.description, "input_schema": t.parameters}
-            for t in tools
-        ]
+    declared = [
+        {"name": t.name, "description": t.description, "input_schema": t.parameters} for t in tools
+    ]
+    if schema is not None:
+        declared.append(
+            {
+                "name": OUTPUT_TOOL,
+                "description": "Give your final answer: call this once, the answer as its input.",
+                "input_schema": schema,
+            }
+        )
+        body["tool_choice"] = {"type": "any"}
+    if declared:
+        body["tools"] = declared
     return body
 
 
@@ -135,6 +149,8 @@ async def read_messages_stream(
                 on_text(delta.get("text", ""))
             elif delta.get("type") == "input_json_delta":
                 block["json"].append(delta.get("partial_json", ""))
+                if block.get("name") == OUTPUT_TOOL:
+                    on_text(delta.get("partial_json", ""))  # the answer, as it streams
         elif kind == "message_delta":
             reply.finish_reason = (event.get("delta") or {}).get("stop_reason")
             usage.update(
@@ -154,10 +170,14 @@ async def read_messages_stream(
                 retryable=error.get("type") in _RETRYABLE_STREAM_ERRORS,
             )
     reply.text = "".join(text)
+    calls = [b for _, b in sorted(blocks.items()) if b.get("type") == "tool_use"]
+    for block in calls:
+        if block.get("name") == OUTPUT_TOOL:
+            reply.text = "".join(block["json"]) or "{}"  # the final answer
     reply.tool_calls = [
         ToolCall(str(b.get("id")), str(b.get("name")), "".join(b["json"]) or "{}")
-        for _, b in sorted(blocks.items())
-        if b.get("type") == "tool_use"
+        for b in calls
+        if b.get("name") != OUTPUT_TOOL
     ]
     reply.usage = Usage(
         input_tokens=usage.get("input_tokens", 0),
@@ -172,11 +192,13 @@ async def read_messages_stream(
 class AnthropicAgent(ModelAgent):
     """A Claude model behind the Messages API."""
 
-    base_url: str = "https://api.anthropic.com"
     api_key_env: str = "ANTHROPIC_API_KEY"
-    max_tokens: int = 8192
-    """The answer's token limit, which the Messages API requires."""
     name: str = "anthropic"
+
+    base_url_env: ClassVar[str] = "ANTHROPIC_BASE_URL"
+    default_base_url: ClassVar[str] = "https://api.anthropic.com"
+    default_max_tokens: ClassVar[int] = 8192
+    """``max_tokens`` when ``max_output_tokens`` is not given (the Messages API needs one)."""
 
     def request(
         self, messages: Sequence[Message], tools: Sequence[ToolSpec], schema: dict[str, Any] | None
@@ -186,5 +208,9 @@ class AnthropicAgent(ModelAgent):
         key = os.environ.get(self.api_key_env)
         if key:
             headers["x-api-key"] = key
-        body = messages_body(self.model, self.max_tokens, messages, tools, schema, self.extra)
-        return self.base_url.rstrip("/") + "/v1/messages", body, headers, read_messages_stream
+        options: dict[str, Any] = {}
+        if self.temperature is not None:
+            options["temperature"] = self.temperature
+        limit = self.max_output_tokens or self.default_max_tokens
+        body = messages_body(self.model, limit, messages, tools, schema, {**options, **self.extra})
+        return self.endpoint + "/v1/messages", body, headers, read_messages_stream

@@ -3,11 +3,13 @@ modes, as subprocesses in the run's root.
 
 Each agent says how to call its CLI (``cli_argv``) and how to read one line of its output
 (``read_line`` → ``CliEvent``s); ``smithers.agents.cli_runner`` runs them. The CLI runs its
-own tools: they are not the run's ``Toolbox`` (no tool-call log entries for them).
+own tools (not the run's ``Toolbox``); the calls it reports become the run's tool-call log
+entries and events all the same.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -22,6 +24,8 @@ __all__ = [
     "GeminiCliAgent",
     "SchemaArgs",
 ]
+
+_CODEX_TOOLS = frozenset({"command_execution", "file_change", "mcp_tool_call", "web_search"})
 
 BASE_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TERM", "TZ", "TMPDIR", "XDG_CONFIG_HOME")
 """Variables every CLI gets from the server's environment; the agent adds its own keys."""
@@ -39,9 +43,13 @@ class SchemaArgs:
 class CliEvent:
     """What one output line says."""
 
-    kind: Literal["session", "text", "usage", "result", "error"]
+    kind: Literal["session", "text", "usage", "result", "error", "tool_start", "tool_end"]
     text: str = ""
+    """The text; for a tool's start its input as JSON, for its end its output."""
     usage: Usage | None = None
+    call_id: str = ""
+    tool: str = ""
+    ok: bool = True
 
 
 def _int(data: Any, key: str) -> int:
@@ -119,6 +127,24 @@ class ClaudeCodeAgent(CliAgent):
             for block in _dict(line, "message").get("content") or ():
                 if isinstance(block, dict) and block.get("type") == "text":
                     events.append(CliEvent("text", str(block.get("text", ""))))
+                elif isinstance(block, dict) and block.get("type") == "tool_use":
+                    arguments = json.dumps(block.get("input") or {})
+                    events.append(
+                        CliEvent(
+                            "tool_start",
+                            arguments,
+                            call_id=str(block.get("id")),
+                            tool=str(block.get("name")),
+                        )
+                    )
+        elif kind == "user":
+            for block in _dict(line, "message").get("content") or ():
+                if isinstance(block, dict) and block.get("type") == "tool_result":
+                    content = block.get("content")
+                    text = content if isinstance(content, str) else json.dumps(content)
+                    ok = not block.get("is_error")
+                    call_id = str(block.get("tool_use_id"))
+                    events.append(CliEvent("tool_end", text, call_id=call_id, ok=ok))
         elif kind == "result":
             usage = _dict(line, "usage")
             events.append(
@@ -163,11 +189,18 @@ class CodexAgent(CliAgent):
         kind = line.get("type")
         if kind == "thread.started" and line.get("thread_id"):
             return [CliEvent("session", str(line["thread_id"]))]
-        if kind == "item.completed":
-            item = _dict(line, "item")
-            if item.get("type") == "agent_message":
-                text = str(item.get("text", ""))
-                return [CliEvent("text", text), CliEvent("result", text)]
+        item = _dict(line, "item")
+        if kind in ("item.started", "item.completed") and item.get("type") in _CODEX_TOOLS:
+            call_id, tool = str(item.get("id")), str(item.get("type"))
+            if kind == "item.started":
+                started = {k: v for k, v in item.items() if k in ("command", "query", "changes")}
+                return [CliEvent("tool_start", json.dumps(started), call_id=call_id, tool=tool)]
+            failed = item.get("status") == "failed" or item.get("exit_code") not in (0, None)
+            output = str(item.get("aggregated_output") or item.get("status") or "")
+            return [CliEvent("tool_end", output, call_id=call_id, tool=tool, ok=not failed)]
+        if kind == "item.completed" and item.get("type") == "agent_message":
+            text = str(item.get("text", ""))
+            return [CliEvent("text", text), CliEvent("result", text)]
         if kind == "turn.completed":
             usage = _dict(line, "usage")
             cached = _int(usage, "cached_input_tokens")
@@ -215,6 +248,14 @@ class GeminiCliAgent(CliAgent):
             return [CliEvent("session", str(line["session_id"]))]
         if kind == "message" and line.get("role") == "assistant":
             return [CliEvent("text", str(line.get("content", "")))]
+        if kind == "tool_use":
+            arguments = json.dumps(line.get("parameters") or {})
+            call_id, tool = str(line.get("tool_id")), str(line.get("tool_name"))
+            return [CliEvent("tool_start", arguments, call_id=call_id, tool=tool)]
+        if kind == "tool_result":
+            ok = line.get("status") == "success"
+            output = str(line.get("output") or _dict(line, "error").get("message") or "")
+            return [CliEvent("tool_end", output, call_id=str(line.get("tool_id")), ok=ok)]
         if kind == "result":
             stats = _dict(line, "stats")
             usage = Usage(

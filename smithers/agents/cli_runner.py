@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,8 @@ import msgspec
 
 from smithers.agents.cli import CliAgent, CliEvent, SchemaArgs
 from smithers.agents.loop import TextBatcher, output_schema, usage_dict
-from smithers.errors import AgentError, InvalidOutput
+from smithers.errors import AgentError, InvalidOutput, ToolInterrupted
+from smithers.tools.calls import CallEnd, CallStart, CallStatus, ToolRecorder, bounded_json
 from smithers.tools.shell import kill_group
 
 if TYPE_CHECKING:
@@ -37,12 +39,69 @@ class CliAgentFailed(AgentError):
     code = "CLI_AGENT_FAILED"
 
 
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class CliToolCalls:
+    """The tool calls a CLI reports during one attempt, recorded in the run's tool-call log
+    and events (under ids unique within the attempt: a resumed CLI may repeat one)."""
+
+    def __init__(self, recorder: ToolRecorder | None) -> None:
+        self.recorder = recorder
+        self.open: dict[str, tuple[str, str, int]] = {}
+        """The CLI's call id → the logged id, the tool, and when it started."""
+        self.used: set[str] = set()
+
+    def _unique(self, call_id: str) -> str:
+        unique, n = call_id, 1
+        while unique in self.used:
+            n += 1
+            unique = f"{call_id}#{n}"
+        self.used.add(unique)
+        return unique
+
+    async def started(self, event: CliEvent) -> None:
+        """A call the CLI began."""
+        now = _now_ms()
+        logged = self._unique(event.call_id)
+        self.open[event.call_id] = (logged, event.tool, now)
+        if self.recorder is not None:
+            try:
+                arguments = msgspec.json.decode(event.text or "{}")
+            except msgspec.DecodeError:
+                arguments = event.text
+            input_json, _ = bounded_json(arguments)
+            await self.recorder.started(CallStart(logged, event.tool, input_json, now))
+
+    def finished(self, event: CliEvent, status: CallStatus | None = None) -> None:
+        """A call the CLI ended (or that ended with it: ``interrupted``)."""
+        opened = self.open.pop(event.call_id, None)
+        if opened is None or self.recorder is None:
+            return  # an end without a start: nothing was logged to end
+        logged, tool, started = opened
+        status = status or ("ok" if event.ok else "error")
+        output_json, size = bounded_json(event.text) if status == "ok" else (None, 0)
+        error = None
+        if status == "error":
+            error = {"name": "CliToolError", "message": event.text[:500], "code": "TOOL_FAILED"}
+        elif status == "interrupted":
+            error = ToolInterrupted("the CLI ended before this call finished").to_json()
+        end = CallEnd(logged, tool, status, output_json, size, error, started, _now_ms())
+        self.recorder.finished(end)
+
+    def close(self) -> None:
+        """End the calls the CLI never finished."""
+        for call_id in list(self.open):
+            self.finished(CliEvent("tool_end", call_id=call_id), "interrupted")
+
+
 def _environment(agent: CliAgent) -> dict[str, str]:
     return {name: os.environ[name] for name in agent.env_names if name in os.environ}
 
 
 async def _call(
-    agent: CliAgent, ctx: TaskContext, argv: list[str], on_session: Any
+    agent: CliAgent, ctx: TaskContext, argv: list[str], on_session: Any, calls: CliToolCalls
 ) -> tuple[str, list[CliEvent]]:
     """One CLI run: its final text and events; ``CLI_AGENT_FAILED`` when it fails."""
     proc = await asyncio.create_subprocess_exec(
@@ -75,10 +134,15 @@ async def _call(
                     ctx.report_usage(agent.name, agent.model or "default", usage_dict(event.usage))
                 elif event.kind == "session":
                     await on_session(event.text)
+                elif event.kind == "tool_start":
+                    await calls.started(event)
+                elif event.kind == "tool_end":
+                    calls.finished(event)
         code = await proc.wait()
         stderr = await stderr_task
     finally:
         batcher.flush()
+        calls.close()
         await kill_group(proc)
         stderr_task.cancel()
     errors = [e.text for e in events if e.kind == "error"]
@@ -110,6 +174,7 @@ async def run_cli_agent(
                 await memory.save("session", found)
 
     schema = None if output is None else output_schema(output)
+    calls = CliToolCalls(ctx.tools.recorder)
     with tempfile.TemporaryDirectory(prefix="smithers-cli-") as private:
         schema_args: SchemaArgs | None = None
         if schema is not None and agent.schema_in_prompt:
@@ -123,9 +188,11 @@ async def run_cli_agent(
             await asyncio.to_thread(Path(schema_args.path).write_text, text)
         ask = prompt
         for correction in range(agent.output_retries + 1):
-            text, _ = await _call(agent, ctx, agent.cli_argv(ask, schema_args, session), on_session)
+            text, _ = await _call(
+                agent, ctx, agent.cli_argv(ask, schema_args, session), on_session, calls
+            )
             if output is None:
-                return text
+                return {"text": text}
             try:
                 return msgspec.json.decode(text.strip(), type=output)
             except (msgspec.DecodeError, msgspec.ValidationError) as exc:

@@ -26,6 +26,8 @@ class Message:
     tool_calls: tuple[ToolCall, ...] = ()
     call_id: str | None = None
     """For a ``tool`` message: the call it answers."""
+    is_error: bool = False
+    """For a ``tool`` message: the call was refused or failed (its content says why)."""
 
 
 @dataclass(frozen=True, slots=True)

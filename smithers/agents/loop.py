@@ -103,7 +103,11 @@ def _json_text(text: str) -> str:
     return fenced.group(1) if fenced else stripped
 
 
-async def _run_tool(ctx: TaskContext, tools: dict[str, Tool], call: ToolCall) -> str:
+ToolAnswer = tuple[str, bool]
+"""A tool message's content and whether it reports an error."""
+
+
+async def _run_tool(ctx: TaskContext, tools: dict[str, Tool], call: ToolCall) -> ToolAnswer:
     tool = tools.get(call.name)
     if tool is None:
         return _error_result("UNKNOWN_TOOL", f"there is no tool named {call.name!r}")
@@ -115,11 +119,11 @@ async def _run_tool(ctx: TaskContext, tools: dict[str, Tool], call: ToolCall) ->
         result = await ctx.tools.run_call(tool, arguments, call_id=call.call_id)
     except ToolError as exc:
         return _error_result(exc.code, exc.message)
-    return msgspec.json.encode(result).decode()
+    return msgspec.json.encode(result).decode(), False
 
 
-def _error_result(code: str, message: str) -> str:
-    return msgspec.json.encode({"error": {"code": code, "message": message}}).decode()
+def _error_result(code: str, message: str) -> ToolAnswer:
+    return msgspec.json.encode({"error": {"code": code, "message": message}}).decode(), True
 
 
 class Memory(Protocol):
@@ -153,7 +157,10 @@ def rebuild(turns: list[tuple[str, Any]]) -> tuple[list[Message], ModelReply | N
             model_turns += 1
             continue
         if role == "tool":
-            messages += [Message("tool", r["content"], call_id=r["callId"]) for r in content]
+            messages += [
+                Message("tool", r["content"], call_id=r["callId"], is_error=bool(r.get("isError")))
+                for r in content
+            ]
         elif role == "user":
             messages.append(Message("user", content))
             corrections += 1
@@ -163,12 +170,12 @@ def rebuild(turns: list[tuple[str, Any]]) -> tuple[list[Message], ModelReply | N
     return messages, last, model_turns, corrections
 
 
-def _logged_result(row: Any) -> str | None:
+def _logged_result(row: Any) -> ToolAnswer | None:
     """A tool call's result as the log has it; ``None`` for a call that never started."""
     if row is None:
         return None
     if row.status == "ok":
-        return str(row.output_json)
+        return str(row.output_json), False
     if row.status == "error" and row.error_json:
         error = msgspec.json.decode(row.error_json)
         return _error_result(str(error.get("code")), str(error.get("message")))
@@ -182,10 +189,10 @@ async def _answer_calls(
     tools: dict[str, Tool],
     calls: list[ToolCall],
     logged: dict[str, Any],
-) -> list[str]:
+) -> list[ToolAnswer]:
     """The results of one turn's calls: from the log when an earlier attempt ran them, else
     run now, in parallel."""
-    results: list[str | None] = [_logged_result(logged.get(c.call_id)) for c in calls]
+    results: list[ToolAnswer | None] = [_logged_result(logged.get(c.call_id)) for c in calls]
     async with asyncio.TaskGroup() as group:
         running = {
             i: group.create_task(_run_tool(ctx, tools, c))
@@ -242,16 +249,20 @@ async def run_agent(
                 await memory.save("assistant", _assistant_content(reply), usage)
         if reply.tool_calls:
             results = await _answer_calls(ctx, tools, reply.tool_calls, logged)
-            answered = [
-                {"callId": c.call_id, "content": r}
-                for c, r in zip(reply.tool_calls, results, strict=True)
+            pairs = list(zip(reply.tool_calls, results, strict=True))
+            messages += [
+                Message("tool", content, call_id=call.call_id, is_error=failed)
+                for call, (content, failed) in pairs
             ]
-            messages += [Message("tool", a["content"], call_id=a["callId"]) for a in answered]
+            answered = [
+                {"callId": call.call_id, "content": content, "isError": failed}
+                for call, (content, failed) in pairs
+            ]
             if memory is not None:
                 await memory.save("tool", answered)
             continue
         if output is None:
-            return reply.text
+            return {"text": reply.text}
         try:
             return msgspec.json.decode(_json_text(reply.text), type=output)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from smithers.agents.conversation import Message, ModelReply, ToolSpec
 from smithers.agents.transport import StreamReader, streamed_call
@@ -20,21 +21,35 @@ class ModelAgent:
     model: str
     tools: Sequence[Tool] = ()
     system: str | None = None
-    base_url: str = ""
+    base_url: str | None = None
+    """The endpoint; ``None``: the provider's ``*_BASE_URL`` variable, else its public one."""
     api_key_env: str = ""
     """The variable the API key is read from, at call time (never stored)."""
+    temperature: float | None = None
+    max_output_tokens: int | None = None
     max_turns: int = 20
     output_retries: int = 2
     """Corrections asked of the model when its final answer does not fit the output type."""
     max_retries: int = 4
     """Retries of one model call on 429, 5xx, a dropped connection or a cut stream."""
-    request_timeout_s: float = 600.0
+    timeout: float = 600.0
+    """Seconds one model call may take."""
     extra: dict[str, Any] = field(default_factory=dict)
-    """More request fields (``temperature``, ``max_completion_tokens``, …)."""
+    """More request fields, passed through as they are."""
     name: str = ""
 
+    base_url_env: ClassVar[str] = ""
+    default_base_url: ClassVar[str] = ""
+
+    @property
+    def endpoint(self) -> str:
+        """The base URL in force: given, else from the environment, else the public one."""
+        return (self.base_url or os.environ.get(self.base_url_env) or self.default_base_url).rstrip(
+            "/"
+        )
+
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(model={self.model!r}, base_url={self.base_url!r})"
+        return f"{type(self).__name__}(model={self.model!r}, base_url={self.endpoint!r})"
 
     @property
     def label(self) -> str:
@@ -65,5 +80,5 @@ class ModelAgent:
             read_stream=reader,
             on_text=on_text,
             max_retries=self.max_retries,
-            timeout_s=self.request_timeout_s,
+            timeout_s=self.timeout,
         )

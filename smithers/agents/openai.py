@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import msgspec
 
@@ -128,9 +128,19 @@ async def read_chat_stream(lines: Any, on_text: Callable[[str], None]) -> tuple[
 class OpenAIAgent(ModelAgent):
     """A model behind an OpenAI-compatible Chat Completions endpoint."""
 
-    base_url: str = "https://api.openai.com/v1"
     api_key_env: str = "OPENAI_API_KEY"
     name: str = "openai"
+
+    base_url_env: ClassVar[str] = "OPENAI_BASE_URL"
+    default_base_url: ClassVar[str] = "https://api.openai.com/v1"
+
+    def _options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {}
+        if self.temperature is not None:
+            options["temperature"] = self.temperature
+        if self.max_output_tokens is not None:
+            options["max_completion_tokens"] = self.max_output_tokens
+        return {**options, **self.extra}
 
     def request(
         self, messages: Sequence[Message], tools: Sequence[ToolSpec], schema: dict[str, Any] | None
@@ -138,8 +148,8 @@ class OpenAIAgent(ModelAgent):
         """``POST {base_url}/chat/completions`` with a bearer key when one is set."""
         key = os.environ.get(self.api_key_env)
         return (
-            self.base_url.rstrip("/") + "/chat/completions",
-            chat_body(self.model, messages, tools, schema, self.extra),
+            self.endpoint + "/chat/completions",
+            chat_body(self.model, messages, tools, schema, self._options()),
             {"authorization": f"Bearer {key}"} if key else {},
             read_chat_stream,
         )

@@ -7,17 +7,26 @@ import random
 import time
 from collections.abc import Mapping
 
-__all__ = ["MAX_RETRY_DELAY_S", "RETRYABLE_STATUSES", "retry_delay_s", "server_delay_s"]
+__all__ = [
+    "MAX_BACKOFF_S",
+    "MAX_RETRY_DELAY_S",
+    "RETRYABLE_STATUSES",
+    "retry_delay_s",
+    "server_delay_s",
+]
 
 RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
 """Rate limits, overloads and server errors; every other status fails the attempt."""
 
 MAX_RETRY_DELAY_S = 60.0
+"""The longest wait a server's ``retry-after`` is honoured for."""
+MAX_BACKOFF_S = 8.0
+"""The longest wait of the backoff without ``retry-after``."""
 
 
 def retry_delay_s(retry: int) -> float:
-    """Exponential backoff with jitter: about 0.5 s, 1 s, 2 s, … (at most a minute)."""
-    base: float = min(MAX_RETRY_DELAY_S, 0.5 * 2**retry)
+    """Exponential backoff with jitter: about 0.5 s, 1 s, 2 s, … (at most 8 s)."""
+    base: float = min(MAX_BACKOFF_S, 0.5 * 2**retry)
     return base * (0.75 + random.random() / 2)
 
 

@@ -71,6 +71,18 @@ class Cut:
 Step = Reply | Call | Fail | Cut
 
 
+def _json_object(text: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _wants_output(body: dict[str, Any]) -> bool:
+    return any(t.get("name") == "smithers_output" for t in body.get("tools") or ())
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -132,6 +144,7 @@ class ScriptedModel:
                 if not (self.anthropic or self.path.endswith("/chat/completions")):
                     self._error(404, "no such route")
                     return
+                self.body = body
                 step = scripted._next(body, {k.lower(): v for k, v in self.headers.items()})
                 if step is None:
                     self._error(500, "the script has no more steps")
@@ -285,7 +298,28 @@ class ScriptedModel:
                     delta = {"type": "text_delta", "text": step.text}
                     self._event({"type": "content_block_delta", "index": 0, "delta": delta})
                     return  # the connection closes mid-answer
-                if isinstance(step, Reply):
+                answer = _json_object(step.text) if isinstance(step, Reply) else None
+                if isinstance(step, Reply) and answer is not None and _wants_output(self.body):
+                    # a model given the output tool answers through it, as it must
+                    output_block = {
+                        "type": "tool_use",
+                        "id": f"toolu_{len(scripted.requests)}_out",
+                        "name": "smithers_output",
+                        "input": {},
+                    }
+                    self._event(
+                        {"type": "content_block_start", "index": 0, "content_block": output_block}
+                    )
+                    size = max(1, -(-len(step.text) // max(1, step.chunks)))
+                    for start in range(0, len(step.text), size):
+                        piece = {
+                            "type": "input_json_delta",
+                            "partial_json": step.text[start : start + size],
+                        }
+                        self._event({"type": "content_block_delta", "index": 0, "delta": piece})
+                    self._event({"type": "content_block_stop", "index": 0})
+                    stop = "tool_use"
+                elif isinstance(step, Reply):
                     text_block(step.text, step.chunks, step.delay_s)
                     stop = "end_turn"
                 else:

@@ -24,7 +24,7 @@ class Summary(msgspec.Struct):
     lines: int
 
 claude = AnthropicAgent(model="claude-test", base_url=os.environ["MODEL_URL"], tools=[read],
-                        system="Be brief.", max_tokens=1024)
+                        system="Be brief.", max_output_tokens=1024, temperature=0.2)
 
 @workflow("claude")
 def build(ctx):
@@ -65,12 +65,12 @@ async def test_tool_use_structured_output_and_feedback(
     headers = model.headers[0]
     assert headers["x-api-key"] == "sk-ant-never-stored"
     assert headers["anthropic-version"] == "2023-06-01"
-    assert first["max_tokens"] == 1024 and first["stream"] is True
-    assert (
-        first["system"].startswith("Be brief.")
-        and '"required":["summary","lines"]' in first["system"]
-    )
-    assert first["tools"][0]["name"] == "read" and "input_schema" in first["tools"][0]
+    assert first["max_tokens"] == 1024 and first["stream"] is True and first["temperature"] == 0.2
+    assert first["system"] == "Be brief."
+    # structured output: a forced final tool whose input schema is the output type's
+    assert [t["name"] for t in first["tools"]] == ["read", "smithers_output"]
+    assert first["tools"][1]["input_schema"]["required"] == ["summary", "lines"]
+    assert first["tool_choice"] == {"type": "any"}
     assert first["messages"] == [{"role": "user", "content": "Summarise notes.md"}]
     # the assistant turn replayed as blocks; both results in one user message
     assistant, results = second["messages"][1], second["messages"][2]
@@ -79,6 +79,7 @@ async def test_tool_use_structured_output_and_feedback(
     assert results["role"] == "user"
     assert [b["tool_use_id"] for b in results["content"]] == ["toolu_1_0", "toolu_1_1"]
     assert "PATH_OUTSIDE_ROOT" in results["content"][1]["content"]
+    assert results["content"][1]["is_error"] is True and "is_error" not in results["content"][0]
     assert "not valid" in third["messages"][-1]["content"]
     assert [(c.call_id, c.status) for c in calls] == [("toolu_1_0", "ok"), ("toolu_1_1", "error")]
     assert_dense(events)

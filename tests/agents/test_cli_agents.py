@@ -37,6 +37,8 @@ if mode == "sleep":
 out({"type": "assistant", "session_id": session, "message": {"role": "assistant",
      "content": [{"type": "text", "text": "Looking at the notes."},
                  {"type": "tool_use", "id": "toolu_1", "name": "Read", "input": {"file_path": "notes.md"}}]}})
+out({"type": "user", "session_id": session, "message": {"role": "user", "content": [
+     {"type": "tool_result", "tool_use_id": "toolu_1", "content": "one\\ntwo", "is_error": False}]}})
 if mode == "bad" and "--resume" not in argv:
     out({"type": "result", "subtype": "success", "is_error": False, "result": "two lines",
          "session_id": session, "usage": {"input_tokens": 1, "output_tokens": 1}})
@@ -57,6 +59,9 @@ out({"type": "turn.started"})
 out({"type": "item.completed", "item": {"id": "item_0", "type": "reasoning", "text": "thinking"}})
 out({"type": "item.started", "item": {"id": "item_1", "type": "command_execution",
      "command": "bash -lc cat notes.md", "status": "in_progress"}})
+out({"type": "item.completed", "item": {"id": "item_1", "type": "command_execution",
+     "command": "bash -lc cat notes.md", "aggregated_output": "one\\ntwo\\n", "exit_code": 0,
+     "status": "completed"}})
 if mode == "fail":
     out({"type": "turn.failed", "error": {"message": "stream disconnected before completion"}})
     sys.exit(1)
@@ -70,6 +75,9 @@ GEMINI = """
 out({"type": "init", "timestamp": "2026-01-01T00:00:00Z", "session_id": "g-session",
      "model": "gemini-2.5-pro"})
 out({"type": "message", "role": "user", "content": argv[1]})
+out({"type": "tool_use", "tool_name": "read_file", "tool_id": "read-1",
+     "parameters": {"absolute_path": "notes.md"}})
+out({"type": "tool_result", "tool_id": "read-1", "status": "success", "output": "one\\ntwo"})
 out({"type": "message", "role": "assistant", "content": '{"summary": "two', "delta": True})
 out({"type": "message", "role": "assistant", "content": ' lines", "lines": 2}', "delta": True})
 if mode == "fail":
@@ -136,6 +144,7 @@ async def test_each_cli_runs_in_the_root_with_its_schema_and_usage(
         run_id, outcome = await h.run(root / "cli.py")
         events = await h.events(run_id)
         state = await h.store.reads.load_state(run_id)
+        calls = await h.store.reads.list_tool_calls(run_id)
     assert outcome.status == "finished"
     assert state is not None
     (rows,) = state.typed_outputs.values()
@@ -172,6 +181,15 @@ async def test_each_cli_runs_in_the_root_with_its_schema_and_usage(
     text = "".join(e["text"] for e in events if e["type"] == "NodeOutput")
     assert text and all(e["stream"] == "agent" for e in events if e["type"] == "NodeOutput")
     assert "claude-key" not in str(events) and "server-secret" not in str(events)
+    # the CLI's own tool call is in the run's tool log and events
+    (logged,) = calls
+    assert (logged.tool, logged.status) == {
+        "ClaudeCodeAgent": ("Read", "ok"),
+        "CodexAgent": ("command_execution", "ok"),
+        "GeminiCliAgent": ("read_file", "ok"),
+    }[cls]
+    kinds = [e["type"] for e in events if e["type"].startswith("ToolCall")]
+    assert kinds == ["ToolCallStarted", "ToolCallFinished"]
 
 
 @pytest.mark.parametrize(
