@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from smithers.agents.cli import CliAgent, CliEvent, SchemaArgs
-from smithers.agents.loop import TextBatcher, output_schema, usage_dict
+from smithers.agents.loop import TextBatcher, usage_dict
 from smithers.errors import AgentError, InvalidOutput, ToolInterrupted
 from smithers.tools.calls import CallEnd, CallStart, CallStatus, ToolRecorder, bounded_json
 from smithers.tools.shell import kill_group
+from smithers.tools.tool import struct_schema
 
 if TYPE_CHECKING:
     from smithers.authoring.context import TaskContext
@@ -173,7 +174,7 @@ async def run_cli_agent(
             if memory is not None:
                 await memory.save("session", found)
 
-    schema = None if output is None else output_schema(output)
+    schema = None if output is None else struct_schema(output)
     calls = CliToolCalls(ctx.tools.recorder)
     with tempfile.TemporaryDirectory(prefix="smithers-cli-") as private:
         schema_args: SchemaArgs | None = None

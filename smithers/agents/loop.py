@@ -20,12 +20,12 @@ import msgspec
 
 from smithers.agents.conversation import Message, ModelReply, ToolCall, ToolSpec, Usage
 from smithers.errors import AgentMaxTurns, InvalidOutput, ToolError
-from smithers.tools.tool import Tool
+from smithers.tools.tool import Tool, struct_schema
 
 if TYPE_CHECKING:
     from smithers.authoring.context import TaskContext
 
-__all__ = ["Agent", "TextBatcher", "output_schema", "rebuild", "run_agent", "usage_dict"]
+__all__ = ["Agent", "TextBatcher", "rebuild", "run_agent", "usage_dict"]
 
 BATCH_BYTES = 4096
 BATCH_SECONDS = 0.1
@@ -78,19 +78,6 @@ class TextBatcher:
         if self._parts:
             text, self._parts, self._size = "".join(self._parts), [], 0
             self.emit(text)
-
-
-def output_schema(output: type[msgspec.Struct]) -> dict[str, Any]:
-    """The JSON Schema of an output Struct, its definitions inlined at the top."""
-    schema: dict[str, Any] = msgspec.json.schema(output)
-    ref = schema.pop("$ref", None)
-    if ref is not None:
-        defs = schema.get("$defs", {})
-        name = ref.rsplit("/", 1)[-1]
-        schema = {**defs.pop(name), **schema}
-        if not defs:
-            schema.pop("$defs", None)
-    return schema
 
 
 _FENCED = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.S)
@@ -215,7 +202,7 @@ async def run_agent(
     completes and a continued attempt picks up from the last committed turn."""
     tools = {t.name: t for t in agent.tools}
     specs = [ToolSpec(t.name, t.description, t.parameters) for t in agent.tools]
-    schema = None if output is None else output_schema(output)
+    schema = None if output is None else struct_schema(output)
     memory: Memory | None = ctx.agent_memory
     messages: list[Message] = []
     if agent.system:

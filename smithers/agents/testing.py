@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from smithers.agents.anthropic import OUTPUT_TOOL
+
 __all__ = ["Call", "Cut", "Fail", "Reply", "ScriptedModel"]
 
 
@@ -80,7 +82,7 @@ def _json_object(text: str) -> dict[str, Any] | None:
 
 
 def _wants_output(body: dict[str, Any]) -> bool:
-    return any(t.get("name") == "smithers_output" for t in body.get("tools") or ())
+    return any(t.get("name") == OUTPUT_TOOL for t in body.get("tools") or ())
 
 
 class _Server(ThreadingHTTPServer):
@@ -304,7 +306,7 @@ class ScriptedModel:
                     output_block = {
                         "type": "tool_use",
                         "id": f"toolu_{len(scripted.requests)}_out",
-                        "name": "smithers_output",
+                        "name": OUTPUT_TOOL,
                         "input": {},
                     }
                     self._event(

@@ -13,6 +13,7 @@ from typing import Any
 
 from smithers.engine.decisions import SignalReceipt, record_decision, record_signal
 from smithers.engine.run_model import RunModel
+from smithers.engine.tool_log import interrupt_open_calls
 from smithers.engine.writes import Change
 from smithers.errors import RunNotActive, RunNotFound
 from smithers.statuses import TERMINAL, RunStatus
@@ -70,6 +71,7 @@ class RunControls:
             raise RunNotFound(row.run_id)
         model = RunModel.from_state(state, ())
         change = Change(model, self.clock())
+        interrupt_open_calls(change, state.open_tool_calls)  # their owner died during them
         change.cancel_run()
         expect = {
             "status": row.status,

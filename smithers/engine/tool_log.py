@@ -42,6 +42,7 @@ class AttemptToolLog:
     def __init__(self, side: SideChannel, item: RunningAttempt) -> None:
         self.side = side
         self.item = item
+        self._started = 0
 
     def _keys(self, call_id: str) -> dict[str, Any]:
         leaf = self.item.leaf
@@ -65,8 +66,10 @@ class AttemptToolLog:
 
     async def started(self, call: CallStart) -> None:
         """Commit the call's start; ``TOOL_INTERRUPTED`` when the attempt no longer runs."""
+        self._started += 1
         row = {
             **self._keys(call.call_id),
+            "seq": self._started,
             "tool": call.tool,
             "input_json": call.input_json,
             "output_json": None,

@@ -43,7 +43,7 @@ _APPROVAL = select(s.approvals).where(
 _TOOL_CALLS = (
     select(s.tool_calls)
     .where(s.tool_calls.c.run_id == bindparam("run_id"))
-    .order_by(s.tool_calls.c.started_at_ms, s.tool_calls.c.call_id)
+    .order_by(s.tool_calls.c.started_at_ms, s.tool_calls.c.seq)
 )
 _TRANSCRIPT = (
     select(s.transcripts)
@@ -280,7 +280,8 @@ class Reads:
         return [AttemptRow(**r) for r in await self.db.fetch_all(_ATTEMPTS, {"run_id": run_id})]
 
     async def list_tool_calls(self, run_id: str) -> list[ToolCallRow]:
-        """The run's tool calls, in the order they started."""
+        """The run's tool calls, in the order they started (calls started in the same
+        millisecond by one attempt in their order of start)."""
         rows = await self.db.fetch_all(_TOOL_CALLS, {"run_id": run_id})
         return [ToolCallRow(**r) for r in rows]
 

@@ -155,6 +155,8 @@ class ToolCallRow(msgspec.Struct, kw_only=True):
     iteration: int
     attempt: int
     call_id: str
+    seq: int = 0
+    """The call's place among its attempt's calls, in the order they started."""
     tool: str
     input_json: str | None = None
     output_json: str | None = None

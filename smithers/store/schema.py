@@ -178,6 +178,7 @@ tool_calls = Table(
     Column("iteration", Integer, primary_key=True),
     Column("attempt", Integer, primary_key=True),
     Column("call_id", Text, primary_key=True),
+    Column("seq", Integer, nullable=False, server_default="0"),  # order of start in the attempt
     Column("tool", Text, nullable=False),
     Column("input_json", Text),
     Column("output_json", Text),

@@ -28,7 +28,7 @@ from smithers.errors import InvalidToolInput
 if TYPE_CHECKING:
     from smithers.tools.toolbox import Toolbox
 
-__all__ = ["Tool", "ToolContext", "tool"]
+__all__ = ["Tool", "ToolContext", "struct_schema", "tool"]
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 """What every provider accepts as a tool name."""
@@ -61,12 +61,8 @@ class Tool:
 
     @cached_property
     def parameters(self) -> dict[str, Any]:
-        """The JSON Schema of the arguments (an object; no ``$ref``s)."""
-        schema: dict[str, Any] = msgspec.json.schema(self.arguments)
-        defs = schema.pop("$defs", {})
-        ref = schema.pop("$ref", None)
-        if ref is not None:
-            schema = {**defs[ref.rsplit("/", 1)[-1]], **schema}
+        """The JSON Schema of the arguments: an object, no unknown keys."""
+        schema = struct_schema(self.arguments)
         schema.pop("title", None)
         schema.setdefault("properties", {})
         schema["additionalProperties"] = False
@@ -88,6 +84,19 @@ class Tool:
 
     def __repr__(self) -> str:
         return f"Tool({self.name!r})"
+
+
+def struct_schema(struct_type: type[msgspec.Struct]) -> dict[str, Any]:
+    """The JSON Schema of a Struct with its own definition at the top (what model APIs want);
+    the definitions of nested Structs stay in ``$defs``."""
+    schema: dict[str, Any] = msgspec.json.schema(struct_type)
+    ref = schema.pop("$ref", None)
+    if ref is not None:
+        defs = schema.get("$defs", {})
+        schema = {**defs.pop(ref.rsplit("/", 1)[-1]), **schema}
+        if not defs:
+            schema.pop("$defs", None)
+    return schema
 
 
 def tool(fn: Callable[..., Awaitable[Any]] | None = None, *, name: str | None = None) -> Any:

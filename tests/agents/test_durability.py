@@ -92,7 +92,7 @@ def _tool_rows(db: str, run_id: str) -> list[tuple[str, str]]:
         with sqlite3.connect(db) as conn:
             return conn.execute(
                 "SELECT tool, status FROM _smithers_tool_calls WHERE run_id = ? "
-                "ORDER BY started_at_ms, call_id",
+                "ORDER BY started_at_ms, seq",
                 (run_id,),
             ).fetchall()
     except sqlite3.OperationalError:

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from smithers.engine.ids import new_run_id
+from smithers.store.batch import Batch
 from tests.engine.test_processes import _worker
 from tests.helpers import Harness, assert_dense
 
@@ -93,9 +94,8 @@ def build(ctx):
 """
 
 
-async def test_a_call_in_progress_at_a_crash_is_ended_interrupted(
-    db_url: str, tmp_path: Path
-) -> None:
+async def _kill_during_the_call(db_url: str, tmp_path: Path) -> str:
+    """A worker started the run and was SIGKILLed while its bash call ran; the run's id."""
     workflow = tmp_path / "slow_tool.py"
     workflow.write_text(SLOW_TOOL)
     run_id = new_run_id()
@@ -114,6 +114,13 @@ async def test_a_call_in_progress_at_a_crash_is_ended_interrupted(
     finally:
         if proc.poll() is None:
             proc.kill()
+    return run_id
+
+
+async def test_a_call_in_progress_at_a_crash_is_ended_interrupted(
+    db_url: str, tmp_path: Path
+) -> None:
+    run_id = await _kill_during_the_call(db_url, tmp_path)
     async with Harness(db_url) as h:
         (open_call,) = await h.store.reads.list_tool_calls(run_id)
         assert open_call.status == "in-progress" and open_call.finished_at_ms is None
@@ -162,3 +169,20 @@ async def test_a_command_past_its_timeout_is_killed_and_the_run_goes_on(
     assert nodes == {("work", 0): "finished", ("next", 0): "finished"}
     assert [c.status for c in calls] == ["error", "ok"]
     assert calls[0].error_json is not None and "TOOL_TIMEOUT" in calls[0].error_json
+
+
+async def test_cancelling_a_dead_owners_run_ends_its_open_call(db_url: str, tmp_path: Path) -> None:
+    run_id = await _kill_during_the_call(db_url, tmp_path)
+    async with Harness(db_url) as h:
+        # the dead owner as a process on another host whose heartbeat is a minute old
+        stale = int(time.time() * 1000) - 60_000
+        orphaned = {"runtime_owner_id": "elsewhere:1:dead", "heartbeat_at_ms": stale}
+        await h.store.commit(run_id, Batch(run_update=orphaned))
+        await h.scheduler.cancel_run(h.store, run_id)
+        calls = await h.store.reads.list_tool_calls(run_id)
+        events = await h.events(run_id)
+        status = await h.status(run_id)
+    assert status == "cancelled"
+    assert [c.status for c in calls] == ["interrupted"]
+    (ended,) = [e for e in events if e["type"] == "ToolCallFinished"]
+    assert ended["error"]["code"] == "TOOL_INTERRUPTED"

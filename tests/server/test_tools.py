@@ -123,7 +123,7 @@ def test_tool_calls_reach_sse_and_metrics(tools_root: Path, tmp_path: Path) -> N
     assert health == {"ok": True}
     with sqlite3.connect(db) as conn:
         rows = conn.execute(
-            "SELECT tool, status FROM _smithers_tool_calls WHERE run_id = ? ORDER BY started_at_ms",
+            "SELECT tool, status FROM _smithers_tool_calls WHERE run_id = ? ORDER BY started_at_ms, seq",
             (run_id,),
         ).fetchall()
     assert rows == [("write", "ok"), ("bash", "ok"), ("bash", "ok")]

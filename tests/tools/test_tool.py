@@ -198,3 +198,20 @@ def test_stored_json_is_bounded() -> None:
     assert size == 100_002 and kept["truncated"] is True and kept["bytes"] == 100_002
     assert len(kept["head"]) == 1000
     assert bounded_json(object())[0].startswith('"<object object')
+
+
+class Place(msgspec.Struct):
+    city: str
+
+
+@tool
+async def route(t: ToolContext, start: Place, stops: list[Place] = []) -> str:  # noqa: B006
+    """A route through places."""
+    return start.city
+
+
+def test_nested_argument_types_keep_their_definitions() -> None:
+    schema = route.parameters
+    assert schema["properties"]["start"] == {"$ref": "#/$defs/Place"}
+    assert schema["$defs"]["Place"]["required"] == ["city"]
+    assert route.validate({"start": {"city": "Oslo"}}).start == Place("Oslo")  # type: ignore[attr-defined]
