@@ -9,7 +9,8 @@ import os
 import signal
 import subprocess
 import time
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -102,7 +103,12 @@ class Shell:
     allow_network: bool = False
     sandbox: SandboxMode = "bwrap"
     max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES
-    environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    environ: Mapping[str, str] | None = None
+    """The environment commands' allowed variables come from; ``None``: the process's own,
+    read when a command runs (not copied for every attempt)."""
+
+    def _allowed_env(self) -> dict[str, str]:
+        return allowed_env(os.environ if self.environ is None else self.environ)
 
     def argv(self, command: str) -> list[str]:
         """The command line of one call (``SANDBOX_UNAVAILABLE`` where none can be made)."""
@@ -117,7 +123,7 @@ class Shell:
             root=self.root.resolve(),
             allow_network=self.allow_network,
             read_only=python_paths(),
-            env=allowed_env(self.environ),
+            env=self._allowed_env(),
         )
         return bwrap_argv(bwrap, policy, inner)
 
@@ -135,7 +141,7 @@ class Shell:
         if cgroup is not None:
             argv = cgroup.wrap(argv)
         # bwrap clears the environment itself and sets the allowed one inside
-        env = {} if self.sandbox == "bwrap" else allowed_env(self.environ)
+        env = {} if self.sandbox == "bwrap" else self._allowed_env()
         started = time.monotonic()
         try:
             proc = await _spawn(argv, env, self.root)
