@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from smithers import tracing
 from smithers.agents.cli import CliAgent, CliEvent, SchemaArgs
 from smithers.agents.loop import TextBatcher, usage_dict
 from smithers.errors import AgentError, InvalidOutput, ToolInterrupted
@@ -189,9 +190,13 @@ async def run_cli_agent(
             await asyncio.to_thread(Path(schema_args.path).write_text, text)
         ask = prompt
         for correction in range(agent.output_retries + 1):
-            text, _ = await _call(
-                agent, ctx, agent.cli_argv(ask, schema_args, session), on_session, calls
-            )
+            with tracing.model_span(agent.name, agent.model or "default") as span:
+                text, events = await _call(
+                    agent, ctx, agent.cli_argv(ask, schema_args, session), on_session, calls
+                )
+                used = [e.usage for e in events if e.kind == "usage" and e.usage is not None]
+                span.set_attribute(tracing.GENAI_INPUT_TOKENS, sum(u.input_tokens for u in used))
+                span.set_attribute(tracing.GENAI_OUTPUT_TOKENS, sum(u.output_tokens for u in used))
             if output is None:
                 return {"text": text}
             try:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
+from smithers import tracing
 from smithers.agents.conversation import Message, ModelReply, ToolCall, ToolSpec, Usage
 from smithers.errors import AgentMaxTurns, InvalidOutput, ToolError
 from smithers.tools.tool import Tool, struct_schema
@@ -223,10 +224,13 @@ async def run_agent(
         else:
             if turns >= agent.max_turns:
                 raise AgentMaxTurns(f"no final answer after {agent.max_turns} turns")
-            try:
-                reply = await agent.complete(messages, specs, schema, batcher.add)
-            finally:
-                batcher.flush()
+            with tracing.model_span(agent.name, agent.model) as span:
+                try:
+                    reply = await agent.complete(messages, specs, schema, batcher.add)
+                finally:
+                    batcher.flush()
+                span.set_attribute(tracing.GENAI_INPUT_TOKENS, reply.usage.input_tokens)
+                span.set_attribute(tracing.GENAI_OUTPUT_TOKENS, reply.usage.output_tokens)
             turns += 1
             usage = usage_dict(reply.usage)
             # labelled with the configured model (the provider may answer with a dated variant)

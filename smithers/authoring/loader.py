@@ -18,6 +18,7 @@ from types import ModuleType
 
 import msgspec
 
+from smithers import tracing
 from smithers.authoring.workflow import Workflow
 from smithers.errors import InvalidRequest, WorkflowLoadError, WorkflowPathOutsideRoot
 
@@ -75,6 +76,15 @@ def resolve_workflow_path(given: str, root: Path | None, *, base: Path | None = 
 
 def load_workflow(path: Path) -> LoadedWorkflow:
     """Import the workflow file at ``path`` (absolute) and find its ``Workflow``."""
+    with tracing.workflow_span(str(path)) as span:
+        loaded, cached = _load(path)
+        span.set_attribute(tracing.WORKFLOW_HASH, loaded.hash)
+        span.set_attribute(tracing.WORKFLOW_CACHED, cached)
+        return loaded
+
+
+def _load(path: Path) -> tuple[LoadedWorkflow, bool]:
+    """The workflow at ``path`` and whether it came from the cache."""
     try:
         source = path.read_bytes()
     except OSError as exc:
@@ -86,13 +96,13 @@ def load_workflow(path: Path) -> LoadedWorkflow:
         cached = _cache.get(key)
         if cached is not None:
             _cache.move_to_end(key)
-            return cached
+            return cached, True
         loaded = _execute(path, source, content_hash, f"smithers_workflow_{key}")
         _cache[key] = loaded
         while len(_cache) > _CACHE_SIZE:
             _, evicted = _cache.popitem(last=False)
             sys.modules.pop(evicted.module.__name__, None)
-        return loaded
+        return loaded, False
 
 
 def _execute(path: Path, source: bytes, content_hash: str, module_name: str) -> LoadedWorkflow:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from smithers.authoring.loader import LoadedWorkflow, load_workflow
@@ -15,6 +17,7 @@ from smithers.engine.ids import RUN_ID_PATTERN, new_run_id
 from smithers.engine.scheduler import RunScheduler, StartOptions
 from smithers.errors import WorkflowLoadError
 from smithers.store.store import Store
+from smithers.tracing import setup as tracing_setup
 
 __all__ = ["load", "resolve_db", "run_resume", "run_up"]
 
@@ -35,12 +38,30 @@ def resolve_db(loaded: LoadedWorkflow, explicit: str | None) -> str:
     return loaded.pinned_db or default_db(explicit)
 
 
+@contextlib.contextmanager
+def traced() -> Iterator[None]:
+    """Tracing as the environment asks (``OTEL_*``), spans exported before the command ends."""
+    try:
+        tracing_setup.configure_from_env()
+    except tracing_setup.TracingUnavailable as exc:
+        raise CliError(str(exc)) from None
+    try:
+        yield
+    finally:
+        tracing_setup.shutdown()
+
+
 def _absolute(path: str) -> Path:
     return Path(os.path.abspath(path))
 
 
 async def run_up(args: argparse.Namespace) -> int:
     """Run (or with ``--resume`` continue) a workflow in the foreground; returns the exit code."""
+    with traced():
+        return await _up(args)
+
+
+async def _up(args: argparse.Namespace) -> int:
     loaded = load(args.workflow)
     raw_input = parse_json_object(args.input, "--input") if args.input else {}
     if args.run_id is not None and not RUN_ID_PATTERN.fullmatch(args.run_id):
@@ -77,6 +98,11 @@ async def run_up(args: argparse.Namespace) -> int:
 
 async def run_resume(args: argparse.Namespace) -> int:
     """Continue a stored run in the foreground, like ``up --resume``; returns the exit code."""
+    with traced():
+        return await _resume(args)
+
+
+async def _resume(args: argparse.Namespace) -> int:
     loaded = load(args.workflow) if args.workflow else None
     explicit = args.db
     if explicit is None and loaded is not None and loaded.workflow.db is not None:

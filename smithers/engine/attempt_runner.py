@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from smithers import metrics
+from smithers import metrics, tracing
 from smithers.authoring.context import TaskContext
 from smithers.authoring.nodes import Task
 from smithers.engine.agent_memory import AttemptMemory
@@ -25,6 +25,7 @@ from smithers.engine.side_channel import RunningAttempt, SideChannel
 from smithers.engine.tool_log import AttemptToolLog
 from smithers.engine.writes import Change
 from smithers.errors import WorkflowLoadError
+from smithers.statuses import NodeState
 from smithers.store.store import Store
 from smithers.tools.toolbox import Toolbox
 
@@ -74,6 +75,23 @@ class AttemptRunner:
         # a lost run: the loop cancels this task on its way out, and so on a crash too).
         metrics.nodes_active.inc()
         began = time.perf_counter()
+        leaf = item.leaf
+        try:
+            with tracing.task_span(leaf.id, leaf.iteration, item.attempt.attempt) as span:
+                await self._attempt(node, item, span)
+            self.finished.append(item)
+        except asyncio.CancelledError:
+            return  # stopped by the loop, which records how the attempt ended
+        except Exception as exc:  # the store failed: the loop cannot go on safely
+            log.exception("run %s: ending %s failed", self.run_id, item.leaf.id)
+            self.crashed = exc
+        finally:
+            metrics.nodes_active.dec()
+            metrics.node_duration_ms.observe((time.perf_counter() - began) * 1000)
+            self.on_end()
+
+    async def _attempt(self, node: Task, item: RunningAttempt, span: tracing.SpanLike) -> None:
+        """Call the task's function and keep its output or error in ``item``."""
         try:
             ctx = self._task_context(item)
             try:
@@ -87,17 +105,15 @@ class AttemptRunner:
                     except WorkflowLoadError as exc:  # an existing table does not fit the Struct
                         item.error = exc
                 item.output = output
-            item.done = True
-            self.finished.append(item)
         except asyncio.CancelledError:
-            return  # stopped by the loop, which records how the attempt ended
-        except Exception as exc:  # the store failed: the loop cannot go on safely
-            log.exception("run %s: ending %s failed", self.run_id, item.leaf.id)
-            self.crashed = exc
-        finally:
-            metrics.nodes_active.dec()
-            metrics.node_duration_ms.observe((time.perf_counter() - began) * 1000)
-            self.on_end()
+            span.set_attribute(tracing.NODE_STATE, NodeState.CANCELLED.value)
+            raise
+        item.done = True
+        if item.error is None:
+            span.set_attribute(tracing.NODE_STATE, NodeState.FINISHED.value)
+        else:
+            span.set_attribute(tracing.NODE_STATE, NodeState.FAILED.value)
+            tracing.record_error(span, item.error)
 
     def drain(self, change: Change) -> None:
         """Put the ends of finished attempts into this pass's write (model updated at once).

@@ -127,9 +127,11 @@ async def prepare_claim(
     owner: str,
     clock: Callable[[], int],
     sandbox: SandboxMode = "bwrap",
+    traceparent: str | None = None,
 ) -> Claim:
     """The write that makes ``owner`` execute ``row``; it expects the status read in ``row``,
-    so a run that ended meanwhile (finished in another process) is never re-entered."""
+    so a run that ended meanwhile (finished in another process) is never re-entered.
+    ``traceparent``: the trace context to keep with a run that has none yet."""
     assert row.status not in FINAL, "a finished run is never claimed"
     raw_input = msgspec.json.decode(row.input_json) if row.input_json else {}
     input_value = convert_input(loaded, raw_input)
@@ -142,6 +144,8 @@ async def prepare_claim(
     stored_options = options_from_config(row.config_json)
     if options is not None and options.max_concurrency is not None:
         stored_options = replace(stored_options, max_concurrency=options.max_concurrency)
+    if stored_options.traceparent is None and traceparent is not None:
+        stored_options = replace(stored_options, traceparent=traceparent)
     config = run_config(loaded, stored_options, sandbox)
     change = Change(model, now)
     interrupt_open_calls(change, state.open_tool_calls)

@@ -40,6 +40,9 @@ class StartOptions:
     db_url: str | None = None
     """Recorded when the run lives in a database other than the caller's (mirrored runs):
     that database's URL without its password (``Store.identity``)."""
+    traceparent: str | None = None
+    """The run's W3C trace context, kept with the run while tracing is on: every execution of
+    the run (a resume, a wake-up, a claim by another server) continues its trace."""
 
 
 def stored_config(options: StartOptions, config: RunConfig) -> str:
@@ -53,6 +56,8 @@ def stored_config(options: StartOptions, config: RunConfig) -> str:
         # Redacted again: a row written before URLs were stored without passwords is cleaned
         # when its run is next claimed.
         data["dbUrl"] = redact_url(options.db_url)
+    if options.traceparent is not None:
+        data["traceparent"] = options.traceparent
     return msgspec.json.encode(data).decode()
 
 
@@ -64,9 +69,11 @@ def options_from_config(config_json: str | None) -> StartOptions:
     max_concurrency = data.get("maxConcurrency")
     root = data.get("rootDir")
     db_url = data.get("dbUrl")
+    traceparent = data.get("traceparent")
     return StartOptions(
         max_concurrency if isinstance(max_concurrency, int) and max_concurrency > 0 else None,
         Path(root) if isinstance(root, str) else None,
         bool(data.get("allowNetwork", False)),
         db_url if isinstance(db_url, str) else None,
+        traceparent if isinstance(traceparent, str) else None,
     )

@@ -12,10 +12,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Coroutine, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from smithers import metrics
+from smithers import metrics, tracing
 from smithers.authoring.loader import LoadedWorkflow
 from smithers.engine import events as ev
 from smithers.engine.claims import (
@@ -35,7 +35,12 @@ from smithers.engine.outcomes import LoopEnd, RunOutcome
 from smithers.engine.owning import usable_url
 from smithers.engine.run_loop import RunLoop, now_ms
 from smithers.engine.run_model import RunModel
-from smithers.engine.run_options import RunConfig, StartOptions, stored_config
+from smithers.engine.run_options import (
+    RunConfig,
+    StartOptions,
+    options_from_config,
+    stored_config,
+)
 from smithers.errors import (
     RunInProgress,
     RunToResumeNotFound,
@@ -66,6 +71,8 @@ class RunHandle:
     store: Store
     loop: RunLoop
     task: asyncio.Task[RunOutcome] | None = None
+    trace: tracing.RunTrace | None = None
+    """The span of this execution of the run (tracing on)."""
 
 
 @dataclass(eq=False)
@@ -215,6 +222,9 @@ class RunScheduler(RunControls):
         now = self.clock()
         run_id = run_id or new_run_id(now)
         config = run_config(loaded, options, self.sandbox)
+        trace = tracing.begin_run(run_id, loaded.workflow.name, options.traceparent)
+        if trace is not None:
+            options = replace(options, traceparent=trace.traceparent)
         row = new_run_row(
             run_id,
             loaded,
@@ -224,10 +234,14 @@ class RunScheduler(RunControls):
             raw_input=raw_input,
         )
         batch = Batch(events=[ev.RunStarted(run_id=run_id, timestamp_ms=now)])
-        commit = await store.create_run(row, batch)
+        try:
+            commit = await store.create_run(row, batch)
+        except BaseException as exc:
+            tracing.end_run(trace, "not_created", {"name": type(exc).__name__, "message": str(exc)})
+            raise
         model = RunModel(run_id)
         model.seen_seq = commit.last_seq
-        self._launch(store, loaded, model, input_value, config)
+        self._launch(store, loaded, model, input_value, config, trace)
         return run_id
 
     async def resume_run(
@@ -283,8 +297,17 @@ class RunScheduler(RunControls):
         options: StartOptions | None,
     ) -> bool:
         """Take over ``row`` with a compare-and-set and execute it; False if someone else won."""
+        # the trace to continue: the run's, else (a run started untraced) a new one kept now
+        kept = options_from_config(row.config_json).traceparent or tracing.new_trace_context()
         claim = await prepare_claim(
-            store, row, loaded, options, owner=self.owner_id, clock=self.clock, sandbox=self.sandbox
+            store,
+            row,
+            loaded,
+            options,
+            owner=self.owner_id,
+            clock=self.clock,
+            sandbox=self.sandbox,
+            traceparent=kept,
         )
         try:
             # The row's owner may have written since the state was read: then try again.
@@ -296,10 +319,11 @@ class RunScheduler(RunControls):
             )
         except ExpectationFailed:
             return False
+        trace = tracing.begin_run(row.run_id, loaded.workflow.name, kept)
         claim.change.applied()
         model = claim.model
         model.seen_seq = commit.last_seq if commit.prior_max_seq == model.seen_seq else -1
-        self._launch(store, loaded, model, claim.input_value, claim.config)
+        self._launch(store, loaded, model, claim.input_value, claim.config, trace)
         return True
 
     def _launch(
@@ -309,6 +333,7 @@ class RunScheduler(RunControls):
         model: RunModel,
         input_value: Any,
         config: RunConfig,
+        trace: tracing.RunTrace | None = None,
     ) -> None:
         timer = self._wake_timers.pop(model.run_id, None)
         if timer is not None:
@@ -322,7 +347,7 @@ class RunScheduler(RunControls):
             owner=self.owner_id,
             clock=self.clock,
         )
-        handle = RunHandle(model.run_id, store, loop)
+        handle = RunHandle(model.run_id, store, loop, trace=trace)
         self.active[model.run_id] = handle
         metrics.runs_active.inc()
         handle.task = asyncio.create_task(self._drive(handle), name=f"run:{model.run_id}")
@@ -331,8 +356,10 @@ class RunScheduler(RunControls):
 
     async def _drive(self, handle: RunHandle) -> RunOutcome:
         started = self.clock()
+        outcome = RunOutcome(LoopEnd.CRASHED)
         try:
-            outcome = await handle.loop.run()
+            with tracing.running(handle.trace):
+                outcome = await handle.loop.run()
         except Exception as exc:
             log.exception("run %s stopped unexpectedly", handle.run_id)
             outcome = RunOutcome(LoopEnd.CRASHED, {"name": type(exc).__name__, "message": str(exc)})
@@ -340,6 +367,7 @@ class RunScheduler(RunControls):
         finally:
             self.active.pop(handle.run_id, None)
             metrics.runs_active.dec()
+            tracing.end_run(handle.trace, outcome.status.value, outcome.error)
         if outcome.status in TERMINAL:
             metrics.run_duration_ms.observe(self.clock() - started)
         self._after_loop(handle, outcome)

@@ -5,6 +5,7 @@ Its routes are in ``routes``; ``http.prerouter.SmithersApp`` checks requests ahe
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -36,6 +37,7 @@ from smithers.server.routes.approvals import APPROVAL_ROUTES
 from smithers.server.routes.events import EVENT_ROUTES
 from smithers.server.routes.runs import RUN_ROUTES
 from smithers.store.store import Store
+from smithers.tracing import setup as tracing_setup
 
 __all__ = ["create_app", "health", "metrics_response"]
 
@@ -81,6 +83,7 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
         yield
     finally:
         await context.shutdown()
+        await asyncio.to_thread(tracing_setup.shutdown)  # the last spans, exported
 
 
 def create_app(

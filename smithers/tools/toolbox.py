@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from smithers import metrics
+from smithers import metrics, tracing
 from smithers.errors import ToolError, ToolFailed, ToolInterrupted
 from smithers.tools import builtins
 from smithers.tools.calls import (
@@ -73,10 +73,21 @@ class Toolbox:
         """Validate ``arguments`` (a dict, as a model sends them), run the tool, log the call."""
         call_id = call_id or new_call_id()
         started_ms = self.clock()
-        began = time.perf_counter()
         if self.recorder is not None:
             input_json, _ = bounded_json(arguments)
             await self.recorder.started(CallStart(call_id, tool.name, input_json, started_ms))
+        with tracing.tool_span(tool.name) as span:
+            return await self._run(tool, arguments, call_id, started_ms, span)
+
+    async def _run(
+        self,
+        tool: Tool,
+        arguments: Any,
+        call_id: str,
+        started_ms: int,
+        span: tracing.SpanLike,
+    ) -> Any:
+        began = time.perf_counter()
         status: CallStatus = "error"
         output_json: str | None = None
         output_bytes = 0
@@ -99,6 +110,7 @@ class Toolbox:
             raise failed from exc
         finally:
             elapsed_ms = (time.perf_counter() - began) * 1000
+            span.set_attribute(tracing.TOOL_STATUS, status)
             metrics.tool_calls.labels(tool.name, status).inc()
             metrics.tool_duration_ms.labels(tool.name).observe(elapsed_ms)
             if self.recorder is not None:

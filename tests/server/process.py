@@ -16,7 +16,7 @@ import httpx
 from httpx_sse import connect_sse
 
 ROOT = Path(__file__).resolve().parents[2]
-READY = re.compile(r"listening on (http://\S+)")
+READY = re.compile(r"listening on (http://[^\s\"]+)")
 
 
 class ServerProcess:

@@ -16,6 +16,7 @@ import msgspec
 from litestar import Request
 from msgspec import Meta
 
+from smithers import tracing
 from smithers.engine.ids import RUN_ID_PATTERN
 from smithers.errors import InvalidRequest
 from smithers.server.http.bodies import decode_object
@@ -106,8 +107,10 @@ class SignalRequest(Wire):
 
 async def read_object(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """The JSON object body (empty means ``{}``); the size limit is enforced while reading."""
-    raw = await request.body()
-    return decode_object(raw) if raw else {}
+    with tracing.body_span() as span:
+        raw = await request.body()
+        span.set_attribute(tracing.BODY_BYTES, len(raw))
+        return decode_object(raw) if raw else {}
 
 
 def _is_int(value: Any) -> bool:

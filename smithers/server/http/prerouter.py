@@ -2,7 +2,8 @@
 
 It answers ``/health``, checks the bearer token, rejects trailing-slash paths and empty path
 segments, turns ``OPTIONS`` into a 405, puts the body limit on ``receive``, sets the security
-headers of every response, and records the HTTP metrics.
+headers of every response, records the HTTP metrics and, with tracing on, opens the request's
+server span (``/health`` and ``/metrics`` are not traced).
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ import time
 from collections.abc import Awaitable
 
 from litestar import Litestar
+from litestar.config.app import AppConfig
 from litestar.enums import ScopeType
 from litestar.types import HTTPResponseStartEvent, Message, Receive, Scope, Send
 
-from smithers import metrics
+from smithers import metrics, tracing
 from smithers.errors import SmithersError
 from smithers.server.http.auth import authorized
 from smithers.server.http.errors import RouteNotFound, Unauthorized, error_answer
@@ -84,6 +86,13 @@ CORS), and a known path with a method it does not serve is a 405."""
 class SmithersApp(Litestar):
     """Litestar with the pre-routing checks of the HTTP contract."""
 
+    @staticmethod
+    def _patch_opentelemetry_middleware(config: AppConfig) -> AppConfig:
+        """Litestar's hook for its own OpenTelemetry middleware, which this app does not use
+        (``smithers.tracing`` makes the spans): it imported ``opentelemetry`` for every app
+        made, and with tracing off nothing of it is imported."""
+        return config
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
         if scope["type"] != ScopeType.HTTP:
             await super().__call__(scope, receive, send)
@@ -97,6 +106,7 @@ class SmithersApp(Litestar):
             return
         started = time.perf_counter()
         status = 500
+        traced = tracing.start_request(method, scope["headers"]) if path != "/metrics" else None
 
         def tracked_send(message: Message) -> Awaitable[None]:
             # a plain function: body chunks (every SSE frame) pass without an extra coroutine
@@ -123,5 +133,9 @@ class SmithersApp(Litestar):
                 )
             await super().__call__(scope, receive, tracked_send)
         finally:
-            route = scope.get("path_template") or "unmatched"
+            template = scope.get("path_template")
+            route = template or "unmatched"
             metrics.record_request(method, route, status, (time.perf_counter() - started) * 1000)
+            if traced is not None:
+                run_id = (scope.get("path_params") or {}).get("runId")
+                traced.end(template, status, run_id if isinstance(run_id, str) else None)

@@ -36,6 +36,12 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
     add_sandbox(parser)
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default=os.environ.get("SMITHERS_LOG_FORMAT", "text"),
+        help="log lines as text (default) or as JSON objects on stderr, one per line",
+    )
+    parser.add_argument(
         "--header-read-timeout",
         type=float,
         default=10.0,
@@ -84,6 +90,7 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
         workers=args.workers,
         header_read_timeout=args.header_read_timeout,
         body_read_timeout=args.body_read_timeout,
+        log_format=args.log_format,
     )
 
 
@@ -96,8 +103,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     add_server_arguments(parser)
     args = parser.parse_args(argv)
+    from smithers.tracing.setup import TracingUnavailable, check_environment
+
     try:
         settings = settings_from_args(args)
-    except ValueError as exc:
+        check_environment()
+    except (ValueError, TracingUnavailable) as exc:
         parser.error(str(exc))
     return run_server(settings)

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from smithers.server.process.log_format import LogFormat, json_line, log_config
 from smithers.server.process.settings import ServerSettings
 
 __all__ = ["free_port", "health_answers", "run_server"]
@@ -71,13 +72,17 @@ def health_answers(host: str, port: int, timeout: float = 1.0) -> bool:
     return len(status_line) >= 2 and status_line[1] == b"200"
 
 
-def _announce_when_ready(host: str, port: int) -> None:
+def _announce_when_ready(host: str, port: int, log_format: LogFormat) -> None:
     shown = f"[{host}]" if ":" in host else host
     probe_host = "127.0.0.1" if host in ("0.0.0.0", "") else ("::1" if host == "::" else host)
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:
         if health_answers(probe_host, port):
-            sys.stderr.write(f"[smithers] HTTP server listening on http://{shown}:{port}\n")
+            message = f"HTTP server listening on http://{shown}:{port}"
+            if log_format == "json":
+                sys.stderr.write(json_line("INFO", "smithers.server", message))
+            else:
+                sys.stderr.write(f"[smithers] {message}\n")
             sys.stderr.flush()
             return
         time.sleep(0.05)
@@ -123,6 +128,7 @@ def run_server(settings: ServerSettings) -> int:
             workers=max(1, settings.workers),
             factory=True,
             log_access=False,
+            log_dictconfig=log_config(settings.log_format),
             # A worker that has not stopped this long after SIGTERM is killed; its runs then
             # belong to a dead process and the next server claims them at once.
             workers_kill_timeout=WORKER_STOP_TIMEOUT,
@@ -134,7 +140,7 @@ def run_server(settings: ServerSettings) -> int:
         )
         threading.Thread(
             target=_announce_when_ready,
-            args=(settings.host, port),
+            args=(settings.host, port, settings.log_format),
             daemon=True,
         ).start()
         server.serve()

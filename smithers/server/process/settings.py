@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from smithers.server.process.log_format import LogFormat
 from smithers.tools.shell import SandboxMode
 
 __all__ = ["ServerSettings"]
@@ -53,6 +54,8 @@ class ServerSettings:
     body_read_timeout: float = 30.0
     """Seconds a client has to send a request's whole body, from the handler's first read;
     then ``408 REQUEST_TIMEOUT`` and the connection is closed."""
+    log_format: LogFormat = "text"
+    """``json``: every log line as one JSON object (with ``trace_id``/``span_id``)."""
     extra: Mapping[str, str] = field(default_factory=dict)
     """Reserved for forward-compatible options."""
 
@@ -65,6 +68,8 @@ class ServerSettings:
             raise ValueError("sandbox must be 'bwrap' or 'none'")
         if not self.header_read_timeout > 0 or not self.body_read_timeout > 0:
             raise ValueError("read timeouts must be positive")
+        if self.log_format not in ("text", "json"):
+            raise ValueError("log_format must be 'text' or 'json'")
 
     @property
     def token(self) -> str | None:
@@ -99,6 +104,8 @@ class ServerSettings:
             values["header_read_timeout"] = float(env["SMITHERS_HEADER_READ_TIMEOUT"])
         if "SMITHERS_BODY_READ_TIMEOUT" in env:
             values["body_read_timeout"] = float(env["SMITHERS_BODY_READ_TIMEOUT"])
+        if "SMITHERS_LOG_FORMAT" in env:
+            values["log_format"] = env["SMITHERS_LOG_FORMAT"]
         values.update(overrides)
         return replace(cls(), **values)  # type: ignore[arg-type]
 
@@ -115,6 +122,7 @@ class ServerSettings:
             "SMITHERS_STALE_AFTER_MS": str(self.stale_after_ms),
             "SMITHERS_HEADER_READ_TIMEOUT": repr(self.header_read_timeout),
             "SMITHERS_BODY_READ_TIMEOUT": repr(self.body_read_timeout),
+            "SMITHERS_LOG_FORMAT": self.log_format,
         }
         if self.root_dir is not None:
             env["SMITHERS_ROOT"] = str(self.root_dir)
