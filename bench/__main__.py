@@ -31,6 +31,7 @@ BENCHMARKS = {
     "sse": "bench.sse_delay",
     "scale": "bench.scale",
     "tools": "bench.tool_calls",
+    "tracing": "bench.tracing_cost",
 }
 PROFILE_FOR = {
     "get_run": "get_run",

@@ -100,9 +100,15 @@ def _serve(name: str, argv: list[str], workdir: Path, env: dict[str, str]) -> It
 
 
 def smithers_server(
-    workdir: Path, db: Path, *, name: str = "smithers", workers: int = 1
+    workdir: Path,
+    db: Path,
+    *,
+    name: str = "smithers",
+    workers: int = 1,
+    env: dict[str, str] | None = None,
 ) -> contextlib.AbstractContextManager[Server]:
-    """``python -m smithers.server`` on ``db`` with ``bench/workflows`` as its root."""
+    """``python -m smithers.server`` on ``db`` with ``bench/workflows`` as its root (and
+    ``env`` added to the environment)."""
     argv = [
         sys.executable,
         "-m",
@@ -118,8 +124,7 @@ def smithers_server(
         "--workers",
         str(workers),
     ]
-    env = {"SMITHERS_API_KEY": ""}
-    return _serve(name, argv, workdir, env)
+    return _serve(name, argv, workdir, {"SMITHERS_API_KEY": "", **(env or {})})
 
 
 def ceiling_server(workdir: Path, body: Path) -> contextlib.AbstractContextManager[Server]:
