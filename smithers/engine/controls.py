@@ -7,13 +7,13 @@ when the scheduler continues runs by itself (``auto_wake``).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
 from smithers.engine.decisions import SignalReceipt, record_decision, record_signal
 from smithers.engine.run_model import RunModel
 from smithers.engine.tool_log import interrupt_open_calls
+from smithers.engine.wake_timers import WakeTimers
 from smithers.engine.writes import Change
 from smithers.errors import RunNotActive, RunNotFound
 from smithers.statuses import TERMINAL, RunStatus
@@ -31,7 +31,7 @@ class RunControls:
     """Run id → handle of the runs this process executes (``RunHandle``)."""
     auto_wake: bool
     clock: Callable[[], int]
-    _wake_timers: dict[str, asyncio.TimerHandle]
+    wake_timers: WakeTimers
 
     async def attach(self, store: Store) -> Store:  # pragma: no cover - provided by the scheduler
         raise NotImplementedError
@@ -84,9 +84,7 @@ class RunControls:
             )
         except ExpectationFailed:
             return False
-        timer = self._wake_timers.pop(row.run_id, None)
-        if timer is not None:
-            timer.cancel()
+        self.wake_timers.cancel(row.run_id)
         return True
 
     async def decide(

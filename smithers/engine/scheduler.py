@@ -41,6 +41,7 @@ from smithers.engine.run_options import (
     options_from_config,
     stored_config,
 )
+from smithers.engine.wake_timers import WakeTimers
 from smithers.errors import (
     RunInProgress,
     RunToResumeNotFound,
@@ -123,7 +124,12 @@ class RunScheduler(RunControls):
         self.active: dict[str, RunHandle] = {}
         self.store_states: dict[str, StoreState] = {}
         self._waiters: dict[str, list[_Waiter]] = {}
-        self._wake_timers: dict[str, asyncio.TimerHandle] = {}
+        self.wake_timers = WakeTimers(
+            clock=clock,
+            spawn=self.spawn,
+            claim=self.try_claim,
+            busy=lambda run_id: self._closing or run_id in self.active,
+        )
         self._maintenance: asyncio.Task[None] | None = None
         self._closing = False
         self._background: set[asyncio.Task[None]] = set()
@@ -187,9 +193,7 @@ class RunScheduler(RunControls):
     async def close(self) -> None:
         """Interrupt every run this process executes (they stay ``running``), then stop."""
         self._closing = True
-        for timer in self._wake_timers.values():
-            timer.cancel()
-        self._wake_timers.clear()
+        self.wake_timers.clear()
         handles = list(self.active.values())
         for handle in handles:
             handle.loop.interrupt()
@@ -335,9 +339,7 @@ class RunScheduler(RunControls):
         config: RunConfig,
         trace: tracing.RunTrace | None = None,
     ) -> None:
-        timer = self._wake_timers.pop(model.run_id, None)
-        if timer is not None:
-            timer.cancel()
+        self.wake_timers.cancel(model.run_id)
         loop = RunLoop(
             store=store,
             loaded=loaded,
@@ -390,35 +392,13 @@ class RunScheduler(RunControls):
         if not waiters:
             self._waiters.pop(handle.run_id, None)
         if outcome.status in SUSPENDED and not self._closing:
-            self.spawn(self._schedule_wake(handle.store, handle.run_id))
+            self.spawn(self.wake_timers.schedule(handle.store, handle.run_id))
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         """Run ``coro`` in the background, keeping a reference until it ends."""
         task = asyncio.create_task(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
-
-    async def _schedule_wake(self, store: Store, run_id: str) -> None:
-        row = await store.reads.get_run(run_id)
-        if row is None or row.status not in SUSPENDED or row.wake_at_ms is None:
-            return
-        delay = max(0.0, (row.wake_at_ms - self.clock()) / 1000)
-        loop = asyncio.get_running_loop()
-        self._wake_timers[run_id] = loop.call_later(
-            delay, lambda: self.spawn(self._wake_due(store, run_id))
-        )
-
-    async def _wake_due(self, store: Store, run_id: str) -> None:
-        self._wake_timers.pop(run_id, None)
-        if self._closing or run_id in self.active:
-            return
-        row = await store.reads.get_run(run_id)
-        if row is None or row.status not in SUSPENDED or row.wake_at_ms is None:
-            return
-        if row.wake_at_ms > self.clock():
-            await self._schedule_wake(store, run_id)
-            return
-        await self.try_claim(store, row)
 
     async def try_claim(self, store: Store, row: RunRow) -> bool:
         """Claim and continue ``row`` here; False if another process won or it cannot load."""

@@ -326,7 +326,10 @@ def running(run: RunTrace | None) -> Any:
         return _OFF
     from opentelemetry import trace
 
-    return trace.use_span(run.span, end_on_exit=False)
+    # a crash of the loop is recorded by ``end_run`` (message only), not here with its stack
+    return trace.use_span(
+        run.span, end_on_exit=False, record_exception=False, set_status_on_exception=False
+    )
 
 
 def end_run(run: RunTrace | None, status: str, error: Any = None) -> None:
