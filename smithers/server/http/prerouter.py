@@ -1,9 +1,10 @@
 """``SmithersApp``: Litestar with the checks the HTTP contract puts ahead of routing.
 
-It answers ``/health``, checks the bearer token, rejects trailing-slash paths and empty path
-segments, turns ``OPTIONS`` into a 405, puts the body limit on ``receive``, sets the security
-headers of every response, records the HTTP metrics and, with tracing on, opens the request's
-server span (``/health`` and ``/metrics`` are not traced).
+It answers ``/health``, serves the console's files (``smithers.console``), checks the bearer
+token, rejects trailing-slash paths and empty path segments, turns ``OPTIONS`` into a 405,
+puts the body limit on ``receive``, sets the security headers of every response, records the
+HTTP metrics and, with tracing on, opens the request's server span (``/health``, ``/metrics``
+and the console are not traced).
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from litestar.enums import ScopeType
 from litestar.types import HTTPResponseStartEvent, Message, Receive, Scope, Send
 
 from smithers import metrics, tracing
+from smithers.console import CONSOLE_PREFIX, SECURITY_HEADERS, console_for
 from smithers.errors import SmithersError
 from smithers.server.http.auth import authorized
-from smithers.server.http.errors import RouteNotFound, Unauthorized, error_answer
+from smithers.server.http.errors import MethodNotAllowed, RouteNotFound, Unauthorized, error_answer
 from smithers.server.http.limits import limit_body
 from smithers.server.process.settings import ServerSettings
 
@@ -86,6 +88,33 @@ CORS), and a known path with a method it does not serve is a 405."""
 class SmithersApp(Litestar):
     """Litestar with the pre-routing checks of the HTTP contract."""
 
+    async def _console(self, send: Send, path: str, method: str) -> None:
+        """The console's files: no auth (they hold no data), their own security headers."""
+        if method not in ("GET", "HEAD"):
+            await send_error(send, MethodNotAllowed("GET, HEAD"))
+            return
+        if path == CONSOLE_PREFIX:
+            await send_json(send, 308, b"", [(b"location", CONSOLE_PREFIX.encode() + b"/")])
+            return
+        asset = console_for("serve" if "run_id" in self.state else "server").lookup(path)
+        if asset is None:
+            await send_error(send, RouteNotFound())
+            return
+        headers = [
+            (b"content-type", asset.content_type),
+            (b"content-length", str(len(asset.body)).encode()),
+            (b"cache-control", asset.cache_control),
+            *SECURITY_HEADERS,
+        ]
+        start: HTTPResponseStartEvent = {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": fix_headers(headers),
+        }
+        await send(start)
+        body = b"" if method == "HEAD" else asset.body
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
     @staticmethod
     def _patch_opentelemetry_middleware(config: AppConfig) -> AppConfig:
         """Litestar's hook for its own OpenTelemetry middleware, which this app does not use
@@ -103,6 +132,9 @@ class SmithersApp(Litestar):
         if path == "/health" and method in ("GET", "HEAD"):
             unsandboxed = settings.sandbox == "none"
             await send_json(send, 200, HEALTH_UNSANDBOXED_BODY if unsandboxed else HEALTH_BODY)
+            return
+        if path == CONSOLE_PREFIX or path.startswith(CONSOLE_PREFIX + "/"):
+            await self._console(send, path, method)
             return
         started = time.perf_counter()
         status = 500

@@ -1,0 +1,423 @@
+// The console's pages: runs, one run (node tree, live event log, actions), approvals.
+import { ApiError, call } from "./api.js";
+import { EventLog } from "./events.js";
+import { readStream } from "./sse.js";
+
+const SERVE = document.body.dataset.mode === "serve";
+const STATUSES = ["running", "waiting-approval", "waiting-event", "waiting-timer", "finished", "failed", "cancelled"];
+const FINAL = new Set(["finished", "failed", "cancelled"]);
+const REFRESH_MS = 2000; // never faster than once a second per view (console spec §4)
+const enc = encodeURIComponent;
+
+export const paths = {
+  run: (id) => (SERVE ? "/" : `/v1/runs/${enc(id)}`),
+  events: (id) => (SERVE ? "/events" : `/v1/runs/${enc(id)}/events`),
+  frames: (id) => (SERVE ? "/frames?limit=1" : `/v1/runs/${enc(id)}/frames?limit=1`),
+  approve: (id, node) => (SERVE ? `/approve/${enc(node)}` : `/v1/runs/${enc(id)}/nodes/${enc(node)}/approve`),
+  deny: (id, node) => (SERVE ? `/deny/${enc(node)}` : `/v1/runs/${enc(id)}/nodes/${enc(node)}/deny`),
+  cancel: (id) => (SERVE ? "/cancel" : `/v1/runs/${enc(id)}/cancel`),
+  resume: (id) => `/v1/runs/${enc(id)}/resume`,
+  signal: (id, name) => `/v1/runs/${enc(id)}/signals/${enc(name)}`,
+};
+
+/** An element: ``h("button", {class: "x", onclick}, "text", child)``. */
+export function h(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (key === "class") node.className = value;
+    else if (key === "depth") node.style.setProperty("--depth", String(value)); // no inline style (CSP)
+    else node.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child !== null && child !== undefined && child !== false) node.append(child instanceof Node ? child : String(child));
+  }
+  return node;
+}
+
+function when(ms) {
+  return ms ? new Date(ms).toLocaleString() : "—";
+}
+
+function duration(from, to) {
+  if (!from) return "—";
+  const ms = (to || Date.now()) - from;
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 120000) return `${(ms / 1000).toFixed(1)} s`;
+  return `${Math.round(ms / 60000)} min`;
+}
+
+function badge(status) {
+  return h("span", { class: `badge s-${status}` }, status);
+}
+
+export function toast(message, kind = "info") {
+  const box = document.getElementById("toast");
+  box.replaceChildren(h("p", { class: kind }, message));
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => box.replaceChildren(), 6000);
+}
+
+/** Run ``action``; its ``ApiError`` is shown as the API worded it. */
+async function act(label, action) {
+  try {
+    await action();
+    toast(`${label}: done`);
+    return true;
+  } catch (error) {
+    const text = error instanceof ApiError ? `${error.code}: ${error.message}` : String(error);
+    toast(`${label} refused — ${text}`, "error");
+    return false;
+  }
+}
+
+// --- runs ---------------------------------------------------------------------------------
+
+export function runsPage(main, query, life) {
+  const status = query.get("status") || "";
+  const workflow = query.get("workflow") || "";
+  let limit = Number(query.get("limit")) || 50;
+  const counts = h("p", { class: "counts", "aria-live": "polite" });
+  const body = h("tbody");
+  const more = h("button", { type: "button", class: "quiet", onclick: () => { limit = Math.min(1000, limit + 50); load(); } }, "Show more");
+  const statusSelect = h("select", { id: "status-filter", onchange: () => go({ status: statusSelect.value }) },
+    h("option", { value: "" }, "any status"), STATUSES.map((s) => h("option", { value: s, selected: s === status }, s)));
+  const workflowInput = h("input", { id: "workflow-filter", type: "search", value: workflow, placeholder: "workflow name" });
+  workflowInput.addEventListener("change", () => go({ workflow: workflowInput.value.trim() }));
+  function go(change) {
+    const next = new URLSearchParams({ status, workflow, ...change });
+    for (const [k, v] of [...next]) if (!v) next.delete(k);
+    location.hash = `#/runs${next.toString() ? `?${next}` : ""}`;
+  }
+  main.replaceChildren(
+    h("h1", {}, "Runs"),
+    h("div", { class: "filters" },
+      h("label", { for: "status-filter" }, "Status"), statusSelect,
+      h("label", { for: "workflow-filter" }, "Workflow"), workflowInput),
+    counts,
+    h("div", { class: "table-wrap" }, h("table", { class: "runs" },
+      h("thead", {}, h("tr", {}, ["Run", "Workflow", "Status", "Created", "Duration"].map((c) => h("th", { scope: "col" }, c)))),
+      body)),
+    more,
+  );
+  async function load() {
+    const params = new URLSearchParams({ limit: String(limit) });
+    if (status) params.set("status", status);
+    let runs;
+    try {
+      runs = await call("GET", `/v1/runs?${params}`);
+    } catch (error) {
+      counts.textContent = error.message;
+      return;
+    }
+    const listed = workflow ? runs.filter((r) => r.workflowName === workflow) : runs;
+    const byStatus = {};
+    for (const run of listed) byStatus[run.status] = (byStatus[run.status] || 0) + 1;
+    counts.replaceChildren(`${listed.length} run${listed.length === 1 ? "" : "s"} shown`,
+      ...Object.entries(byStatus).map(([s, n]) => h("span", { class: "count" }, badge(s), ` ${n}`)));
+    body.replaceChildren(...listed.map((run) => h("tr", { "data-run": run.runId, "data-status": run.status },
+      h("td", {}, h("a", { href: `#/runs/${enc(run.runId)}` }, run.runId)),
+      h("td", {}, run.workflowName),
+      h("td", {}, badge(run.status)),
+      h("td", {}, when(run.createdAtMs)),
+      h("td", {}, duration(run.startedAtMs, run.finishedAtMs)))));
+    more.hidden = runs.length < limit || limit >= 1000;
+  }
+  load();
+  life.every(REFRESH_MS, load);
+}
+
+// --- one run ------------------------------------------------------------------------------
+
+const NODE_STATE = {
+  NodePending: "pending", NodeStarted: "in-progress", NodeFinished: "finished", NodeFailed: "failed",
+  NodeRetrying: "pending", NodeCancelled: "cancelled", NodeSkipped: "skipped",
+  NodeWaitingApproval: "waiting-approval", NodeWaitingTimer: "waiting-timer",
+};
+
+class NodeStates {
+  constructor() {
+    this.nodes = new Map();
+  }
+
+  apply(event) {
+    if (!event.nodeId) return false;
+    const key = `${event.nodeId}#${event.iteration || 0}`;
+    const node = this.nodes.get(key) || { id: event.nodeId, iteration: event.iteration || 0, state: "pending", attempts: 0 };
+    this.nodes.set(key, node);
+    const state = NODE_STATE[event.type];
+    if (state) node.state = state;
+    if (event.type === "NodeStarted") {
+      node.attempts = Math.max(node.attempts, event.attempt || 1);
+      node.startedAt = event.timestampMs;
+      node.endedAt = null;
+      node.error = null;
+    }
+    if (["NodeFinished", "NodeFailed", "NodeCancelled"].includes(event.type)) node.endedAt = event.timestampMs;
+    if (event.type === "NodeFailed") node.error = event.error;
+    if (event.type === "TaskHeartbeat") node.heartbeat = event.timestampMs;
+    if (event.type === "NodeOutput") node.lastLog = event.text;
+    if (event.type === "ToolCallStarted") node.tools = (node.tools || 0) + 1;
+    return true;
+  }
+
+  of(id) {
+    return [...this.nodes.values()].filter((n) => n.id === id);
+  }
+}
+
+function treeOf(frame, states, actions) {
+  let xml = null;
+  try {
+    if (frame && frame.encoding === "full") xml = JSON.parse(frame.xmlJson);
+  } catch {
+    xml = null;
+  }
+  const rows = [];
+  function walk(element, depth) {
+    if (!element || element.kind !== "element") return;
+    const kind = element.tag.replace(/^smithers:/, "");
+    const id = element.props && element.props.id;
+    if (id !== undefined && kind !== "workflow") {
+      const found = states.of(String(id));
+      const list = found.length ? found : [{ id: String(id), iteration: 0, state: "pending", attempts: 0 }];
+      for (const node of list) rows.push(nodeRow(node, kind, depth, actions));
+    } else if (kind !== "workflow") {
+      rows.push(h("li", { class: "group", depth }, kind));
+    }
+    for (const child of element.children || []) walk(child, kind === "workflow" ? depth : depth + 1);
+  }
+  if (xml) walk(xml, 0);
+  else for (const node of states.nodes.values()) rows.push(nodeRow(node, "task", 0, actions));
+  return h("ul", { class: "tree", "aria-label": "Nodes" }, rows);
+}
+
+function nodeRow(node, kind, depth, actions) {
+  const parts = [
+    h("span", { class: "node-id" }, node.id, node.iteration ? ` [${node.iteration}]` : ""),
+    h("span", { class: "kind" }, kind),
+    badge(node.state),
+    h("span", { class: "muted" }, node.attempts ? `attempt ${node.attempts}` : ""),
+    h("span", { class: "muted" }, node.startedAt ? duration(node.startedAt, node.endedAt) : ""),
+  ];
+  if (node.state === "waiting-approval") parts.push(actions.decision(node.id));
+  const row = h("li", { class: "node", "data-node": node.id, "data-state": node.state, depth }, parts);
+  if (node.error) row.append(h("p", { class: "error node-error" }, `${node.error.name || "Error"}: ${node.error.message || ""}`));
+  if (node.lastLog) row.append(h("p", { class: "muted log-line" }, node.lastLog));
+  return row;
+}
+
+function decisionForm(runId, nodeId, after) {
+  const note = h("input", { type: "text", placeholder: "note", "aria-label": `note for ${nodeId}` });
+  const by = h("input", { type: "text", placeholder: "decided by", "aria-label": `decider for ${nodeId}` });
+  const decide = (approved) => {
+    if (!approved && !confirm(`Deny ${nodeId}? A decision cannot be taken back.`)) return;
+    act(approved ? "Approve" : "Deny", async () => {
+      const body = {};
+      if (note.value) body.note = note.value;
+      if (by.value) body.decidedBy = by.value;
+      await call("POST", approved ? paths.approve(runId, nodeId) : paths.deny(runId, nodeId), body);
+      after();
+    });
+  };
+  return h("span", { class: "decision" }, note, by,
+    h("button", { type: "button", class: "approve", onclick: () => decide(true) }, "Approve"),
+    h("button", { type: "button", class: "deny", onclick: () => decide(false) }, "Deny"));
+}
+
+export async function runPage(main, runId, life) {
+  const header = h("section", { class: "run-head", "aria-live": "polite" });
+  const actionsBox = h("section", { class: "actions", "aria-label": "Actions" });
+  const treeBox = h("section", { class: "nodes" }, h("h2", {}, "Nodes"));
+  const typeSelect = h("select", { id: "type-filter", "aria-label": "event type" }, h("option", { value: "" }, "all types"));
+  const nodeInput = h("input", { id: "node-filter", type: "search", placeholder: "node id", "aria-label": "node id" });
+  const logBox = h("div", { class: "log", id: "event-log" });
+  main.replaceChildren(
+    h("p", {}, SERVE ? "" : h("a", { href: "#/runs" }, "← Runs")),
+    h("h1", {}, runId), header, actionsBox, treeBox,
+    h("section", { class: "events" }, h("h2", {}, "Events"),
+      h("div", { class: "filters" }, typeSelect, nodeInput, h("span", { class: "muted", id: "event-count" })), logBox),
+  );
+  const log = new EventLog(logBox);
+  const states = new NodeStates();
+  const filter = () => log.setFilter(typeSelect.value, nodeInput.value.trim());
+  typeSelect.addEventListener("change", filter);
+  nodeInput.addEventListener("input", filter);
+  let run = null;
+  let frame = null;
+  let dirty = true;
+  let lastRefresh = 0;
+  let queued = null;
+  const decisions = new Map(); // kept across redraws: what was typed into them stays
+  const actions = {
+    decision: (nodeId) => {
+      if (!decisions.has(nodeId)) decisions.set(nodeId, decisionForm(runId, nodeId, refresh));
+      return decisions.get(nodeId);
+    },
+  };
+  let actionsFor = null;
+
+  /** ``refresh`` at most once a second, however many events ask for it. */
+  function refreshSoon() {
+    if (queued) return;
+    const wait = Math.max(0, lastRefresh + 1000 - Date.now());
+    queued = setTimeout(() => {
+      queued = null;
+      refresh();
+    }, wait);
+  }
+
+  async function refresh() {
+    lastRefresh = Date.now();
+    try {
+      run = await call("GET", paths.run(runId));
+      const frames = await call("GET", paths.frames(runId));
+      frame = frames[0] || frame;
+    } catch (error) {
+      header.replaceChildren(h("p", { class: "error" }, `${error.code || ""} ${error.message}`));
+      return;
+    }
+    dirty = true;
+    draw();
+  }
+
+  function draw() {
+    if (!run || !dirty) return;
+    dirty = false;
+    const error = run.error ? h("p", { class: "error run-error" }, typeof run.error === "string" ? run.error : JSON.stringify(run.error)) : null;
+    header.replaceChildren(...[
+      h("dl", { class: "facts" },
+        h("dt", {}, "Status"), h("dd", { id: "run-status", "data-status": run.status }, badge(run.status)),
+        h("dt", {}, "Workflow"), h("dd", {}, run.workflowName),
+        h("dt", {}, "Created"), h("dd", {}, when(run.createdAtMs)),
+        h("dt", {}, "Duration"), h("dd", {}, duration(run.startedAtMs, run.finishedAtMs)),
+        h("dt", {}, "Nodes"), h("dd", {}, Object.entries(run.summary || {}).map(([s, n]) => `${s} ${n}`).join(", ") || "—")),
+      error,
+    ].filter(Boolean));
+    treeBox.replaceChildren(h("h2", {}, "Nodes"), treeOf(frame, states, actions));
+    if (actionsFor !== run.status) {
+      actionsFor = run.status; // redrawn only when they change: a half-typed signal stays
+      drawActions();
+    }
+    const known = new Set([...typeSelect.options].map((o) => o.value));
+    for (const type of log.types()) if (!known.has(type)) typeSelect.append(h("option", { value: type }, type));
+  }
+
+  function drawActions() {
+    const buttons = [];
+    if (!FINAL.has(run.status)) {
+      buttons.push(h("button", { type: "button", class: "danger", id: "cancel-run", onclick: () => {
+        if (confirm(`Cancel run ${runId}? Its running tasks stop.`)) act("Cancel", async () => { await call("POST", paths.cancel(runId)); refresh(); });
+      } }, "Cancel run"));
+    }
+    if (!SERVE && run.status !== "finished") {
+      buttons.push(h("button", { type: "button", id: "resume-run", onclick: () => act("Resume", async () => { await call("POST", paths.resume(runId), {}); refresh(); }) }, "Resume"));
+    }
+    if (!SERVE && !FINAL.has(run.status)) buttons.push(signalForm());
+    actionsBox.replaceChildren(h("h2", {}, "Actions"), ...buttons);
+  }
+
+  function signalForm() {
+    const name = h("input", { id: "signal-name", required: true, placeholder: "signal name", "aria-label": "signal name" });
+    const data = h("textarea", { id: "signal-data", rows: 2, "aria-label": "signal data (JSON)" });
+    data.value = "{}";
+    const correlation = h("input", { id: "signal-correlation", placeholder: "correlation id", "aria-label": "correlation id" });
+    const form = h("form", { class: "signal" }, name, data, correlation, h("button", { type: "submit" }, "Send signal"));
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      let value;
+      try {
+        value = JSON.parse(data.value || "null");
+      } catch (error) {
+        toast(`Signal data is not JSON: ${error.message}`, "error");
+        return;
+      }
+      const body = { data: value };
+      if (correlation.value) body.correlationId = correlation.value;
+      act("Signal", async () => {
+        const answer = await call("POST", paths.signal(runId, name.value), body);
+        toast(answer.delivered ? "Signal delivered" : "Signal recorded (nothing was waiting for it)");
+        refresh();
+      });
+    });
+    return form;
+  }
+
+  async function follow() {
+    let last = null;
+    const controller = new AbortController();
+    life.onEnd(() => controller.abort());
+    let batch = [];
+    const flush = () => {
+      if (!batch.length) return;
+      const events = batch;
+      batch = [];
+      for (const event of events) if (states.apply(event)) dirty = true;
+      log.add(events);
+      document.getElementById("event-count").textContent = `${log.events.length} events`;
+      if (events.some((e) => !e.nodeId || e.type.startsWith("Approval"))) refreshSoon();
+      draw();
+    };
+    const timer = setInterval(flush, 100);
+    life.onEnd(() => clearInterval(timer));
+    while (!life.ended) {
+      try {
+        last = await readStream(paths.events(runId), last, (sse) => {
+          if (sse.data) batch.push({ ...JSON.parse(sse.data), seq: Number(sse.id) });
+        }, controller.signal);
+      } catch (error) {
+        if (life.ended) return;
+      }
+      flush();
+      if (run && FINAL.has(run.status)) {
+        await refresh();
+        if (FINAL.has(run.status)) return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1000)); // the server's retry
+    }
+  }
+
+  await refresh();
+  follow();
+  life.every(REFRESH_MS * 5, refresh); // durations and heartbeats; events come by SSE
+}
+
+// --- approvals ----------------------------------------------------------------------------
+
+export function approvalsPage(main, life) {
+  const list = h("ul", { class: "approvals", "aria-live": "polite" });
+  const forms = new Map(); // kept across reloads: what was typed into them stays
+  main.replaceChildren(h("h1", {}, "Approvals"), list);
+  async function load() {
+    let answer;
+    try {
+      answer = await call("GET", "/v1/approvals");
+    } catch (error) {
+      list.replaceChildren(h("li", { class: "error" }, error.message));
+      return;
+    }
+    const pending = [...answer.approvals].sort((a, b) => (a.requestedAtMs || 0) - (b.requestedAtMs || 0));
+    if (!pending.length) {
+      list.replaceChildren(h("li", { class: "muted" }, "Nothing waits for a decision."));
+      return;
+    }
+    list.replaceChildren(...pending.map((a) => h("li", { class: "approval", "data-run": a.runId, "data-node": a.nodeId },
+      h("div", {}, h("strong", {}, a.requestTitle || a.label || a.nodeId), " ",
+        h("a", { href: `#/runs/${enc(a.runId)}` }, a.runId), h("span", { class: "muted" }, ` · ${a.workflowName} · ${a.nodeId} · waiting ${duration(Date.now() - a.waitingMs)}`)),
+      a.requestSummary ? h("p", {}, a.requestSummary) : null,
+      formFor(a))));
+  }
+  function formFor(approval) {
+    const key = `${approval.runId}\n${approval.nodeId}`;
+    if (!forms.has(key)) forms.set(key, decisionForm(approval.runId, approval.nodeId, load));
+    return forms.get(key);
+  }
+  load();
+  life.every(REFRESH_MS, load);
+}
+
+export async function servedRunId() {
+  const run = await call("GET", "/");
+  return run.runId;
+}
