@@ -25,13 +25,15 @@ def chromium_path() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     executable = chromium_path()
     if executable is None:
         pytest.skip("no Chromium on this machine (.ci/run installs Debian's chromium)")
     from playwright.sync_api import sync_playwright
 
+    # Module-scoped: while Playwright's sync API is open, its event loop counts as running in
+    # this thread, and the asyncio tests collected after this module could not start theirs.
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
             executable_path=executable, headless=True, args=["--no-sandbox"]
