@@ -30,8 +30,12 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("GET", "/v1/approval/list"),
     ("GET", "/approval/list"),
     ("GET", "/approvals"),
+    # Smithers' additions (docs/http-api.md "Additions"): reads the console needs
+    ("GET", "/v1/runs/{runId}/nodes"),
+    ("GET", "/v1/runs/{runId}/tool-calls"),
 )
-"""Every route of §5 (with its aliases), ``/health`` (§2.1) and ``/metrics``."""
+"""Every route of §5 (with its aliases), ``/health`` (§2.1), ``/metrics`` and the two reads
+Smithers adds."""
 
 APPROVAL_PATHS = ("/v1/approvals", "/v1/approval/list", "/approval/list", "/approvals")
 SIGNAL_PATHS = ("/v1/runs/{runId}/signals/{signalName}", "/signal/{runId}/{signalName}")
@@ -48,6 +52,8 @@ _OWN: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/v1/runs/{runId}"): (404,),
     ("GET", "/v1/runs/{runId}/events"): (400, 404),
     ("GET", "/v1/runs/{runId}/frames"): (400, 404),
+    ("GET", "/v1/runs/{runId}/nodes"): (404,),
+    ("GET", "/v1/runs/{runId}/tool-calls"): (404,),
     **{("POST", path): (400, 404, 409, 413) for path in DECISION_PATHS},
     **{("POST", path): (400, 404, 413) for path in SIGNAL_PATHS},
     **{("GET", path): (400,) for path in APPROVAL_PATHS},

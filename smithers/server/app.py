@@ -34,6 +34,7 @@ from smithers.server.http.wire import Health
 from smithers.server.process.settings import ServerSettings
 from smithers.server.process.stop_signals import on_stop_signals
 from smithers.server.routes.approvals import APPROVAL_ROUTES
+from smithers.server.routes.details import DETAIL_ROUTES
 from smithers.server.routes.events import EVENT_ROUTES
 from smithers.server.routes.runs import RUN_ROUTES
 from smithers.store.store import Store
@@ -96,7 +97,7 @@ def create_app(
     """
     settings = settings or ServerSettings()
     context = ServerContext.create(settings)
-    routes: list[Any] = [health, *RUN_ROUTES, *EVENT_ROUTES, *APPROVAL_ROUTES]
+    routes: list[Any] = [health, *RUN_ROUTES, *DETAIL_ROUTES, *EVENT_ROUTES, *APPROVAL_ROUTES]
     if settings.metrics:
         routes.append(metrics_text)
     app = SmithersApp(

@@ -316,3 +316,46 @@ def test_the_event_stream_parser_takes_any_chunking(served: Any, page: Any) -> N
     ]
     assert len(results) > 100
     assert set(results) == {json.dumps(expected, ensure_ascii=False, separators=(",", ":"))}
+
+
+TOOLING = """
+from smithers import Task, workflow
+from smithers.tools import ToolContext, tool
+
+@tool
+async def lookup(t: ToolContext, city: str) -> dict:
+    \"\"\"The weather of a city.\"\"\"
+    return {"city": city, "sky": "clear"}
+
+async def ask(t):
+    return await t.tools.call(lookup, city="Lyon")
+
+@workflow("tooling")
+def build(ctx):
+    return Task("ask", ask)
+"""
+
+
+def test_a_run_page_shows_tool_calls_and_every_attempt(
+    served: Any, project: Path, page: Any
+) -> None:
+    server, client = served
+    (project / "tooling.py").write_text(textwrap.dedent(TOOLING))
+    tooled = _start(client, "tooling.py")
+    wait_until(lambda: status_of(client, tooled) == "finished")
+    _sign_in(page, server.url, f"#/runs/{tooled}")
+    _status(page, "finished")
+    call = page.locator('.tool-calls li[data-tool="lookup"][data-status="ok"]')
+    call.wait_for()
+    call.locator("summary").click()
+    assert '"city": "Lyon"' in call.inner_text() and '"sky": "clear"' in call.inner_text()
+
+    flaky = _start(client, "flaky.py")
+    wait_until(lambda: status_of(client, flaky) == "waiting-approval")
+    page.goto(f"{server.url}/console/#/runs/{flaky}")
+    _status(page, "waiting-approval")
+    history = page.locator('li[data-node="flaky"] ol.attempts li')
+    history.nth(1).wait_for()
+    assert "attempt 1: failed" in history.nth(0).inner_text()
+    assert "first attempt fails" in history.nth(0).inner_text()
+    assert "attempt 2: finished" in history.nth(1).inner_text()

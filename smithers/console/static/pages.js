@@ -17,6 +17,8 @@ export const paths = {
   deny: (id, node) => (SERVE ? `/deny/${enc(node)}` : `/v1/runs/${enc(id)}/nodes/${enc(node)}/deny`),
   cancel: (id) => (SERVE ? "/cancel" : `/v1/runs/${enc(id)}/cancel`),
   resume: (id) => `/v1/runs/${enc(id)}/resume`,
+  nodes: (id) => `/v1/runs/${enc(id)}/nodes`,
+  toolCalls: (id) => `/v1/runs/${enc(id)}/tool-calls`,
   signal: (id, name) => `/v1/runs/${enc(id)}/signals/${enc(name)}`,
 };
 
@@ -165,6 +167,25 @@ class NodeStates {
   of(id) {
     return [...this.nodes.values()].filter((n) => n.id === id);
   }
+
+  /** The stored nodes and attempts (``GET /v1/runs/{id}/nodes``) under what events said. */
+  load(stored) {
+    for (const row of stored) {
+      const key = `${row.nodeId}#${row.iteration}`;
+      const node = this.nodes.get(key) || { id: row.nodeId, iteration: row.iteration, attempts: 0 };
+      node.state = row.state;
+      node.attempts = Math.max(node.attempts, row.lastAttempt || 0);
+      node.history = row.attempts;
+      const last = row.attempts[row.attempts.length - 1];
+      if (last) {
+        node.startedAt = last.startedAtMs;
+        node.endedAt = last.finishedAtMs;
+        node.error = last.error;
+        node.heartbeat = last.heartbeatAtMs || node.heartbeat;
+      }
+      this.nodes.set(key, node);
+    }
+  }
 }
 
 function treeOf(frame, states, actions) {
@@ -204,6 +225,11 @@ function nodeRow(node, kind, depth, actions) {
   if (node.state === "waiting-approval") parts.push(actions.decision(node.id));
   const row = h("li", { class: "node", "data-node": node.id, "data-state": node.state, depth }, parts);
   if (node.error) row.append(h("p", { class: "error node-error" }, `${node.error.name || "Error"}: ${node.error.message || ""}`));
+  if (node.history && node.history.length > 1) {
+    row.append(h("ol", { class: "attempts" }, node.history.map((a) => h("li", {},
+      `attempt ${a.attempt}: ${a.state}, ${duration(a.startedAtMs, a.finishedAtMs)}`,
+      a.error ? ` — ${a.error.name || "Error"}: ${a.error.message || ""}` : ""))));
+  }
   if (node.lastLog) row.append(h("p", { class: "muted log-line" }, node.lastLog));
   return row;
 }
@@ -230,12 +256,13 @@ export async function runPage(main, runId, life) {
   const header = h("section", { class: "run-head", "aria-live": "polite" });
   const actionsBox = h("section", { class: "actions", "aria-label": "Actions" });
   const treeBox = h("section", { class: "nodes" }, h("h2", {}, "Nodes"));
+  const toolsBox = h("section", { class: "tool-calls", hidden: true });
   const typeSelect = h("select", { id: "type-filter", "aria-label": "event type" }, h("option", { value: "" }, "all types"));
   const nodeInput = h("input", { id: "node-filter", type: "search", placeholder: "node id", "aria-label": "node id" });
   const logBox = h("div", { class: "log", id: "event-log" });
   main.replaceChildren(
     h("p", {}, SERVE ? "" : h("a", { href: "#/runs" }, "← Runs")),
-    h("h1", {}, runId), header, actionsBox, treeBox,
+    h("h1", {}, runId), header, actionsBox, treeBox, toolsBox,
     h("section", { class: "events" }, h("h2", {}, "Events"),
       h("div", { class: "filters" }, typeSelect, nodeInput, h("span", { class: "muted", id: "event-count" })), logBox),
   );
@@ -274,6 +301,10 @@ export async function runPage(main, runId, life) {
       run = await call("GET", paths.run(runId));
       const frames = await call("GET", paths.frames(runId));
       frame = frames[0] || frame;
+      if (!SERVE) {
+        states.load(await call("GET", paths.nodes(runId)));
+        drawTools(await call("GET", paths.toolCalls(runId)));
+      }
     } catch (error) {
       header.replaceChildren(h("p", { class: "error" }, `${error.code || ""} ${error.message}`));
       return;
@@ -302,6 +333,18 @@ export async function runPage(main, runId, life) {
     }
     const known = new Set([...typeSelect.options].map((o) => o.value));
     for (const type of log.types()) if (!known.has(type)) typeSelect.append(h("option", { value: type }, type));
+  }
+
+  function drawTools(calls) {
+    toolsBox.hidden = calls.length === 0;
+    toolsBox.replaceChildren(h("h2", {}, `Tool calls (${calls.length})`), h("ol", { class: "calls" },
+      calls.map((c) => h("li", { "data-tool": c.tool, "data-status": c.status },
+        h("details", {},
+          h("summary", {}, h("span", { class: "node-id" }, c.tool), " ", badge(c.status),
+            h("span", { class: "muted" }, ` ${c.nodeId} · attempt ${c.attempt} · ${duration(c.startedAtMs, c.finishedAtMs)}`)),
+          h("pre", {}, `input: ${JSON.stringify(c.input, null, 2)}`),
+          c.output !== null ? h("pre", {}, `output: ${JSON.stringify(c.output, null, 2)}`) : null,
+          c.error ? h("pre", { class: "error" }, `error: ${JSON.stringify(c.error, null, 2)}`) : null)))));
   }
 
   function drawActions() {
@@ -356,7 +399,7 @@ export async function runPage(main, runId, life) {
       for (const event of events) if (states.apply(event)) dirty = true;
       log.add(events);
       document.getElementById("event-count").textContent = `${log.events.length} events`;
-      if (events.some((e) => !e.nodeId || e.type.startsWith("Approval"))) refreshSoon();
+      if (events.some((e) => !e.nodeId || /^(Approval|ToolCall|NodeFinished|NodeFailed)/.test(e.type))) refreshSoon();
       draw();
     };
     const timer = setInterval(flush, 100);

@@ -178,3 +178,46 @@ class ApprovalList(msgspec.Struct):
     """``GET /v1/approvals``."""
 
     approvals: list[ApprovalView]
+
+
+class AttemptView(msgspec.Struct, rename="camel", kw_only=True):
+    """One attempt of a node (``GET /v1/runs/{runId}/nodes``)."""
+
+    attempt: int
+    state: str
+    started_at_ms: int
+    finished_at_ms: int | None
+    heartbeat_at_ms: int | None
+    error: Any
+    """The attempt's error (``{name, message, code?}``), ``null`` unless it failed."""
+    cached: bool
+
+
+class NodeView(msgspec.Struct, rename="camel", kw_only=True):
+    """One node (one iteration of it) of a run, with its attempts."""
+
+    node_id: str
+    iteration: int
+    state: str
+    label: str | None
+    last_attempt: int | None
+    updated_at_ms: int
+    attempts: list[AttemptView]
+
+
+class ToolCallView(msgspec.Struct, rename="camel", kw_only=True):
+    """One tool call of a run (``GET /v1/runs/{runId}/tool-calls``)."""
+
+    node_id: str
+    iteration: int
+    attempt: int
+    call_id: str
+    seq: int
+    tool: str
+    status: str
+    """``in-progress``, ``ok``, ``error`` or ``interrupted``."""
+    input: Any
+    output: Any
+    error: Any
+    started_at_ms: int
+    finished_at_ms: int | None
