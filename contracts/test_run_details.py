@@ -12,7 +12,16 @@ from contracts.runs import Runs
 
 NODES = "/v1/runs/{runId}/nodes"
 TOOL_CALLS = "/v1/runs/{runId}/tool-calls"
-NODE_KEYS = {"nodeId", "iteration", "state", "label", "lastAttempt", "updatedAtMs", "attempts"}
+NODE_KEYS = {
+    "nodeId",
+    "iteration",
+    "state",
+    "label",
+    "lastAttempt",
+    "updatedAtMs",
+    "attempts",
+    "output",
+}
 ATTEMPT_KEYS = {
     "attempt",
     "state",
@@ -42,6 +51,7 @@ CALL_KEYS = {
 def test_the_nodes_of_a_finished_run(http: httpx.Client, finished_run: str) -> None:
     nodes = expect_json(http.get(f"/v1/runs/{finished_run}/nodes"))
     assert [n["nodeId"] for n in nodes] == ["first", "second"]
+    assert [n["output"] for n in nodes] == [{"n": 1}, {"n": 2}]
     for node in nodes:
         assert set(node) == NODE_KEYS
         assert node["state"] == "finished" and node["iteration"] == 0
@@ -58,7 +68,7 @@ def test_a_failed_attempt_carries_its_error(http: httpx.Client, runs: Runs) -> N
     run_id = runs.start("failing")
     runs.wait(run_id, "failed")
     [node] = expect_json(http.get(f"/v1/runs/{run_id}/nodes"))
-    assert node["nodeId"] == "explode" and node["state"] == "failed"
+    assert node["nodeId"] == "explode" and node["state"] == "failed" and node["output"] is None
     [attempt] = node["attempts"]
     assert attempt["state"] == "failed"
     assert {"name", "message"} <= set(attempt["error"])
@@ -81,6 +91,8 @@ def test_the_tool_calls_of_a_run(http: httpx.Client, runs: Runs) -> None:
     assert call["error"] is None and call["seq"] == 1  # the attempt's first call
     assert call["startedAtMs"] <= call["finishedAtMs"]
     assert expect_json(http.get(f"/v1/runs/{runs.start('instant')}/tool-calls")) == []
+    [node] = expect_json(http.get(f"/v1/runs/{run_id}/nodes"))
+    assert node["output"] == {"sum": 5}
 
 
 @pytest.mark.contract("GET", TOOL_CALLS, 404)

@@ -166,6 +166,9 @@ def test_filter_the_event_log(served: Any, page: Any) -> None:
     _until(page, "document.querySelector('#event-log').dataset.count === '1'")
     assert page.locator(".log-row").count() == 1
     assert "t3" in page.inner_text(".log-row")
+    output = page.locator('li[data-node="t3"] details.output')
+    output.locator("summary").click()
+    assert output.locator("pre").inner_text() == '"t3"'  # the task's output, as JSON
     assert log.get_attribute("data-count") == "1"
 
 

@@ -176,6 +176,7 @@ class NodeStates {
       node.state = row.state;
       node.attempts = Math.max(node.attempts, row.lastAttempt || 0);
       node.history = row.attempts;
+      node.output = row.output;
       const last = row.attempts[row.attempts.length - 1];
       if (last) {
         node.startedAt = last.startedAtMs;
@@ -231,6 +232,10 @@ function nodeRow(node, kind, depth, actions) {
       a.error ? ` — ${a.error.name || "Error"}: ${a.error.message || ""}` : ""))));
   }
   if (node.lastLog) row.append(h("p", { class: "muted log-line" }, node.lastLog));
+  if (node.output !== undefined && node.output !== null) {
+    row.append(h("details", { class: "output" }, h("summary", {}, "output"),
+      h("pre", {}, JSON.stringify(node.output, null, 2))));
+  }
   return row;
 }
 

@@ -203,6 +203,8 @@ class NodeView(msgspec.Struct, rename="camel", kw_only=True):
     last_attempt: int | None
     updated_at_ms: int
     attempts: list[AttemptView]
+    output: Any
+    """The node's output as JSON (``null`` while it has none)."""
 
 
 class ToolCallView(msgspec.Struct, rename="camel", kw_only=True):

@@ -1,21 +1,29 @@
 """``/v1/runs/{runId}/nodes`` and ``/v1/runs/{runId}/tool-calls``: what a run's nodes did.
 
-Reads for the console (docs/console.md) and any other client: each node with its attempts,
-and the tool-call log. Stored JSON columns are decoded; an unreadable one comes back as its
-text rather than failing the read.
+Reads for the console (docs/console.md) and any other client: each node with its attempts
+and output, and the tool-call log. Stored JSON columns are decoded; an unreadable one comes
+back as its text rather than failing the read. A typed output (a row of its Struct's table)
+is decoded with the Struct of the run's workflow file; when that file cannot be loaded any
+more, the row's columns are given as stored.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import msgspec
 from litestar import Request, get
 from litestar.params import FromPath
 
+from smithers.engine.claims import load_stored
+from smithers.errors import RunNotFound, SmithersError
 from smithers.server.context import context_of
 from smithers.server.http.docs import documented
 from smithers.server.http.wire import AttemptView, NodeView, ToolCallView
+from smithers.store.outputs import OutputTable, output_table_for
+from smithers.store.rows import RunRow
+from smithers.store.run_state import RunState
 
 __all__ = ["DETAIL_ROUTES"]
 
@@ -34,24 +42,27 @@ def _decoded(text: str | None) -> Any:
 @get(
     "/v1/runs/{runId:str}/nodes",
     responses=documented(404),
-    summary="The run's nodes and their attempts",
+    summary="The run's nodes: states, attempts, outputs",
 )
 async def list_nodes(request: AnyRequest, runId: FromPath[str]) -> list[NodeView]:
-    """Every node (one per iteration) with its state and attempts, oldest attempt first;
+    """Every node (one per iteration) with its state, attempts (oldest first) and output;
     nodes in the order they first started, then those that never started, by id."""
-    store, _ = await context_of(request).locate(runId)
-    nodes = await store.reads.list_nodes(runId)
+    store, row = await context_of(request).locate(runId)
+    state = await store.reads.load_state(runId)
+    if state is None:
+        raise RunNotFound(runId)
+    outputs = await _outputs(row, state)
     attempts: dict[tuple[str, int], list[AttemptView]] = {}
-    for row in await store.reads.list_attempts(runId):
-        attempts.setdefault((row.node_id, row.iteration), []).append(
+    for attempt in state.attempts:
+        attempts.setdefault((attempt.node_id, attempt.iteration), []).append(
             AttemptView(
-                attempt=row.attempt,
-                state=row.state,
-                started_at_ms=row.started_at_ms,
-                finished_at_ms=row.finished_at_ms,
-                heartbeat_at_ms=row.heartbeat_at_ms,
-                error=_decoded(row.error_json),
-                cached=bool(row.cached),
+                attempt=attempt.attempt,
+                state=attempt.state,
+                started_at_ms=attempt.started_at_ms,
+                finished_at_ms=attempt.finished_at_ms,
+                heartbeat_at_ms=attempt.heartbeat_at_ms,
+                error=_decoded(attempt.error_json),
+                cached=bool(attempt.cached),
             )
         )
     views = [
@@ -63,8 +74,9 @@ async def list_nodes(request: AnyRequest, runId: FromPath[str]) -> list[NodeView
             last_attempt=node.last_attempt,
             updated_at_ms=node.updated_at_ms,
             attempts=attempts.get((node.node_id, node.iteration), []),
+            output=outputs.get((node.node_id, node.iteration)),
         )
-        for node in nodes
+        for node in state.nodes
     ]
     never = 2**63
 
@@ -73,6 +85,36 @@ async def list_nodes(request: AnyRequest, runId: FromPath[str]) -> list[NodeView
         return (started, view.node_id, view.iteration)
 
     return sorted(views, key=order)
+
+
+_KEYS = ("run_id", "node_id", "iteration")
+
+
+async def _outputs(row: RunRow, state: RunState) -> dict[tuple[str, int], Any]:
+    """Each finished node's output as JSON values."""
+    found: dict[tuple[str, int], Any] = {
+        (r["node_id"], int(r["iteration"])): _decoded(r["payload_json"])
+        for r in state.untyped_outputs
+    }
+    if not state.typed_outputs:
+        return found
+    tables: dict[str, OutputTable] = {}
+    try:
+        loaded = await asyncio.to_thread(load_stored, row)
+        tables = {t.name: t for t in map(output_table_for, loaded.struct_types)}
+    except (SmithersError, OSError):
+        pass  # the file moved or no longer loads: the columns as stored
+    for name, rows in state.typed_outputs.items():
+        table = tables.get(name)
+        for typed in rows:
+            value: Any = {k: v for k, v in dict(typed).items() if k not in _KEYS}
+            if table is not None:
+                try:
+                    value = msgspec.to_builtins(table.decode_row(dict(typed)))
+                except (msgspec.ValidationError, msgspec.DecodeError):
+                    pass  # the Struct changed since: the columns as stored
+            found[(typed["node_id"], int(typed["iteration"]))] = value
+    return found
 
 
 @get(
