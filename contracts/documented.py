@@ -33,8 +33,10 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     # Smithers' additions (docs/http-api.md "Additions"): reads the console needs
     ("GET", "/v1/runs/{runId}/nodes"),
     ("GET", "/v1/runs/{runId}/tool-calls"),
+    ("GET", "/v1/runs/{runId}/input"),
+    ("GET", "/v1/runs/{runId}/transcript"),
 )
-"""Every route of §5 (with its aliases), ``/health`` (§2.1), ``/metrics`` and the two reads
+"""Every route of §5 (with its aliases), ``/health`` (§2.1), ``/metrics`` and the reads
 Smithers adds."""
 
 APPROVAL_PATHS = ("/v1/approvals", "/v1/approval/list", "/approval/list", "/approvals")
@@ -54,6 +56,8 @@ _OWN: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/v1/runs/{runId}/frames"): (400, 404),
     ("GET", "/v1/runs/{runId}/nodes"): (404,),
     ("GET", "/v1/runs/{runId}/tool-calls"): (404,),
+    ("GET", "/v1/runs/{runId}/input"): (404,),
+    ("GET", "/v1/runs/{runId}/transcript"): (404,),
     **{("POST", path): (400, 404, 409, 413) for path in DECISION_PATHS},
     **{("POST", path): (400, 404, 413) for path in SIGNAL_PATHS},
     **{("GET", path): (400,) for path in APPROVAL_PATHS},

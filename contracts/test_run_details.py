@@ -1,5 +1,5 @@
-"""``GET /v1/runs/{runId}/nodes`` and ``GET /v1/runs/{runId}/tool-calls`` (Smithers'
-additions to the API, for the console and any client: docs/http-api.md)."""
+"""``GET /v1/runs/{runId}/nodes``, ``…/tool-calls``, ``…/input`` and ``…/transcript``
+(Smithers' additions to the API, for the console and any client: docs/http-api.md)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from contracts.runs import Runs
 
 NODES = "/v1/runs/{runId}/nodes"
 TOOL_CALLS = "/v1/runs/{runId}/tool-calls"
+INPUT = "/v1/runs/{runId}/input"
+TRANSCRIPT = "/v1/runs/{runId}/transcript"
 NODE_KEYS = {
     "nodeId",
     "iteration",
@@ -98,3 +100,27 @@ def test_the_tool_calls_of_a_run(http: httpx.Client, runs: Runs) -> None:
 @pytest.mark.contract("GET", TOOL_CALLS, 404)
 def test_the_tool_calls_of_an_unknown_run(http: httpx.Client) -> None:
     expect_error(http.get(f"/v1/runs/{MISSING_RUN}/tool-calls"), 404, "NOT_FOUND", "Run not found")
+
+
+@pytest.mark.contract("GET", INPUT, 200)
+def test_the_input_of_a_run(http: httpx.Client, runs: Runs, finished_run: str) -> None:
+    given = {"city": "Lyon", "days": [1, 2], "nested": {"ok": True}}
+    run_id = runs.start("instant", given)
+    assert expect_json(http.get(f"/v1/runs/{run_id}/input")) == {"runId": run_id, "input": given}
+    started_without = expect_json(http.get(f"/v1/runs/{finished_run}/input"))
+    assert started_without == {"runId": finished_run, "input": {}}
+
+
+@pytest.mark.contract("GET", INPUT, 404)
+def test_the_input_of_an_unknown_run(http: httpx.Client) -> None:
+    expect_error(http.get(f"/v1/runs/{MISSING_RUN}/input"), 404, "NOT_FOUND", "Run not found")
+
+
+@pytest.mark.contract("GET", TRANSCRIPT, 200)
+def test_a_run_without_agents_has_no_transcript(http: httpx.Client, finished_run: str) -> None:
+    assert expect_json(http.get(f"/v1/runs/{finished_run}/transcript")) == []
+
+
+@pytest.mark.contract("GET", TRANSCRIPT, 404)
+def test_the_transcript_of_an_unknown_run(http: httpx.Client) -> None:
+    expect_error(http.get(f"/v1/runs/{MISSING_RUN}/transcript"), 404, "NOT_FOUND", "Run not found")

@@ -45,6 +45,11 @@ _TOOL_CALLS = (
     .where(s.tool_calls.c.run_id == bindparam("run_id"))
     .order_by(s.tool_calls.c.started_at_ms, s.tool_calls.c.seq)
 )
+_RUN_TRANSCRIPT = (
+    select(s.transcripts)
+    .where(s.transcripts.c.run_id == bindparam("run_id"))
+    .order_by(s.transcripts.c.created_at_ms, s.transcripts.c.node_id, s.transcripts.c.turn)
+)
 _TRANSCRIPT = (
     select(s.transcripts)
     .where(
@@ -300,6 +305,11 @@ class Reads:
         turns = [TranscriptRow(**r) for r in await self.db.fetch_all(_TRANSCRIPT, params)]
         calls = [ToolCallRow(**r) for r in await self.db.fetch_all(_NODE_TOOL_CALLS, params)]
         return turns, calls
+
+    async def run_transcript(self, run_id: str) -> list[TranscriptRow]:
+        """Every committed turn of the run's agent attempts, in the order they were made."""
+        rows = await self.db.fetch_all(_RUN_TRANSCRIPT, {"run_id": run_id})
+        return [TranscriptRow(**r) for r in rows]
 
     async def list_approvals(self, run_id: str) -> list[ApprovalRow]:
         """Every approval row of a run."""

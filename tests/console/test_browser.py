@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from smithers.agents.testing import Reply, ScriptedModel
 from smithers.server.process.runner import free_port
 from tests.server.process import ServerProcess, status_of, wait_until
 
@@ -362,3 +363,38 @@ def test_a_run_page_shows_tool_calls_and_every_attempt(
     assert "attempt 1: failed" in history.nth(0).inner_text()
     assert "first attempt fails" in history.nth(0).inner_text()
     assert "attempt 2: finished" in history.nth(1).inner_text()
+
+
+AGENT = """
+import os
+from smithers import Task, workflow
+from smithers.agents import OpenAIAgent
+
+agent = OpenAIAgent(model="m-3", base_url=os.environ["MODEL_URL"])
+
+@workflow("agent")
+def build(ctx):
+    return Task("ask", agent=agent, prompt=f"Plan a trip to {ctx.input['city']}.")
+"""
+
+
+def test_a_run_page_shows_the_input_and_the_agents_conversation(
+    project: Path, tmp_path: Path, page: Any
+) -> None:
+    (project / "agent.py").write_text(textwrap.dedent(AGENT))
+    with ScriptedModel([Reply("Take the train.", input_tokens=40, output_tokens=6)]) as model:
+        env = {"MODEL_URL": model.base_url, "OPENAI_API_KEY": "sk-test-console"}
+        with (
+            ServerProcess(project, str(tmp_path / "a.db"), token=TOKEN, env=env) as server,
+            httpx.Client(base_url=server.url, headers=AUTH, timeout=20) as client,
+        ):
+            run_id = _start(client, "agent.py", {"city": "Lyon"})
+            wait_until(lambda: status_of(client, run_id) == "finished", timeout=30)
+            _sign_in(page, server.url, f"#/runs/{run_id}")
+            _status(page, "finished")
+            turn = page.locator('.transcript li[data-role="assistant"][data-node="ask"]')
+            turn.wait_for()
+            assert "Take the train." in turn.inner_text()
+            assert "40 in / 6 out tokens" in turn.inner_text()
+            page.locator("details.input summary").click()
+            assert '"city": "Lyon"' in page.inner_text("details.input pre")

@@ -1,14 +1,18 @@
-"""``GET /v1/runs/{runId}/nodes`` with typed outputs: decoded with the workflow's Struct, or
-given as their table's columns once the workflow file no longer loads."""
+"""``GET /v1/runs/{runId}/nodes`` with typed outputs (decoded with the workflow's Struct, or
+given as their table's columns once the workflow file no longer loads), and the input and
+transcript of an agent run."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import textwrap
 from pathlib import Path
 
+import pytest
 from litestar.testing import AsyncTestClient
 
+from smithers.agents.testing import Call, Reply, ScriptedModel
 from smithers.server.app import create_app
 from smithers.server.process.settings import ServerSettings
 
@@ -44,3 +48,61 @@ async def test_typed_outputs_decoded_then_as_stored(tmp_path: Path) -> None:
         [node] = (await client.get(f"/v1/runs/{run_id}/nodes")).json()
         # the file no longer loads: the row's columns, as SQLite keeps them
         assert node["output"] == {"ok": 1, "tags": '["a","b"]', "score": 0.5}
+
+
+AGENT = """
+import os
+from smithers import Task, workflow
+from smithers.agents import OpenAIAgent
+from smithers.tools import ToolContext, tool
+
+@tool
+async def lookup(t: ToolContext, city: str) -> str:
+    \"\"\"The weather.\"\"\"
+    return f"sunny in {city}"
+
+agent = OpenAIAgent(model="m-2", base_url=os.environ["MODEL_URL"], tools=[lookup])
+
+@workflow("agent")
+def build(ctx):
+    return Task("ask", agent=agent, prompt="Weather in Lyon?")
+"""
+
+
+async def test_the_transcript_and_input_of_an_agent_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "agent.py").write_text(textwrap.dedent(AGENT))
+    script = [Call("lookup", {"city": "Lyon"}, input_tokens=12, output_tokens=3), Reply("Sunny.")]
+    settings = ServerSettings(db=str(tmp_path / "s.db"), root_dir=root, sandbox="none")
+    with ScriptedModel(script) as model:
+        monkeypatch.setenv("MODEL_URL", model.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        async with AsyncTestClient(create_app(settings)) as client:
+            body = {"workflowPath": "agent.py", "input": {"who": "ann"}}
+            run_id = (await client.post("/v1/runs", json=body)).json()["runId"]
+            await _finished(client, run_id)
+            turns = (await client.get(f"/v1/runs/{run_id}/transcript")).json()
+            given = (await client.get(f"/v1/runs/{run_id}/input")).json()
+    assert given == {"runId": run_id, "input": {"who": "ann"}}
+    assert [(t["nodeId"], t["attempt"], t["role"]) for t in turns] == [
+        ("ask", 1, "assistant"),
+        ("ask", 1, "tool"),
+        ("ask", 1, "assistant"),
+    ]
+    assert [t["turn"] for t in turns] == sorted(t["turn"] for t in turns)
+    first, answered, final = turns
+    assert first["usage"]["input_tokens"] == 12 and first["usage"]["output_tokens"] == 3
+    assert "lookup" in json.dumps(first["content"])
+    assert answered["usage"] is None and "sunny in Lyon" in json.dumps(answered["content"])
+    assert "Sunny." in json.dumps(final["content"])
+
+
+async def _finished(client: AsyncTestClient, run_id: str) -> None:  # type: ignore[type-arg]
+    for _ in range(250):
+        if (await client.get(f"/v1/runs/{run_id}")).json()["status"] == "finished":
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"run {run_id} did not finish")

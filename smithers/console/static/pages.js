@@ -18,6 +18,8 @@ export const paths = {
   cancel: (id) => (SERVE ? "/cancel" : `/v1/runs/${enc(id)}/cancel`),
   resume: (id) => `/v1/runs/${enc(id)}/resume`,
   nodes: (id) => `/v1/runs/${enc(id)}/nodes`,
+  input: (id) => `/v1/runs/${enc(id)}/input`,
+  transcript: (id) => `/v1/runs/${enc(id)}/transcript`,
   toolCalls: (id) => `/v1/runs/${enc(id)}/tool-calls`,
   signal: (id, name) => `/v1/runs/${enc(id)}/signals/${enc(name)}`,
 };
@@ -262,12 +264,14 @@ export async function runPage(main, runId, life) {
   const actionsBox = h("section", { class: "actions", "aria-label": "Actions" });
   const treeBox = h("section", { class: "nodes" }, h("h2", {}, "Nodes"));
   const toolsBox = h("section", { class: "tool-calls", hidden: true });
+  const talkBox = h("section", { class: "transcript", hidden: true });
+  let input;
   const typeSelect = h("select", { id: "type-filter", "aria-label": "event type" }, h("option", { value: "" }, "all types"));
   const nodeInput = h("input", { id: "node-filter", type: "search", placeholder: "node id", "aria-label": "node id" });
   const logBox = h("div", { class: "log", id: "event-log" });
   main.replaceChildren(
     h("p", {}, SERVE ? "" : h("a", { href: "#/runs" }, "← Runs")),
-    h("h1", {}, runId), header, actionsBox, treeBox, toolsBox,
+    h("h1", {}, runId), header, actionsBox, treeBox, talkBox, toolsBox,
     h("section", { class: "events" }, h("h2", {}, "Events"),
       h("div", { class: "filters" }, typeSelect, nodeInput, h("span", { class: "muted", id: "event-count" })), logBox),
   );
@@ -309,6 +313,8 @@ export async function runPage(main, runId, life) {
       if (!SERVE) {
         states.load(await call("GET", paths.nodes(runId)));
         drawTools(await call("GET", paths.toolCalls(runId)));
+        drawTranscript(await call("GET", paths.transcript(runId)));
+        if (input === undefined) input = (await call("GET", paths.input(runId))).input;
       }
     } catch (error) {
       header.replaceChildren(h("p", { class: "error" }, `${error.code || ""} ${error.message}`));
@@ -328,7 +334,10 @@ export async function runPage(main, runId, life) {
         h("dt", {}, "Workflow"), h("dd", {}, run.workflowName),
         h("dt", {}, "Created"), h("dd", {}, when(run.createdAtMs)),
         h("dt", {}, "Duration"), h("dd", {}, duration(run.startedAtMs, run.finishedAtMs)),
-        h("dt", {}, "Nodes"), h("dd", {}, Object.entries(run.summary || {}).map(([s, n]) => `${s} ${n}`).join(", ") || "—")),
+        h("dt", {}, "Nodes"), h("dd", {}, Object.entries(run.summary || {}).map(([s, n]) => `${s} ${n}`).join(", ") || "—"),
+        input === undefined ? null : h("dt", {}, "Input"),
+        input === undefined ? null : h("dd", {}, h("details", { class: "input" }, h("summary", {}, "show"),
+          h("pre", {}, JSON.stringify(input, null, 2))))),
       error,
     ].filter(Boolean));
     treeBox.replaceChildren(h("h2", {}, "Nodes"), treeOf(frame, states, actions));
@@ -350,6 +359,20 @@ export async function runPage(main, runId, life) {
           h("pre", {}, `input: ${JSON.stringify(c.input, null, 2)}`),
           c.output !== null ? h("pre", {}, `output: ${JSON.stringify(c.output, null, 2)}`) : null,
           c.error ? h("pre", { class: "error" }, `error: ${JSON.stringify(c.error, null, 2)}`) : null)))));
+  }
+
+  function drawTranscript(turns) {
+    talkBox.hidden = turns.length === 0;
+    const said = (content) => {
+      if (typeof content === "string") return content;
+      if (content && typeof content.text === "string" && content.text) return content.text;
+      return JSON.stringify(content, null, 2);
+    };
+    talkBox.replaceChildren(h("h2", {}, "Agent conversation"), h("ol", { class: "turns" },
+      turns.map((t) => h("li", { "data-role": t.role, "data-node": t.nodeId },
+        h("div", { class: "muted" }, `${t.nodeId} · attempt ${t.attempt} · ${t.role}`,
+          t.usage ? ` · ${t.usage.input_tokens ?? 0} in / ${t.usage.output_tokens ?? 0} out tokens` : ""),
+        h("pre", {}, said(t.content))))));
   }
 
   function drawActions() {

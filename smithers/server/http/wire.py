@@ -223,3 +223,26 @@ class ToolCallView(msgspec.Struct, rename="camel", kw_only=True):
     error: Any
     started_at_ms: int
     finished_at_ms: int | None
+
+
+class RunInput(msgspec.Struct, rename="camel", kw_only=True):
+    """``GET /v1/runs/{runId}/input``: the input the run was started with."""
+
+    run_id: str
+    input: Any
+
+
+class TurnView(msgspec.Struct, rename="camel", kw_only=True):
+    """One committed turn of an agent's conversation (``GET /v1/runs/{runId}/transcript``)."""
+
+    node_id: str
+    iteration: int
+    attempt: int
+    turn: int
+    role: str
+    """``user``, ``assistant``, ``tool`` (the answers to a turn's tool calls) or ``session``
+    (a coding CLI's session id)."""
+    content: Any
+    usage: Any
+    """The turn's token usage (assistant turns), else ``null``."""
+    created_at_ms: int

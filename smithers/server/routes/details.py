@@ -1,10 +1,12 @@
-"""``/v1/runs/{runId}/nodes`` and ``/v1/runs/{runId}/tool-calls``: what a run's nodes did.
+"""``/v1/runs/{runId}/nodes``, ``…/tool-calls``, ``…/input``, ``…/transcript``: what a run
+was given and what its nodes did.
 
 Reads for the console (docs/console.md) and any other client: each node with its attempts
-and output, and the tool-call log. Stored JSON columns are decoded; an unreadable one comes
-back as its text rather than failing the read. A typed output (a row of its Struct's table)
-is decoded with the Struct of the run's workflow file; when that file cannot be loaded any
-more, the row's columns are given as stored.
+and output, the tool-call log, the run's input and its agents' conversations. Stored JSON
+columns are decoded; an unreadable one comes back as its text rather than failing the read.
+A typed output (a row of its Struct's table) is decoded with the Struct of the run's
+workflow file; when that file cannot be loaded any more, the row's columns are given as
+stored.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from smithers.engine.claims import load_stored
 from smithers.errors import RunNotFound, SmithersError
 from smithers.server.context import context_of
 from smithers.server.http.docs import documented
-from smithers.server.http.wire import AttemptView, NodeView, ToolCallView
+from smithers.server.http.wire import AttemptView, NodeView, RunInput, ToolCallView, TurnView
 from smithers.store.outputs import OutputTable, output_table_for
 from smithers.store.rows import RunRow
 from smithers.store.run_state import RunState
@@ -145,4 +147,36 @@ async def list_tool_calls(request: AnyRequest, runId: FromPath[str]) -> list[Too
     ]
 
 
-DETAIL_ROUTES = [list_nodes, list_tool_calls]
+@get("/v1/runs/{runId:str}/input", responses=documented(404), summary="The run's input")
+async def run_input(request: AnyRequest, runId: FromPath[str]) -> RunInput:
+    """The input the run was started with, as JSON (``{}`` when none was given)."""
+    _, row = await context_of(request).locate(runId)
+    given = _decoded(row.input_json)
+    return RunInput(run_id=runId, input={} if given is None else given)
+
+
+@get(
+    "/v1/runs/{runId:str}/transcript",
+    responses=documented(404),
+    summary="The run's agent conversations",
+)
+async def run_transcript(request: AnyRequest, runId: FromPath[str]) -> list[TurnView]:
+    """Every committed turn of the run's agent tasks, in the order they were made (a run
+    without agent tasks has none)."""
+    store, _ = await context_of(request).locate(runId)
+    return [
+        TurnView(
+            node_id=row.node_id,
+            iteration=row.iteration,
+            attempt=row.attempt,
+            turn=row.turn,
+            role=row.role,
+            content=_decoded(row.content_json),
+            usage=_decoded(row.usage_json),
+            created_at_ms=row.created_at_ms,
+        )
+        for row in await store.reads.run_transcript(runId)
+    ]
+
+
+DETAIL_ROUTES = [list_nodes, list_tool_calls, run_input, run_transcript]
