@@ -35,6 +35,7 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("GET", "/v1/runs/{runId}/tool-calls"),
     ("GET", "/v1/runs/{runId}/input"),
     ("GET", "/v1/runs/{runId}/transcript"),
+    ("GET", "/v1/run-counts"),
 )
 """Every route of §5 (with its aliases), ``/health`` (§2.1), ``/metrics`` and the reads
 Smithers adds."""
@@ -58,6 +59,7 @@ _OWN: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/v1/runs/{runId}/tool-calls"): (404,),
     ("GET", "/v1/runs/{runId}/input"): (404,),
     ("GET", "/v1/runs/{runId}/transcript"): (404,),
+    ("GET", "/v1/run-counts"): (400,),
     **{("POST", path): (400, 404, 409, 413) for path in DECISION_PATHS},
     **{("POST", path): (400, 404, 413) for path in SIGNAL_PATHS},
     **{("GET", path): (400,) for path in APPROVAL_PATHS},

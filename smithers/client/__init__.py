@@ -24,21 +24,27 @@ from smithers.client.errors import (
     SmithersHTTPError,
 )
 from smithers.client.models import (
+    Attempt,
     Decision,
     Frame,
     Health,
+    Node,
     PendingApproval,
     ResumeResult,
     Run,
+    RunCounts,
     RunEvent,
     RunRecord,
     RunRef,
     SignalReceipt,
+    ToolCall,
+    Turn,
 )
 from smithers.client.sync_client import Client
 
 __all__ = [
     "AsyncClient",
+    "Attempt",
     "AuthenticationError",
     "BadRequestError",
     "Client",
@@ -47,11 +53,13 @@ __all__ = [
     "EventStreamError",
     "Frame",
     "Health",
+    "Node",
     "NotFoundError",
     "PayloadTooLargeError",
     "PendingApproval",
     "ResumeResult",
     "Run",
+    "RunCounts",
     "RunEvent",
     "RunRecord",
     "RunRef",
@@ -59,4 +67,6 @@ __all__ = [
     "SignalReceipt",
     "SmithersClientError",
     "SmithersHTTPError",
+    "ToolCall",
+    "Turn",
 ]

@@ -16,13 +16,17 @@ from smithers.client.models import (
     Decision,
     Frame,
     Health,
+    Node,
     PendingApproval,
     ResumeResult,
     Run,
+    RunCounts,
     RunEvent,
     RunRecord,
     RunRef,
     SignalReceipt,
+    ToolCall,
+    Turn,
 )
 from smithers.client.sse import EventCursor
 
@@ -102,10 +106,36 @@ class AsyncClient:
         return await self._send(calls.get_run(run_id))
 
     async def list_runs(
-        self, *, limit: int | None = None, status: str | None = None
+        self,
+        *,
+        limit: int | None = None,
+        status: str | None = None,
+        workflow: str | None = None,
+        before: RunRecord | None = None,
     ) -> list[RunRecord]:
-        """Runs of the server database, newest first."""
-        return await self._send(calls.list_runs(limit, status))
+        """Runs of the server database, newest first; ``before``: the last run of the
+        previous page (the runs older than it come next)."""
+        return await self._send(calls.list_runs(limit, status, workflow, before))
+
+    async def run_counts(self, *, workflow: str | None = None) -> RunCounts:
+        """How many runs have each status (of one workflow, when given)."""
+        return await self._send(calls.run_counts(workflow))
+
+    async def list_nodes(self, run_id: str) -> list[Node]:
+        """The run's nodes with their attempts and outputs."""
+        return await self._send(calls.list_nodes(run_id))
+
+    async def list_tool_calls(self, run_id: str) -> list[ToolCall]:
+        """The run's tool calls, in the order they started."""
+        return await self._send(calls.list_tool_calls(run_id))
+
+    async def run_input(self, run_id: str) -> Any:
+        """The input the run was started with."""
+        return (await self._send(calls.run_input(run_id))).input
+
+    async def transcript(self, run_id: str) -> list[Turn]:
+        """The committed turns of the run's agent tasks."""
+        return await self._send(calls.transcript(run_id))
 
     async def list_frames(
         self, run_id: str, *, limit: int | None = None, after_frame_no: int | None = None

@@ -19,12 +19,17 @@ from smithers.client.models import (
     Decision,
     Frame,
     Health,
+    Node,
     PendingApproval,
     ResumeResult,
     Run,
+    RunCounts,
+    RunInput,
     RunRecord,
     RunRef,
     SignalReceipt,
+    ToolCall,
+    Turn,
 )
 
 __all__ = ["DEFAULT_BASE_URL", "Call", "auth_headers", "run_path"]
@@ -130,9 +135,41 @@ def get_run(run_id: str) -> Call[Run]:
     return Call("GET", run_path(run_id), _decoder(Run))
 
 
-def list_runs(limit: int | None, status: str | None) -> Call[list[RunRecord]]:
-    """``GET /v1/runs``."""
-    return Call("GET", "/v1/runs", _decoder(list[RunRecord]), _params(limit=limit, status=status))
+def list_runs(
+    limit: int | None,
+    status: str | None,
+    workflow: str | None = None,
+    before: RunRecord | None = None,
+) -> Call[list[RunRecord]]:
+    """``GET /v1/runs`` (``before``: the last run of the previous page)."""
+    cursor = None if before is None else f"{before.created_at_ms}:{before.run_id}"
+    params = _params(limit=limit, status=status, workflow=workflow, before=cursor)
+    return Call("GET", "/v1/runs", _decoder(list[RunRecord]), params)
+
+
+def run_counts(workflow: str | None) -> Call[RunCounts]:
+    """``GET /v1/run-counts``."""
+    return Call("GET", "/v1/run-counts", _decoder(RunCounts), _params(workflow=workflow))
+
+
+def list_nodes(run_id: str) -> Call[list[Node]]:
+    """``GET /v1/runs/{runId}/nodes``."""
+    return Call("GET", run_path(run_id, "nodes"), _decoder(list[Node]))
+
+
+def list_tool_calls(run_id: str) -> Call[list[ToolCall]]:
+    """``GET /v1/runs/{runId}/tool-calls``."""
+    return Call("GET", run_path(run_id, "tool-calls"), _decoder(list[ToolCall]))
+
+
+def run_input(run_id: str) -> Call[RunInput]:
+    """``GET /v1/runs/{runId}/input``."""
+    return Call("GET", run_path(run_id, "input"), _decoder(RunInput))
+
+
+def transcript(run_id: str) -> Call[list[Turn]]:
+    """``GET /v1/runs/{runId}/transcript``."""
+    return Call("GET", run_path(run_id, "transcript"), _decoder(list[Turn]))
 
 
 def list_frames(run_id: str, limit: int | None, after_frame_no: int | None) -> Call[list[Frame]]:

@@ -11,16 +11,22 @@ from typing import Any
 import msgspec
 
 __all__ = [
+    "Attempt",
     "Decision",
     "Frame",
     "Health",
+    "Node",
     "PendingApproval",
     "ResumeResult",
     "Run",
+    "RunCounts",
     "RunEvent",
+    "RunInput",
     "RunRecord",
     "RunRef",
     "SignalReceipt",
+    "ToolCall",
+    "Turn",
 ]
 
 
@@ -148,3 +154,72 @@ class RunEvent(msgspec.Struct, frozen=True):
     seq: int
     type: str
     data: dict[str, Any]
+
+
+class Attempt(_Body):
+    """One attempt of a node."""
+
+    attempt: int
+    state: str
+    started_at_ms: int
+    finished_at_ms: int | None = None
+    heartbeat_at_ms: int | None = None
+    error: Any = None
+    cached: bool = False
+
+
+class Node(_Body):
+    """One node (one iteration of it) of a run: ``GET /v1/runs/{runId}/nodes``."""
+
+    node_id: str
+    iteration: int
+    state: str
+    updated_at_ms: int
+    attempts: list[Attempt]
+    label: str | None = None
+    last_attempt: int | None = None
+    output: Any = None
+
+
+class ToolCall(_Body):
+    """One tool call of a run: ``GET /v1/runs/{runId}/tool-calls``."""
+
+    node_id: str
+    iteration: int
+    attempt: int
+    call_id: str
+    seq: int
+    tool: str
+    status: str
+    started_at_ms: int
+    input: Any = None
+    output: Any = None
+    error: Any = None
+    finished_at_ms: int | None = None
+
+
+class Turn(_Body):
+    """One committed turn of an agent's conversation: ``GET /v1/runs/{runId}/transcript``."""
+
+    node_id: str
+    iteration: int
+    attempt: int
+    turn: int
+    role: str
+    created_at_ms: int
+    content: Any = None
+    usage: Any = None
+
+
+class RunCounts(_Body):
+    """``GET /v1/run-counts``."""
+
+    total: int
+    by_status: dict[str, int]
+
+
+class RunInput(_Body):
+    """``GET /v1/runs/{runId}/input``."""
+
+    run_id: str
+    input: Any = None

@@ -16,13 +16,17 @@ from smithers.client.models import (
     Decision,
     Frame,
     Health,
+    Node,
     PendingApproval,
     ResumeResult,
     Run,
+    RunCounts,
     RunEvent,
     RunRecord,
     RunRef,
     SignalReceipt,
+    ToolCall,
+    Turn,
 )
 from smithers.client.sse import EventCursor
 
@@ -99,9 +103,37 @@ class Client:
         """A run's status, timestamps, node counts and error."""
         return self._send(calls.get_run(run_id))
 
-    def list_runs(self, *, limit: int | None = None, status: str | None = None) -> list[RunRecord]:
-        """Runs of the server database, newest first."""
-        return self._send(calls.list_runs(limit, status))
+    def list_runs(
+        self,
+        *,
+        limit: int | None = None,
+        status: str | None = None,
+        workflow: str | None = None,
+        before: RunRecord | None = None,
+    ) -> list[RunRecord]:
+        """Runs of the server database, newest first; ``before``: the last run of the
+        previous page (the runs older than it come next)."""
+        return self._send(calls.list_runs(limit, status, workflow, before))
+
+    def run_counts(self, *, workflow: str | None = None) -> RunCounts:
+        """How many runs have each status (of one workflow, when given)."""
+        return self._send(calls.run_counts(workflow))
+
+    def list_nodes(self, run_id: str) -> list[Node]:
+        """The run's nodes with their attempts and outputs."""
+        return self._send(calls.list_nodes(run_id))
+
+    def list_tool_calls(self, run_id: str) -> list[ToolCall]:
+        """The run's tool calls, in the order they started."""
+        return self._send(calls.list_tool_calls(run_id))
+
+    def run_input(self, run_id: str) -> Any:
+        """The input the run was started with."""
+        return (self._send(calls.run_input(run_id))).input
+
+    def transcript(self, run_id: str) -> list[Turn]:
+        """The committed turns of the run's agent tasks."""
+        return self._send(calls.transcript(run_id))
 
     def list_frames(
         self, run_id: str, *, limit: int | None = None, after_frame_no: int | None = None

@@ -40,3 +40,15 @@ async def test_signal_cancel_and_resume(aclient: AsyncClient, server: Deployment
     with pytest.raises(NotFoundError) as caught:
         await aclient.cancel_run("client-no-such-run")
     assert caught.value.message == "Run not found"
+
+
+async def test_run_details_awaited(aclient: AsyncClient, server: Deployment) -> None:
+    run_id = (await aclient.start_run(server.workflow("tooling"))).run_id
+    await await_status(aclient, run_id, "finished")
+    assert [n.output for n in await aclient.list_nodes(run_id)] == [{"sum": 5}]
+    assert [c.tool for c in await aclient.list_tool_calls(run_id)] == ["add"]
+    assert await aclient.run_input(run_id) == {}
+    assert await aclient.transcript(run_id) == []
+    assert (await aclient.run_counts()).total >= 1
+    listed = await aclient.list_runs(limit=1, workflow="contract-tooling")
+    assert [r.workflow_name for r in listed] == ["contract-tooling"]

@@ -11,6 +11,7 @@ import smithers.client
 def test_public_names() -> None:
     assert smithers.client.__all__ == [
         "AsyncClient",
+        "Attempt",
         "AuthenticationError",
         "BadRequestError",
         "Client",
@@ -19,11 +20,13 @@ def test_public_names() -> None:
         "EventStreamError",
         "Frame",
         "Health",
+        "Node",
         "NotFoundError",
         "PayloadTooLargeError",
         "PendingApproval",
         "ResumeResult",
         "Run",
+        "RunCounts",
         "RunEvent",
         "RunRecord",
         "RunRef",
@@ -31,6 +34,8 @@ def test_public_names() -> None:
         "SignalReceipt",
         "SmithersClientError",
         "SmithersHTTPError",
+        "ToolCall",
+        "Turn",
     ]
     assert all(hasattr(smithers.client, name) for name in smithers.client.__all__)
 

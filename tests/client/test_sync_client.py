@@ -15,14 +15,17 @@ from smithers.client import (
     Decision,
     Frame,
     Health,
+    Node,
     NotFoundError,
     PayloadTooLargeError,
     PendingApproval,
     ResumeResult,
     Run,
+    RunCounts,
     RunRecord,
     RunRef,
     SignalReceipt,
+    ToolCall,
 )
 from tests.client.waiting import wait_for
 
@@ -142,3 +145,27 @@ def test_wrong_token(server: Deployment) -> None:
         with pytest.raises(AuthenticationError) as caught:
             client.list_runs()
     assert caught.value.status == 401 and caught.value.code == "UNAUTHORIZED"
+
+
+def test_run_details_pages_and_counts(client: Client, server: Deployment) -> None:
+    tooled = client.start_run(server.workflow("tooling"), {"from": "client"}).run_id
+    wait_for(client, tooled, "finished")
+    [node] = client.list_nodes(tooled)
+    assert isinstance(node, Node) and node.node_id == "calculate" and node.output == {"sum": 5}
+    assert [a.state for a in node.attempts] == ["finished"]
+    [call] = client.list_tool_calls(tooled)
+    assert isinstance(call, ToolCall) and (call.tool, call.input, call.output) == (
+        "add",
+        {"a": 2, "b": 3},
+        5,
+    )
+    assert client.run_input(tooled) == {"from": "client"}
+    assert client.transcript(tooled) == []
+    counts = client.run_counts(workflow="contract-tooling")
+    assert isinstance(counts, RunCounts) and counts.total == sum(counts.by_status.values()) >= 1
+    first = client.list_runs(limit=1, workflow="contract-tooling")
+    older = client.list_runs(limit=1000, workflow="contract-tooling", before=first[0])
+    assert first[0].run_id not in {r.run_id for r in older}
+    assert len(first) + len(older) == counts.total
+    with pytest.raises(NotFoundError):
+        client.list_nodes("contract-no-such-run")

@@ -398,3 +398,26 @@ def test_a_run_page_shows_the_input_and_the_agents_conversation(
             assert "40 in / 6 out tokens" in turn.inner_text()
             page.locator("details.input summary").click()
             assert '"city": "Lyon"' in page.inner_text("details.input pre")
+
+
+def test_the_runs_page_pages_filters_and_counts(served: Any, page: Any) -> None:
+    server, client = served
+    ids = [_start(client, "steps.py", {"n": 1}) for _ in range(53)]
+    waiting = _start(client, "approve.py")
+    wait_until(lambda: status_of(client, ids[-1]) == "finished", timeout=30)
+    wait_until(lambda: status_of(client, waiting) == "waiting-approval")
+    _sign_in(page, server.url)
+    rows = page.locator("table.runs tbody tr")
+    _until(page, "document.querySelectorAll('table.runs tbody tr').length === 50")
+    page.click("#more-runs")
+    _until(page, "document.querySelectorAll('table.runs tbody tr').length === 54")
+    assert page.locator("#more-runs").is_hidden()
+    shown = [rows.nth(i).get_attribute("data-run") for i in range(54)]
+    assert sorted(shown) == sorted([*ids, waiting])
+    assert "54 runs" in page.inner_text(".counts")
+    page.fill("#workflow-filter", "approve")
+    page.press("#workflow-filter", "Enter")
+    _until(page, "document.querySelectorAll('table.runs tbody tr').length === 1")
+    assert rows.first.get_attribute("data-run") == waiting
+    assert page.inner_text('[data-count-of="waiting-approval"]').strip().endswith("1")
+    assert "1 run of approve" in page.inner_text(".counts")

@@ -81,10 +81,11 @@ async function act(label, action) {
 export function runsPage(main, query, life) {
   const status = query.get("status") || "";
   const workflow = query.get("workflow") || "";
-  let limit = Number(query.get("limit")) || 50;
+  const PAGE = 50;
+  let pages = 1;
   const counts = h("p", { class: "counts", "aria-live": "polite" });
   const body = h("tbody");
-  const more = h("button", { type: "button", class: "quiet", onclick: () => { limit = Math.min(1000, limit + 50); load(); } }, "Show more");
+  const more = h("button", { type: "button", class: "quiet", id: "more-runs", onclick: () => { pages += 1; load(); } }, "Show more");
   const statusSelect = h("select", { id: "status-filter", onchange: () => go({ status: statusSelect.value }) },
     h("option", { value: "" }, "any status"), STATUSES.map((s) => h("option", { value: s, selected: s === status }, s)));
   const workflowInput = h("input", { id: "workflow-filter", type: "search", value: workflow, placeholder: "workflow name" });
@@ -105,28 +106,43 @@ export function runsPage(main, query, life) {
       body)),
     more,
   );
+  /** The first ``pages`` pages, each after the last run of the one before. */
+  async function listed() {
+    const all = [];
+    let last = null;
+    for (let page = 0; page < pages; page += 1) {
+      const params = new URLSearchParams({ limit: String(PAGE) });
+      if (status) params.set("status", status);
+      if (workflow) params.set("workflow", workflow);
+      if (last) params.set("before", `${last.createdAtMs}:${last.runId}`);
+      const batch = await call("GET", `/v1/runs?${params}`);
+      all.push(...batch);
+      if (batch.length < PAGE) return { runs: all, end: true };
+      last = batch[batch.length - 1];
+    }
+    return { runs: all, end: false };
+  }
   async function load() {
-    const params = new URLSearchParams({ limit: String(limit) });
-    if (status) params.set("status", status);
-    let runs;
+    let result;
+    let tally;
     try {
-      runs = await call("GET", `/v1/runs?${params}`);
+      result = await listed();
+      tally = await call("GET", `/v1/run-counts${workflow ? `?${new URLSearchParams({ workflow })}` : ""}`);
     } catch (error) {
       counts.textContent = error.message;
       return;
     }
-    const listed = workflow ? runs.filter((r) => r.workflowName === workflow) : runs;
-    const byStatus = {};
-    for (const run of listed) byStatus[run.status] = (byStatus[run.status] || 0) + 1;
-    counts.replaceChildren(`${listed.length} run${listed.length === 1 ? "" : "s"} shown`,
-      ...Object.entries(byStatus).map(([s, n]) => h("span", { class: "count" }, badge(s), ` ${n}`)));
-    body.replaceChildren(...listed.map((run) => h("tr", { "data-run": run.runId, "data-status": run.status },
+    const { runs, end } = result;
+    counts.replaceChildren(`${tally.total} run${tally.total === 1 ? "" : "s"}${workflow ? ` of ${workflow}` : ""}`,
+      ...Object.entries(tally.byStatus).map(([s, n]) => h("span", { class: "count", "data-count-of": s }, badge(s), ` ${n}`)),
+      h("span", { class: "muted" }, `· ${runs.length} shown`));
+    body.replaceChildren(...runs.map((run) => h("tr", { "data-run": run.runId, "data-status": run.status },
       h("td", {}, h("a", { href: `#/runs/${enc(run.runId)}` }, run.runId)),
       h("td", {}, run.workflowName),
       h("td", {}, badge(run.status)),
       h("td", {}, when(run.createdAtMs)),
       h("td", {}, duration(run.startedAtMs, run.finishedAtMs)))));
-    more.hidden = runs.length < limit || limit >= 1000;
+    more.hidden = end;
   }
   load();
   life.every(REFRESH_MS, load);

@@ -22,6 +22,7 @@ from smithers.errors import InvalidRequest
 from smithers.server.http.bodies import decode_object
 from smithers.server.http.wire import Wire
 from smithers.statuses import RunStatus
+from smithers.store.run_listing import Cursor
 
 __all__ = [
     "INT64_MAX",
@@ -239,6 +240,16 @@ def query_int(raw: str | None, name: str) -> int | None:
             f'{name} must be between {INT64_MIN} and {INT64_MAX}, got "{_shown(raw)}"'
         )
     return int(raw)
+
+
+def query_cursor(raw: str | None) -> Cursor | None:
+    """A ``before`` cursor: ``{createdAtMs}:{runId}`` of the last run of a page."""
+    if raw is None:
+        return None
+    created, colon, run_id = raw.partition(":")
+    if not colon or not run_id or not created.isdigit() or not _fits_int64(created):
+        raise InvalidRequest(f'before must be {{createdAtMs}}:{{runId}}, got "{_shown(raw)}"')
+    return Cursor(int(created), run_id)
 
 
 def query_status(raw: str | None) -> str | None:

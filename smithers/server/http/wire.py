@@ -246,3 +246,10 @@ class TurnView(msgspec.Struct, rename="camel", kw_only=True):
     usage: Any
     """The turn's token usage (assistant turns), else ``null``."""
     created_at_ms: int
+
+
+class RunCounts(msgspec.Struct, rename="camel", kw_only=True):
+    """``GET /v1/run-counts``: how many runs have each status."""
+
+    total: int
+    by_status: dict[str, int]

@@ -17,6 +17,7 @@ from smithers.server.http.inputs import (
     parse_resume,
     parse_signal,
     parse_start,
+    query_cursor,
     query_int,
     query_limit,
     query_status,
@@ -27,13 +28,16 @@ from smithers.server.http.wire import (
     DecisionResponse,
     FrameView,
     ResumeResponse,
+    RunCounts,
     RunListItem,
     RunView,
     SignalResponse,
     StartRunResponse,
     from_row,
 )
+from smithers.store import run_listing as listing
 from smithers.store.rows import RunRow, RunStatusRow
+from smithers.store.run_listing import RunFilter
 from smithers.store.urls import redact_config_json
 
 __all__ = ["RUN_ROUTES", "decide", "frames_of", "list_item", "run_view"]
@@ -257,12 +261,35 @@ async def list_runs(
     request: AnyRequest,
     limit: Annotated[str | None, QueryParameter(description="1..1000, default 50")] = None,
     status: Annotated[str | None, QueryParameter(description="only runs of this status")] = None,
+    workflow: Annotated[
+        str | None, QueryParameter(description="only runs of this workflow name")
+    ] = None,
+    before: Annotated[
+        str | None,
+        QueryParameter(
+            description="only runs older than this one, given as {createdAtMs}:{runId} of the "
+            "last run of the previous page"
+        ),
+    ] = None,
 ) -> list[RunListItem]:
-    """Runs of the server database, newest first."""
+    """Runs of the server database, newest first (ties by run id, descending)."""
     ctx = context_of(request)
     store = ctx.require_db()
-    rows = await store.reads.list_runs(query_limit(limit), query_status(status))
+    where = RunFilter(query_status(status), workflow)
+    rows = await listing.list_runs(store.db, query_limit(limit), where, query_cursor(before))
     return [list_item(row) for row in rows]
+
+
+@get("/v1/run-counts", responses=documented(400), summary="Runs by status")
+async def run_counts(
+    request: AnyRequest,
+    workflow: Annotated[
+        str | None, QueryParameter(description="only runs of this workflow name")
+    ] = None,
+) -> RunCounts:
+    """How many runs of the server database have each status, and in all."""
+    counts = await listing.count_runs(context_of(request).require_db().db, workflow)
+    return RunCounts(total=sum(counts.values()), by_status=counts)
 
 
 def list_item(row: RunRow) -> RunListItem:
@@ -282,4 +309,5 @@ RUN_ROUTES = [
     send_signal,
     send_signal_legacy,
     list_runs,
+    run_counts,
 ]
