@@ -421,3 +421,38 @@ def test_the_runs_page_pages_filters_and_counts(served: Any, page: Any) -> None:
     assert rows.first.get_attribute("data-run") == waiting
     assert page.inner_text('[data-count-of="waiting-approval"]').strip().endswith("1")
     assert "1 run of approve" in page.inner_text(".counts")
+
+
+BEATING = """
+import asyncio
+from smithers import Task, workflow
+
+async def beat(t):
+    for i in range(300):
+        t.heartbeat({"step": i})
+        t.log(f"working on step {i}")
+        await asyncio.sleep(0.1)
+
+@workflow("beating")
+def build(ctx):
+    return Task("beat", beat)
+"""
+
+
+def test_a_running_task_shows_its_heartbeat_and_last_log(
+    served: Any, project: Path, page: Any
+) -> None:
+    server, client = served
+    (project / "beating.py").write_text(textwrap.dedent(BEATING))
+    run_id = _start(client, "beating.py")
+    _sign_in(page, server.url, f"#/runs/{run_id}")
+    _status(page, "running")
+    node = page.locator('li[data-node="beat"][data-state="in-progress"]')
+    node.locator(".heartbeat").wait_for()
+    assert "heartbeat" in node.locator(".heartbeat").inner_text()
+    _until(
+        page,
+        "/working on step [1-9]/.test(document.querySelector('li[data-node=beat] .log-line')?.textContent)",
+    )
+    client.post(f"/v1/runs/{run_id}/cancel")
+    _status(page, "cancelled")

@@ -241,6 +241,9 @@ function nodeRow(node, kind, depth, actions) {
     h("span", { class: "muted" }, node.attempts ? `attempt ${node.attempts}` : ""),
     h("span", { class: "muted" }, node.startedAt ? duration(node.startedAt, node.endedAt) : ""),
   ];
+  if (node.state === "in-progress" && node.heartbeat) {
+    parts.push(h("span", { class: "muted heartbeat" }, `heartbeat ${duration(node.heartbeat)} ago`));
+  }
   if (node.state === "waiting-approval") parts.push(actions.decision(node.id));
   const row = h("li", { class: "node", "data-node": node.id, "data-state": node.state, depth }, parts);
   if (node.error) row.append(h("p", { class: "error node-error" }, `${node.error.name || "Error"}: ${node.error.message || ""}`));
