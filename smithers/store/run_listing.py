@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Integer, and_, bindparam, func, or_, select
+from sqlalchemy import BigInteger, and_, bindparam, func, or_, select
 from sqlalchemy.sql import Select
 
 from smithers.store import schema as s
@@ -48,7 +48,7 @@ def _page(status: bool, workflow: bool, cursor: bool) -> Select[tuple[object, ..
         if workflow:
             query = query.where(runs.workflow_name == bindparam("workflow"))
         if cursor:
-            created = bindparam("before_created", type_=Integer)
+            created = bindparam("before_created", type_=BigInteger)
             query = query.where(
                 or_(
                     runs.created_at_ms < created,

@@ -26,6 +26,9 @@ PARAMETER_SCHEMAS: dict[tuple[str, str], Schema] = {
     ("query", "afterSeq"): _int64(default=-1),
     ("query", "afterFrameNo"): _int64(),
     ("query", "status"): Schema(type=OpenAPIType.STRING, enum=[s.value for s in RunStatus]),
+    ("query", "workflow"): Schema(type=OpenAPIType.STRING),
+    # {createdAtMs}:{runId} of the last run of the previous page
+    ("query", "before"): Schema(type=OpenAPIType.STRING, pattern=r"^[0-9]{1,19}:.+$"),
     ("path", "runId"): Schema(type=OpenAPIType.STRING, pattern=RUN_ID_PATTERN.pattern),
     ("path", "nodeId"): Schema(type=OpenAPIType.STRING, min_length=1),
     # the name is trimmed; one that is empty after trimming is refused
