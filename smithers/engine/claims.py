@@ -15,6 +15,7 @@ from typing import Any
 
 import msgspec
 
+from smithers import tracing
 from smithers.authoring.loader import LoadedWorkflow, load_workflow
 from smithers.authoring.nodes import ApprovalDecision
 from smithers.engine import events as ev
@@ -116,6 +117,8 @@ class Claim:
     model: RunModel
     input_value: Any
     config: RunConfig
+    traceparent: str | None = None
+    """The trace the claimed execution continues (``None`` while tracing is off)."""
 
 
 async def prepare_claim(
@@ -127,11 +130,10 @@ async def prepare_claim(
     owner: str,
     clock: Callable[[], int],
     sandbox: SandboxMode = "bwrap",
-    traceparent: str | None = None,
 ) -> Claim:
     """The write that makes ``owner`` execute ``row``; it expects the status read in ``row``,
-    so a run that ended meanwhile (finished in another process) is never re-entered.
-    ``traceparent``: the trace context to keep with a run that has none yet."""
+    so a run that ended meanwhile (finished in another process) is never re-entered. A run
+    without a trace context (started untraced) gets one in the same write, while tracing is on."""
     assert row.status not in FINAL, "a finished run is never claimed"
     raw_input = msgspec.json.decode(row.input_json) if row.input_json else {}
     input_value = convert_input(loaded, raw_input)
@@ -144,8 +146,8 @@ async def prepare_claim(
     stored_options = options_from_config(row.config_json)
     if options is not None and options.max_concurrency is not None:
         stored_options = replace(stored_options, max_concurrency=options.max_concurrency)
-    if stored_options.traceparent is None and traceparent is not None:
-        stored_options = replace(stored_options, traceparent=traceparent)
+    if stored_options.traceparent is None:
+        stored_options = replace(stored_options, traceparent=tracing.new_trace_context())
     config = run_config(loaded, stored_options, sandbox)
     change = Change(model, now)
     interrupt_open_calls(change, state.open_tool_calls)
@@ -177,4 +179,6 @@ async def prepare_claim(
         "heartbeat_at_ms": row.heartbeat_at_ms,
         "wake_at_ms": row.wake_at_ms,
     }
-    return Claim(change, expect, state.max_seq, model, input_value, config)
+    return Claim(
+        change, expect, state.max_seq, model, input_value, config, stored_options.traceparent
+    )

@@ -35,12 +35,7 @@ from smithers.engine.outcomes import LoopEnd, RunOutcome
 from smithers.engine.owning import usable_url
 from smithers.engine.run_loop import RunLoop, now_ms
 from smithers.engine.run_model import RunModel
-from smithers.engine.run_options import (
-    RunConfig,
-    StartOptions,
-    options_from_config,
-    stored_config,
-)
+from smithers.engine.run_options import RunConfig, StartOptions, stored_config
 from smithers.engine.wake_timers import WakeTimers
 from smithers.errors import (
     RunInProgress,
@@ -301,17 +296,8 @@ class RunScheduler(RunControls):
         options: StartOptions | None,
     ) -> bool:
         """Take over ``row`` with a compare-and-set and execute it; False if someone else won."""
-        # the trace to continue: the run's, else (a run started untraced) a new one kept now
-        kept = options_from_config(row.config_json).traceparent or tracing.new_trace_context()
         claim = await prepare_claim(
-            store,
-            row,
-            loaded,
-            options,
-            owner=self.owner_id,
-            clock=self.clock,
-            sandbox=self.sandbox,
-            traceparent=kept,
+            store, row, loaded, options, owner=self.owner_id, clock=self.clock, sandbox=self.sandbox
         )
         try:
             # The row's owner may have written since the state was read: then try again.
@@ -323,7 +309,7 @@ class RunScheduler(RunControls):
             )
         except ExpectationFailed:
             return False
-        trace = tracing.begin_run(row.run_id, loaded.workflow.name, kept)
+        trace = tracing.begin_run(row.run_id, loaded.workflow.name, claim.traceparent)
         claim.change.applied()
         model = claim.model
         model.seen_seq = commit.last_seq if commit.prior_max_seq == model.seen_seq else -1

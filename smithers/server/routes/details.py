@@ -22,7 +22,14 @@ from smithers.engine.claims import load_stored
 from smithers.errors import RunNotFound, SmithersError
 from smithers.server.context import context_of
 from smithers.server.http.docs import documented
-from smithers.server.http.wire import AttemptView, NodeView, RunInput, ToolCallView, TurnView
+from smithers.server.http.wire import (
+    AttemptView,
+    NodeView,
+    RunInput,
+    ToolCallView,
+    TurnView,
+    from_row,
+)
 from smithers.store.outputs import OutputTable, output_table_for
 from smithers.store.rows import RunRow
 from smithers.store.run_state import RunState
@@ -56,25 +63,14 @@ async def list_nodes(request: AnyRequest, runId: FromPath[str]) -> list[NodeView
     outputs = await _outputs(row, state)
     attempts: dict[tuple[str, int], list[AttemptView]] = {}
     for attempt in state.attempts:
-        attempts.setdefault((attempt.node_id, attempt.iteration), []).append(
-            AttemptView(
-                attempt=attempt.attempt,
-                state=attempt.state,
-                started_at_ms=attempt.started_at_ms,
-                finished_at_ms=attempt.finished_at_ms,
-                heartbeat_at_ms=attempt.heartbeat_at_ms,
-                error=_decoded(attempt.error_json),
-                cached=bool(attempt.cached),
-            )
+        view = from_row(
+            AttemptView, attempt, error=_decoded(attempt.error_json), cached=bool(attempt.cached)
         )
+        attempts.setdefault((attempt.node_id, attempt.iteration), []).append(view)
     views = [
-        NodeView(
-            node_id=node.node_id,
-            iteration=node.iteration,
-            state=node.state,
-            label=node.label,
-            last_attempt=node.last_attempt,
-            updated_at_ms=node.updated_at_ms,
+        from_row(
+            NodeView,
+            node,
             attempts=attempts.get((node.node_id, node.iteration), []),
             output=outputs.get((node.node_id, node.iteration)),
         )
@@ -129,19 +125,12 @@ async def list_tool_calls(request: AnyRequest, runId: FromPath[str]) -> list[Too
     result and error as recorded (large values are kept bounded when recorded)."""
     store, _ = await context_of(request).locate(runId)
     return [
-        ToolCallView(
-            node_id=row.node_id,
-            iteration=row.iteration,
-            attempt=row.attempt,
-            call_id=row.call_id,
-            seq=row.seq,
-            tool=row.tool,
-            status=row.status,
+        from_row(
+            ToolCallView,
+            row,
             input=_decoded(row.input_json),
             output=_decoded(row.output_json),
             error=_decoded(row.error_json),
-            started_at_ms=row.started_at_ms,
-            finished_at_ms=row.finished_at_ms,
         )
         for row in await store.reads.list_tool_calls(runId)
     ]
@@ -165,16 +154,7 @@ async def run_transcript(request: AnyRequest, runId: FromPath[str]) -> list[Turn
     without agent tasks has none)."""
     store, _ = await context_of(request).locate(runId)
     return [
-        TurnView(
-            node_id=row.node_id,
-            iteration=row.iteration,
-            attempt=row.attempt,
-            turn=row.turn,
-            role=row.role,
-            content=_decoded(row.content_json),
-            usage=_decoded(row.usage_json),
-            created_at_ms=row.created_at_ms,
-        )
+        from_row(TurnView, row, content=_decoded(row.content_json), usage=_decoded(row.usage_json))
         for row in await store.reads.run_transcript(runId)
     ]
 
