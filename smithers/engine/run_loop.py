@@ -25,9 +25,9 @@ from smithers.engine.outcomes import LoopEnd, RunOutcome
 from smithers.engine.rendering import RenderCache
 from smithers.engine.run_model import ApprovalInfo, Key, RunModel
 from smithers.engine.run_options import RunConfig
-from smithers.engine.schedule import Schedule, plan_schedule
+from smithers.engine.schedule import Progress, Schedule, plan_schedule
 from smithers.engine.side_channel import RunningAttempt, SideChannel
-from smithers.engine.states import FINISHED, Action, Verdict, verdict
+from smithers.engine.states import FINISHED, Action, Verdict, lasting, verdict
 from smithers.engine.tree import Leaf
 from smithers.engine.wakeup import Wakeup
 from smithers.engine.writes import Change
@@ -91,6 +91,7 @@ class RunLoop:
         self._commits = asyncio.Lock()
         self._loop = asyncio.get_running_loop()
         self.renders = RenderCache(loaded.workflow, model, input_value)
+        self._progress = Progress()
 
     # --- control from the scheduler ------------------------------------------------------
 
@@ -149,11 +150,13 @@ class RunLoop:
             except Exception as exc:  # the build function failed: the run fails with its error
                 return await self._fail_run(change, error_json(exc))
             self.renders.add_frame(change, rendered)
+            self._progress = self._progress.of(rendered)
             schedule = plan_schedule(
                 rendered,
                 partial(self._verdict, now=now),
                 self.running.keys(),
                 self.config.max_concurrency,
+                self._progress,
             )
             if await self._apply_actions(change, schedule):
                 continue  # outputs may have changed: render again
@@ -183,17 +186,19 @@ class RunLoop:
     # --- pass steps ------------------------------------------------------------------------
 
     def _verdict(self, leaf: Leaf, now: int) -> Verdict:
+        info = self.model.node(leaf.id, leaf.iteration)
         has_output = self.model.outputs.has(leaf.id, leaf.iteration)
         if has_output and not (leaf.kind == "task" and leaf.node.skip_if):  # type: ignore[union-attr]
-            return FINISHED  # the common case of a long run's finished prefix, kept cheap
-        return verdict(
+            return lasting(leaf, info, FINISHED)
+        found = verdict(
             leaf,
-            self.model.node(leaf.id, leaf.iteration),
+            info,
             self.model.approvals.get(leaf.key),
             has_output=has_output,
             signal_ready=leaf.key in self.ready_signals,
             now=now,
         )
+        return lasting(leaf, info, found)
 
     async def _apply_actions(self, change: Change, schedule: Schedule) -> bool:
         """Write what reached nodes need (approval requests, timers, signal waits...)."""

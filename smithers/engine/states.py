@@ -14,7 +14,7 @@ from smithers.engine.tree import Leaf
 from smithers.statuses import ApprovalStatus, AttemptState, NodeState
 from smithers.store.attempt_meta import SignalMeta, TimerMeta
 
-__all__ = ["FINISHED", "TERMINAL_OK", "Action", "Verdict", "verdict"]
+__all__ = ["FINISHED", "TERMINAL_OK", "Action", "Verdict", "lasting", "verdict"]
 
 
 class Action(Enum):
@@ -38,6 +38,9 @@ class Verdict:
     action: Action | None = None
     wake_at_ms: int | None = None
     retry_wait: bool = False
+    stable: bool = False
+    """The verdict holds, and nothing is left to write for it, until the run loop itself acts
+    on the node (starts it): the walk may skip the node while nothing else changed."""
 
     @property
     def runnable(self) -> bool:
@@ -96,6 +99,32 @@ def verdict(
             state = NodeState.SKIPPED if node.continue_on_fail else NodeState.FAILED
             return Verdict(state) if info.state == state else Verdict(state, Action.DENY_GATE)
     return _task(node, info, now)
+
+
+_STABLE = {
+    NodeState.FINISHED: Verdict(NodeState.FINISHED, stable=True),
+    NodeState.SKIPPED: Verdict(NodeState.SKIPPED, stable=True),
+    NodeState.PENDING: Verdict(NodeState.PENDING, stable=True),
+}
+
+
+def lasting(leaf: Leaf, info: NodeInfo, found: Verdict) -> Verdict:
+    """``found`` marked stable when nothing but the run loop starting the node can change it.
+
+    Finished (an output never goes away) and skipped nodes whose stored state already says so;
+    a plain task pending in the store with no backoff to wait out and no approval to ask for.
+    """
+    if found.action is not None or found.wake_at_ms is not None or found.retry_wait:
+        return found
+    state = found.state
+    if state.value != info.state:
+        return found
+    if state is NodeState.FINISHED or state is NodeState.SKIPPED:
+        return _STABLE[state]
+    node = leaf.node
+    if state is NodeState.PENDING and isinstance(node, Task) and not node.needs_approval:
+        return _STABLE[state]
+    return found
 
 
 def _task(node: Task, info: NodeInfo, now: int) -> Verdict:

@@ -51,6 +51,8 @@ class Change:
     after: list[Callable[[], None]] = field(default_factory=list)
     carries_ends: bool = False
     """The batch holds ends of attempts already applied to the model (see RunLoop)."""
+    node_rows: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
+    """The node rows of ``batch`` by (node id, iteration): a node written twice keeps one."""
 
     @property
     def run_id(self) -> str:
@@ -72,12 +74,12 @@ class Change:
         if last_attempt is not None:
             row["last_attempt"] = last_attempt
         # A node written twice in one batch keeps its last row only.
-        self.batch.node_upserts = [
-            r
-            for r in self.batch.node_upserts
-            if (r["node_id"], r["iteration"]) != (info.node_id, info.iteration)
-        ]
-        self.batch.node_upserts.append(row)
+        written = self.node_rows.get((info.node_id, info.iteration))
+        if written is None:
+            self.node_rows[(info.node_id, info.iteration)] = row
+            self.batch.node_upserts.append(row)
+        else:
+            written.update(row)
 
         def update() -> None:
             info.state = state

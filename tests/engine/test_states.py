@@ -6,7 +6,7 @@ import pytest
 
 from smithers import Approval, Signal, Task, Timer
 from smithers.engine.run_model import ApprovalInfo, AttemptInfo, NodeInfo
-from smithers.engine.states import Action, verdict
+from smithers.engine.states import Action, lasting, verdict
 from smithers.engine.tree import Leaf
 from smithers.statuses import NodeState
 from smithers.store.attempt_meta import AttemptMeta, SignalMeta, TaskMeta, TimerMeta
@@ -115,3 +115,26 @@ def test_signal_rules() -> None:
     assert v(node, "signal", info(attempt(1, "skipped"))).state is NodeState.SKIPPED
     assert v(node, "signal", info(attempt(1, "failed"))).state is NodeState.FAILED
     assert v(node, "signal", info(attempt(1, "failed"), extra=1)).action is Action.START_WAIT
+
+
+def test_lasting_marks_only_verdicts_nothing_but_a_start_can_change() -> None:
+    task = Task("n", value=1, retries=1, backoff=1)
+    finished = v(task, "task", has_output=True)
+    assert lasting(leaf(task, "task"), info(state="finished"), finished).stable
+    assert not lasting(leaf(task, "task"), info(state="in-progress"), finished).stable  # unwritten
+    pending = v(task, "task", info(state="pending"))
+    assert lasting(leaf(task, "task"), info(state="pending"), pending).stable
+    assert not lasting(leaf(task, "task"), info(), pending).stable  # "pending" not written yet
+    backing_off = info(attempt(1, "failed", finished=NOW - 500), state="pending")
+    assert not lasting(leaf(task, "task"), backing_off, v(task, "task", backing_off)).stable
+    gated = Task("n", value=1, needs_approval=True)
+    approved = v(gated, "task", info(state="pending"), ApprovalInfo("approved"))
+    assert (
+        approved.runnable
+        and not lasting(leaf(gated, "task"), info(state="pending"), approved).stable
+    )
+    timer = Timer("n", duration="1s")
+    waiting = v(
+        timer, "timer", info(attempt(1, "waiting-timer", meta=TimerMeta(fires_at_ms=NOW + 9)))
+    )
+    assert not lasting(leaf(timer, "timer"), info(state="waiting-timer"), waiting).stable
