@@ -32,6 +32,7 @@ BENCHMARKS = {
     "scale": "bench.scale",
     "tools": "bench.tool_calls",
     "tracing": "bench.tracing_cost",
+    "scaling": "bench.scaling",
 }
 PROFILE_FOR = {
     "get_run": "get_run",

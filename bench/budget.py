@@ -24,6 +24,8 @@ class Budget:
     step_processes: int = 5
     """Fresh processes of the step-latency benchmark (each does ``step_runs`` runs)."""
     step_runs: int = 3
+    scaling_processes: int = 3
+    """Fresh processes per database of the scaling and peer benchmarks."""
     sse_rounds: int = 3
     sse_subscribers: int = 500
     sse_ticks: int = 40
@@ -45,6 +47,7 @@ class Budget:
                 "throughput_seconds": 3,
                 "step_processes": 3,
                 "step_runs": 2,
+                "scaling_processes": 1,
                 "sse_rounds": 2,
                 "sse_ticks": 20,
                 "scale_seconds": 2,

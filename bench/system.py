@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -12,7 +13,22 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
 REPO = Path(__file__).resolve().parent.parent
+
+
+PG_URL = os.environ.get("SMITHERS_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def postgres_url() -> str | None:
+    """The PostgreSQL the benchmarks may use (``SMITHERS_BENCH_PG_URL``), if it answers."""
+    url = make_url(PG_URL)
+    try:
+        with socket.create_connection((url.host or "127.0.0.1", url.port or 5432), timeout=1):
+            return PG_URL
+    except OSError:
+        return None
 
 
 def load_average() -> list[float]:

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from litestar import Request
 
@@ -16,13 +16,14 @@ from smithers.engine.scheduler import RunScheduler
 from smithers.errors import DbNotConfigured, RunNotFound, RunToResumeNotFound
 from smithers.server.feeds import Feeds
 from smithers.server.process.settings import ServerSettings
+from smithers.statuses import FINAL
 from smithers.store.mirror import Mirror
 from smithers.store.rows import RunRow, RunStatusRow
 from smithers.store.store import Store
 from smithers.store.urls import database_identity
 from smithers.tools.shell import UNSANDBOXED_WARNING, sandbox_problem
 
-__all__ = ["HOMES_KEPT", "Homes", "ServerContext", "context_of"]
+__all__ = ["FINAL_KEPT", "HOMES_KEPT", "FinalRuns", "Homes", "ServerContext", "context_of"]
 
 log = logging.getLogger(__name__)
 
@@ -31,20 +32,40 @@ HOMES_KEPT = 10_000
 """Run → store entries remembered; older ones are found again through ``locate``."""
 
 
-class Homes(OrderedDict[str, Store]):
+FINAL_KEPT = 10_000
+"""Final runs whose status and node counts are answered from memory."""
+
+
+V = TypeVar("V")
+
+
+class _Bounded(OrderedDict[str, V]):
+    """Entries by run id, the oldest set first forgotten beyond ``limit``."""
+
+    def __init__(self, entries: dict[str, V] | None = None, limit: int = HOMES_KEPT) -> None:
+        self.limit = limit
+        super().__init__(entries or {})
+
+    def __setitem__(self, run_id: str, value: V) -> None:
+        super().__setitem__(run_id, value)
+        self.move_to_end(run_id)
+        while len(self) > self.limit:
+            self.popitem(last=False)
+
+
+class Homes(_Bounded[Store]):
     """Where recently started or touched runs live: a cache, bounded so that a long-running
     server does not keep one entry per run it ever saw (a miss costs ``locate`` a lookup in
     the server database and the stores this process opened, nothing more)."""
 
-    def __init__(self, entries: dict[str, Store] | None = None, limit: int = HOMES_KEPT) -> None:
-        self.limit = limit
-        super().__init__(entries or {})
 
-    def __setitem__(self, run_id: str, store: Store) -> None:
-        super().__setitem__(run_id, store)
-        self.move_to_end(run_id)
-        while len(self) > self.limit:
-            self.popitem(last=False)
+class FinalRuns(_Bounded[tuple[RunStatusRow, dict[str, int]]]):
+    """The status row and node counts of runs in a ``FINAL`` status (finished, continued):
+    such a run never changes again (it cannot be resumed, and rows are never deleted), so
+    ``GET /v1/runs/{runId}`` answers it without reading the database."""
+
+    def __init__(self, limit: int = FINAL_KEPT) -> None:
+        super().__init__(limit=limit)
 
 
 @dataclass
@@ -57,6 +78,7 @@ class ServerContext:
     mirror: Mirror | None = None
     homes: Homes = field(default_factory=Homes)
     """Run id → the store that owns it, for the runs this process started or touched last."""
+    final_runs: FinalRuns = field(default_factory=FinalRuns)
     missing_run: type[RunNotFound] = RunNotFound
     """What an unknown run raises on per-run routes (serve mode: ``ServedRunNotFound``)."""
     feeds: Feeds = field(init=False)
@@ -182,14 +204,19 @@ class ServerContext:
         raise self.missing_run(run_id)
 
     async def run_with_summary(self, run_id: str) -> tuple[RunStatusRow, dict[str, int]]:
-        """The run's status and node state counts; one read when the expected database has it."""
+        """The run's status and node state counts; one read when the expected database has it,
+        none for a final run read before."""
+        found = self.final_runs.get(run_id)
+        if found is not None:
+            return found
         store = self.homes.get(run_id) or self.server_store
-        if store is not None:
-            found = await store.reads.run_with_summary(run_id)
-            if found is not None and not self.mirrored_elsewhere(store, found[0]):
-                return found
-        store, row = await self.locate(run_id)
-        return RunStatusRow.of(row), await store.reads.node_summary(run_id)
+        found = None if store is None else await store.reads.run_with_summary(run_id)
+        if found is None or store is None or self.mirrored_elsewhere(store, found[0]):
+            store, row = await self.locate(run_id)
+            found = RunStatusRow.of(row), await store.reads.node_summary(run_id)
+        if found[0].status in FINAL:
+            self.final_runs[run_id] = found
+        return found
 
     def mirrored_elsewhere(self, store: Store, row: RunRow | RunStatusRow) -> bool:
         """Whether ``row`` is a mirror copy whose run lives in another database."""

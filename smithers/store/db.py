@@ -21,6 +21,7 @@ __all__ = [
     "Guard",
     "Params",
     "Prepared",
+    "Refused",
     "Row",
     "Statement",
     "Transaction",
@@ -104,11 +105,24 @@ def guard_statements(guard: Guard) -> Sequence[ClauseElement]:
     return [guard] if isinstance(guard, ClauseElement) else guard
 
 
+class Refused(Exception):
+    """The database rejected a statement run on its own, which therefore wrote nothing."""
+
+
 class Database(ABC):
     """One database: transactions for writers, plain reads, and DDL."""
 
     url: str
     dialect: str
+    writes_alone = False
+    """Whether ``write_alone`` is available (PostgreSQL: see ``store/postgres_commit.py``)."""
+
+    async def write_alone(self, sql: str, args: Sequence[Any]) -> Row | None:
+        """Run one statement outside any transaction (committed on its own): its first row.
+
+        Raises ``Refused`` when the database rejects it (nothing was written).
+        """
+        raise NotImplementedError
 
     @abstractmethod
     def transaction(self) -> Any:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import select
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import Connection
+import asyncpg  # type: ignore[import-untyped]
+from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql import ClauseElement
 
-from smithers.store.db import Database, Guard, Params, Prepared, Row, Transaction
+from smithers.store.db import Database, Guard, Params, Prepared, Refused, Row, Transaction
 from smithers.store.urls import redact_url
 
 __all__ = ["PostgresDatabase"]
@@ -40,10 +43,33 @@ class _SaTx(Transaction):
         return [dict(row._mapping) for row in result]  # Row._mapping is public API
 
 
+def _replace_closed(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    """A pooled connection the server dropped (a restart, a failover, an idle timeout) is
+    replaced on checkout instead of failing the transaction that drew it.
+
+    No round trip (SQLAlchemy's ``pool_pre_ping`` spends three on every transaction): the
+    driver knows a connection it saw close; one whose closing it has not read yet has bytes
+    waiting on its socket, where an idle connection has none (the server's goodbye, or EOF).
+    """
+    driver = dbapi_connection.driver_connection
+    if driver.is_closed() or _input_waiting(driver):
+        raise DisconnectionError("the server closed this pooled connection")
+
+
+def _input_waiting(driver: Any) -> bool:
+    transport = getattr(driver, "_transport", None)
+    sock = None if transport is None else transport.get_extra_info("socket")
+    if sock is None:
+        return False
+    readable, _, _ = select.select([sock.fileno()], [], [], 0)
+    return bool(readable)
+
+
 class PostgresDatabase(Database):
     """PostgreSQL through SQLAlchemy's asyncpg dialect."""
 
     dialect = "postgresql"
+    writes_alone = True
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -62,11 +88,10 @@ class PostgresDatabase(Database):
             # ?schema=name keeps all of Smithers' tables in that PostgreSQL schema.
             connect_args["server_settings"] = {"search_path": schema}
             parsed = parsed.difference_update_query(["schema"])
-        # pre-ping: a pooled connection the server dropped (a restart, a failover, an idle
-        # timeout) is replaced on checkout instead of failing the request that drew it
         self.engine: AsyncEngine = create_async_engine(
-            parsed, pool_size=10, max_overflow=20, pool_pre_ping=True, connect_args=connect_args
+            parsed, pool_size=10, max_overflow=20, connect_args=connect_args
         )
+        event.listen(self.engine.sync_engine.pool, "checkout", _replace_closed)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
@@ -83,6 +108,21 @@ class PostgresDatabase(Database):
             tx = _SaTx(conn)
             for prepared in build(await tx.fetch_guard(guard, params)):
                 await tx.execute_prepared(prepared)
+
+    async def write_alone(self, sql: str, args: Sequence[Any]) -> Row | None:
+        async with self.engine.connect() as conn:
+            # The driver's connection, outside SQLAlchemy's transaction: the statement commits
+            # on its own, in one round trip (asyncpg keeps it prepared on the connection).
+            raw = await conn.get_raw_connection()
+            try:
+                row = await raw.driver_connection.fetchrow(sql, *args)  # type: ignore[union-attr]
+            except asyncpg.PostgresError as exc:  # the server rolled the statement back
+                raise Refused(str(exc)) from exc
+            except asyncpg.InterfaceError as exc:
+                if not isinstance(exc, ValueError):
+                    raise  # a lost connection: whether it committed is unknown
+                raise Refused(str(exc)) from exc  # an argument the driver could not encode
+        return None if row is None else dict(row)
 
     def prepare(self, stmt: ClauseElement, params: Params | Sequence[Params]) -> Prepared:
         if isinstance(params, Mapping):

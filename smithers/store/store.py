@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -21,11 +21,12 @@ from smithers.errors import OwnershipLost, RunAlreadyExists, RunNotFound
 from smithers.store import schema as s
 from smithers.store.batch import Batch, StoredEvent
 from smithers.store.connect import open_database
-from smithers.store.db import Database, Guard, Prepared, Row, Statement
+from smithers.store.db import Database, Guard, Prepared, Refused, Row
 from smithers.store.outputs import OutputTable
+from smithers.store.postgres_commit import GUARD_COLUMNS, OneStatement
 from smithers.store.reads import Reads
 from smithers.store.rows import ApprovalRow, EventRow, NodeRow, RunRow
-from smithers.store.statements import BatchStatements
+from smithers.store.statements import BatchStatements, Write
 from smithers.store.urls import redact_url
 
 __all__ = ["Commit", "ExpectationFailed", "Store"]
@@ -102,17 +103,24 @@ _TOUCH_HEARTBEATS = (
 @dataclass(slots=True)
 class _WritePlan:
     run_id: str
-    prepared: list[Prepared]
-    events: Prepared | None
+    writes: list[Write]
+    event_rows: list[dict[str, Any]]
+    """The events' rows; their ``seq`` is set by ``finish``."""
+    prepared: list[Prepared] = field(default_factory=list)
+    events: Prepared | None = None
+
+    def prepare(self, db: Database, statements: BatchStatements) -> _WritePlan:
+        """Prepare the statements of the transactional path (on the caller's thread)."""
+        self.prepared = [db.prepare(*statements.statement(w)) for w in self.writes]
+        self.events = db.prepare(_INSERT_EVENTS, self.event_rows) if self.event_rows else None
+        return self
 
     def finish(self, guard: Row, result: list[Commit]) -> list[Prepared]:
         """Give the events the seqs after the guard's max (inside the transaction: cheap)."""
         prior = int(guard["max_seq"])
-        if self.events is None:
-            result.append(Commit([], prior, guard))
-            return self.prepared
         stored = []
-        for i, row in enumerate(self.events.rows):
+        # the prepared rows may be copies (``Database.prepare``): number the ones written
+        for i, row in enumerate(self.event_rows if self.events is None else self.events.rows):
             row["seq"] = prior + i + 1
             stored.append(
                 StoredEvent(
@@ -120,7 +128,7 @@ class _WritePlan:
                 )
             )
         result.append(Commit(stored, prior, guard))
-        return [*self.prepared, self.events]
+        return self.prepared if self.events is None else [*self.prepared, self.events]
 
 
 class Store:
@@ -136,6 +144,7 @@ class Store:
         self._ensured_tables: set[str] = set()
         self._checked_tables: set[str] = set()
         self._statements = BatchStatements(db.dialect)
+        self._one = OneStatement() if db.writes_alone else None
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -204,7 +213,17 @@ class Store:
         run_id = row["run_id"]
         await self._ensure_batch_tables(batch)
         result: list[Commit] = []
-        plan = self._plan(run_id, batch, rows_first=self._statements.inserts(s.runs, [row]))
+        run = self._statements.writes_of("insert", s.runs, [row])
+        plan = self._plan(run_id, batch, rows_first=run)
+        if self._one is not None:
+            done, found = await self._write_alone(
+                self._one.creating(run[0], plan.writes[1:], plan.event_rows)
+            )
+            if done:
+                if found is None:
+                    raise RunAlreadyExists()
+                return self._finish(plan, dict(row, max_seq=-1))
+        plan.prepare(self.db, self._statements)
 
         def build(guard: Row | None) -> list[Prepared]:
             if guard is not None:
@@ -233,6 +252,21 @@ class Store:
         await self._ensure_batch_tables(batch)
         result: list[Commit] = []
         plan = self._plan(run_id, batch)
+        # A compare-and-set (expect, expect_max_seq) needs MAX(seq) read after the lock, and a
+        # batch without events would not notice a stale one: those take the transaction.
+        alone = expect is None and expect_max_seq is None and bool(plan.event_rows)
+        if self._one is not None and owner is not None and alone:
+            done, found = await self._write_alone(
+                self._one.guarded(run_id, owner, plan.writes, plan.event_rows)
+            )
+            if done:
+                if found is None:
+                    raise RunNotFound(run_id)
+                if not found["written"]:
+                    raise OwnershipLost(run_id)
+                guard = {c: found[c] for c in GUARD_COLUMNS}
+                return self._finish(plan, dict(guard, max_seq=found["max_seq"]))
+        plan.prepare(self.db, self._statements)
 
         def build(guard: Row | None) -> list[Prepared]:
             if guard is None:
@@ -265,7 +299,7 @@ class Store:
             batch = await build(Reads(tx), guard) or Batch()
             if batch.typed_outputs:
                 raise ValueError("transact() does not write typed outputs; use commit()")
-            plan = self._plan(run_id, batch)
+            plan = self._plan(run_id, batch).prepare(self.db, self._statements)
             for prepared in plan.finish(guard, result):
                 await tx.execute_prepared(prepared)
         self._notify(run_id, result[0].events)
@@ -306,11 +340,8 @@ class Store:
     def _guard_stmt(self) -> Guard:
         return _GUARD_LOCKED if self.db.dialect == "postgresql" else _GUARD
 
-    def _plan(
-        self, run_id: str, batch: Batch, rows_first: list[Statement] | None = None
-    ) -> _WritePlan:
-        """Everything of a write prepared here, on the caller's thread; only seqs are left."""
-        statements = [*(rows_first or []), *self._statements.of_batch(run_id, batch)]
+    def _plan(self, run_id: str, batch: Batch, rows_first: list[Write] | None = None) -> _WritePlan:
+        """Everything of a write built here, on the caller's thread; only seqs are left."""
         event_rows = [
             {
                 "run_id": run_id,
@@ -321,11 +352,24 @@ class Store:
             }
             for ev, payload in zip(batch.events, _payloads(batch), strict=True)
         ]
-        return _WritePlan(
-            run_id,
-            [self.db.prepare(stmt, params) for stmt, params in statements],
-            self.db.prepare(_INSERT_EVENTS, event_rows) if event_rows else None,
-        )
+        writes = [*(rows_first or []), *self._statements.writes(run_id, batch)]
+        return _WritePlan(run_id, writes, event_rows)
+
+    async def _write_alone(self, built: tuple[str, list[Any]] | None) -> tuple[bool, Row | None]:
+        """(True, its row) once a one-statement write ran; (False, None): use a transaction."""
+        if built is None:
+            return False, None
+        try:
+            return True, await self.db.write_alone(*built)
+        except Refused as exc:
+            log.debug("one-statement write refused, writing in a transaction: %s", exc)
+            return False, None
+
+    def _finish(self, plan: _WritePlan, guard: Row) -> Commit:
+        result: list[Commit] = []
+        plan.finish(guard, result)
+        self._notify(plan.run_id, result[0].events)
+        return result[0]
 
     def _notify(self, run_id: str, events: list[StoredEvent]) -> None:
         if not events:
