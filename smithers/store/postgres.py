@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql import ClauseElement
 
@@ -104,10 +104,20 @@ class PostgresDatabase(Database):
         params: Params,
         build: Callable[[Row | None], list[Prepared]],
     ) -> None:
-        async with self.engine.begin() as conn:
-            tx = _SaTx(conn)
-            for prepared in build(await tx.fetch_guard(guard, params)):
-                await tx.execute_prepared(prepared)
+        for retry in (True, False):
+            committing = False
+            try:
+                async with self.engine.begin() as conn:
+                    tx = _SaTx(conn)
+                    for prepared in build(await tx.fetch_guard(guard, params)):
+                        await tx.execute_prepared(prepared)
+                    committing = True
+                return
+            except DBAPIError as exc:
+                # Before COMMIT a lost connection took the transaction with it: write again
+                # (once) on a fresh one. A loss during COMMIT leaves the outcome unknown.
+                if not (retry and exc.connection_invalidated and not committing):
+                    raise
 
     async def write_alone(self, sql: str, args: Sequence[Any]) -> Row | None:
         async with self.engine.connect() as conn:
@@ -137,8 +147,23 @@ class PostgresDatabase(Database):
                 yield _SaTx(conn)
 
     async def fetch_all(self, stmt: ClauseElement, params: Params | None = None) -> list[Row]:
-        async with self.engine.connect() as conn:
-            return await _SaTx(conn).fetch_all(stmt, params)
+        return (await self.fetch_many([(stmt, params or {})]))[0]
+
+    async def fetch_many(
+        self, queries: Sequence[tuple[ClauseElement, Params]], *, small: bool = False
+    ) -> list[list[Row]]:
+        for retry in (True, False):
+            try:
+                if len(queries) == 1:
+                    async with self.engine.connect() as conn:
+                        return [await _SaTx(conn).fetch_all(*queries[0])]
+                return await super().fetch_many(queries)
+            except DBAPIError as exc:
+                # A connection the server dropped since its last use (no ping on checkout):
+                # reads are safe to run again, once, on a fresh one.
+                if not (retry and exc.connection_invalidated):
+                    raise
+        raise AssertionError("unreachable")
 
     async def run_ddl(self, fn: Callable[[Connection], None]) -> None:
         async with self.engine.begin() as conn:

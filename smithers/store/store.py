@@ -231,8 +231,8 @@ class Store:
             return plan.finish(dict(row, max_seq=-1), result)
 
         await self.db.write(_GUARD, {"run_id": run_id}, build)
-        self._notify(run_id, result[0].events)
-        return result[0]
+        self._notify(run_id, result[-1].events)
+        return result[-1]
 
     async def commit(
         self,
@@ -280,8 +280,8 @@ class Store:
             return plan.finish(guard, result)
 
         await self.db.write(self._guard_stmt, {"run_id": run_id}, build)
-        self._notify(run_id, result[0].events)
-        return result[0]
+        self._notify(run_id, result[-1].events)
+        return result[-1]
 
     async def transact(
         self, run_id: str, build: Callable[[Reads, Row], Awaitable[Batch | None]]
@@ -302,8 +302,8 @@ class Store:
             plan = self._plan(run_id, batch).prepare(self.db, self._statements)
             for prepared in plan.finish(guard, result):
                 await tx.execute_prepared(prepared)
-        self._notify(run_id, result[0].events)
-        return result[0]
+        self._notify(run_id, result[-1].events)
+        return result[-1]
 
     async def copy_run(
         self,
@@ -368,8 +368,8 @@ class Store:
     def _finish(self, plan: _WritePlan, guard: Row) -> Commit:
         result: list[Commit] = []
         plan.finish(guard, result)
-        self._notify(plan.run_id, result[0].events)
-        return result[0]
+        self._notify(plan.run_id, result[-1].events)
+        return result[-1]
 
     def _notify(self, run_id: str, events: list[StoredEvent]) -> None:
         if not events:
