@@ -27,6 +27,9 @@ from bench.system import REPO, postgres_url
 
 SHAPES = {"sequence": (50, 10_000), "parallel": (50, 10_000), "loop": (50, 1_000)}
 MAX_GROWTH = 1.3
+MEMORY_STEPS = 100_000
+MEMORY_TARGETS = {"loop": 256, "sequence": 1024}
+"""Bytes of RSS growth per step allowed over a 100,000-step run (see docs/benchmarks.md)."""
 
 
 async def per_step(
@@ -44,21 +47,33 @@ async def per_step(
     await scheduler.attach(store)
     await scheduler.start()
 
-    async def one(shape: str, count: int) -> float:
-        loaded = load_workflow(WORKFLOWS / f"{shape}.py")
+    loads: list[Any] = []
+
+    async def one(name: str, count: int, **extra: Any) -> float:
+        loaded = load_workflow(WORKFLOWS / f"{extra.pop('file', name)}.py")
+        loads.append(loaded)
         run_id = new_run_id()
         waiter = asyncio.create_task(scheduler.wait(run_id, ("finished", "failed")))
         await asyncio.sleep(0)
         started = time.perf_counter()
-        await scheduler.start_run(store, loaded, input={"steps": count}, run_id=run_id)
+        given = {"steps": count, **extra}
+        await scheduler.start_run(store, loaded, input=given, run_id=run_id)
         outcome = await asyncio.wait_for(waiter, 600)
         if outcome.status != "finished":
-            raise RuntimeError(f"{shape} run {run_id} ended {outcome.status}")
+            raise RuntimeError(f"{name} run {run_id} ended {outcome.status}")
         return (time.perf_counter() - started) / count * 1000
 
     out: dict[str, Any] = {}
     try:
         for shape, lengths in shapes.items():
+            if shape.startswith("memory-"):
+                ms = await one(
+                    shape, lengths[0], file="memory", shape=shape.removeprefix("memory-")
+                )
+                module = sys.modules[loads[-1].workflow.build.__module__]
+                out[shape] = {"ms_per_step": ms, "samples": list(module.SAMPLES)}
+                module.SAMPLES.clear()
+                continue
             await one(shape, 20)
             out[shape] = {str(n): await one(shape, n) for n in lengths}
         if runs_in_flight is not None:
@@ -136,9 +151,42 @@ def run(budget: Budget) -> Result:
                 )
             )
             data[f"{name}/{shape}"] = {"short_ms": a, "long_ms": b, "growth": growth}
+    with tempfile.TemporaryDirectory() as tmp:
+        memory = child(
+            str(Path(tmp) / "memory.db"),
+            {f"memory-{shape}": (MEMORY_STEPS,) for shape in MEMORY_TARGETS},
+            None,
+        )
+    for shape, allowed in MEMORY_TARGETS.items():
+        samples = memory[f"memory-{shape}"]["samples"]
+        (first_step, first), (last_step, last) = samples[1], samples[-1]
+        per_step = (last - first) / (last_step - first_step)
+        result.rows.append(
+            [
+                "SQLite",
+                f"{shape}, {MEMORY_STEPS:,} steps: RSS",
+                f"{first / 2**20:.0f} MiB at step {first_step:,}",
+                f"{last / 2**20:.0f} MiB at step {last_step:,}",
+                f"{per_step:.0f} B/step",
+            ]
+        )
+        result.targets.append(
+            Target(
+                name=f"(8) memory over a {MEMORY_STEPS:,}-step {shape.capitalize()}",
+                measured=f"{per_step:.0f} B/step",
+                ceiling="—",
+                ratio=f"{(last - first) / 2**20:.1f} MiB over {last_step - first_step:,} steps",
+                target=f"≤ {allowed} B/step",
+                met=per_step <= allowed,
+            )
+        )
+        data[f"memory/{shape}"] = {"bytes_per_step": per_step, "samples": samples}
     result.notes.append(
         f"{budget.scaling_processes} fresh processes per database; cells are medians over them. "
-        "Parallels run 4 tasks at a time (the workflow default); a Loop's step is one iteration."
+        "Parallels run 4 tasks at a time (the workflow default); a Loop's step is one iteration. "
+        f"Memory: one process, a {MEMORY_STEPS:,}-step run of each shape on SQLite, its RSS "
+        "sampled by its own tasks every 10,000 steps; growth is measured from step 10,000 (after "
+        "the first render and the allocator's warm-up) to the last sample."
     )
     result.data = {"by_shape": data, "rounds": rounds}
     return result

@@ -71,6 +71,8 @@ async def _main(args: argparse.Namespace) -> dict[str, Any]:
         "system_database_url": args.db,
         "log_level": "WARNING",
     }
+    if not args.db.startswith("sqlite"):
+        config["dbos_system_schema"] = args.schema
     DBOS(config=config)
     DBOS.launch()
     try:
@@ -89,6 +91,7 @@ def main() -> None:
     parser.add_argument("--lengths", type=lambda v: [int(x) for x in v.split(",") if x])
     parser.add_argument("--runs", type=int, default=0)
     parser.add_argument("--in-flight", type=int, default=16)
+    parser.add_argument("--schema", default="dbos", help="PostgreSQL schema of DBOS's tables")
     args = parser.parse_args()
     print(json.dumps(asyncio.run(_main(args))))
 

@@ -29,7 +29,7 @@ def _check_exists(url: str) -> None:
     except ValueError as exc:
         raise CliError(f"--db: {exc}") from None
     if normalized.startswith("sqlite"):
-        path = Path(normalized.split(":///", 1)[1])
+        path = Path(normalized.split(":///", 1)[1].partition("?")[0])
         if not path.is_file():
             raise CliError(f"no database at {path}: check --db or SMITHERS_DB")
 

@@ -258,9 +258,16 @@ class RunLoop:
                 }
             )
 
-            def update(loop_id: str = loop.id, it: int = iteration, d: bool = done) -> None:
+            def update(
+                loop_id: str = loop.id,
+                it: int = iteration,
+                d: bool = done,
+                was: int = loop.iteration,
+            ) -> None:
                 self.model.loops[loop_id] = (it, d)
                 self.model.outputs.loop_iterations[loop_id] = it
+                if it != was:
+                    self.model.forget_iteration(loop_id, was)
 
             change.after.append(update)
         return None

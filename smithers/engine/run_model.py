@@ -120,6 +120,14 @@ class RunModel:
             info = self.nodes[key] = NodeInfo(node_id, iteration)
         return info
 
+    def forget_iteration(self, loop_id: str, iteration: int) -> None:
+        """Drop the node state of a loop's iteration that has ended: no render mounts it
+        again, so a long loop keeps its outputs (build and task functions read them) but not
+        one ``NodeInfo`` per node and iteration."""
+        for node_id, node_loop in self.outputs.node_loops.items():
+            if node_loop == loop_id:
+                self.nodes.pop((node_id, iteration), None)
+
     @classmethod
     def from_state(cls, state: RunState, struct_types: Iterable[type[msgspec.Struct]]) -> RunModel:
         """Build the model from a snapshot the store read."""

@@ -56,16 +56,30 @@ def normalize_url(url: str | Path) -> str:
         return f"sqlite+aiosqlite:///{Path(text).expanduser().resolve()}"
     scheme, rest = text.split("://", 1)
     if scheme in ("sqlite", "sqlite+aiosqlite", "sqlite+pysqlite"):
-        path = rest[1:] if rest.startswith("/") else rest
+        path, _, query = rest.partition("?")
+        path = path[1:] if path.startswith("/") else path
         if path in ("", ":memory:"):
             raise ValueError("an in-memory SQLite database cannot be shared; give a file path")
-        return f"sqlite+aiosqlite:///{Path(path).expanduser().resolve()}"
+        return f"sqlite+aiosqlite:///{Path(path).expanduser().resolve()}{_sqlite_options(query)}"
     if scheme in ("postgres", "postgresql", "postgresql+asyncpg"):
         return f"postgresql+asyncpg://{rest}"
     # The scheme only: the rest of the URL may hold a password.
     raise ValueError(
         f"unsupported database URL scheme {scheme!r}: use a file path, sqlite:/// or postgresql://"
     )
+
+
+def _sqlite_options(query: str) -> str:
+    """The SQLite URL options Smithers reads: ``synchronous=normal`` (the default, left out)
+    or ``synchronous=full`` (a WAL commit waits for fsync; see docs/deploy.md)."""
+    if not query:
+        return ""
+    key, _, value = query.partition("=")
+    if key != "synchronous" or value.lower() not in ("normal", "full") or "&" in value:
+        raise ValueError(
+            f"the only SQLite URL option is synchronous=normal or synchronous=full, not {query!r}"
+        )
+    return "" if value.lower() == "normal" else "?synchronous=full"
 
 
 class Transaction(ABC):

@@ -78,7 +78,11 @@ class SqliteDatabase(Database):
 
     def __init__(self, url: str, readers: int = 4) -> None:
         self.url = url
-        self.path = make_url(url).database or ""
+        parsed = make_url(url)
+        self.path = parsed.database or ""
+        self.full_sync = parsed.query.get("synchronous") == "full"
+        """``synchronous=FULL``: a commit waits for fsync, so none runs on the event loop."""
+        self._pragmas = ("PRAGMA synchronous=FULL",) if self.full_sync else ()
         self._write_lock = asyncio.Lock()
         self._writer: aiosqlite.Connection | None = None
         self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
@@ -99,7 +103,7 @@ class SqliteDatabase(Database):
         def connector() -> sqlite3.Connection:
             raw = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             try:
-                configure_sqlite(raw)
+                configure_sqlite(raw, *self._pragmas)
             except BaseException:
                 raw.close()
                 raise
@@ -185,6 +189,8 @@ class SqliteDatabase(Database):
         waits on the writer thread instead. A WAL commit with ``synchronous=NORMAL`` does not
         fsync; checkpoints (which do) run on the writer thread, never here.
         """
+        if self.full_sync:
+            return False  # its fsync would stall every request on this loop
         thread = threading.get_ident()
         raw = self._here_writers.get(thread)
         if raw is None:
@@ -208,7 +214,7 @@ class SqliteDatabase(Database):
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         raw = sqlite3.connect(self.path, timeout=0, isolation_level=None, check_same_thread=False)
         try:
-            configure_sqlite(raw, *pragmas, busy_timeout_s=0)
+            configure_sqlite(raw, *self._pragmas, *pragmas, busy_timeout_s=0)
         except BaseException:
             raw.close()
             raise

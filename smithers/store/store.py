@@ -27,7 +27,7 @@ from smithers.store.postgres_commit import GUARD_COLUMNS, OneStatement
 from smithers.store.reads import Reads
 from smithers.store.rows import ApprovalRow, EventRow, NodeRow, RunRow
 from smithers.store.statements import BatchStatements, Write
-from smithers.store.urls import redact_url
+from smithers.store.urls import database_identity
 
 __all__ = ["Commit", "ExpectationFailed", "Store"]
 
@@ -136,7 +136,7 @@ class Store:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.identity = redact_url(db.url)
+        self.identity = database_identity(db.url)
         """The database's URL without secrets: what may be stored, shown or compared."""
         self.reads = Reads(db)
         self._listeners: list[CommitListener] = []

@@ -64,8 +64,12 @@ def redact_url(url: str) -> str:
 
 
 def database_identity(url: str | Path) -> str:
-    """Which database ``url`` names, as a normalised URL without secrets."""
-    return redact_url(normalize_url(url))
+    """Which database ``url`` names, as a normalised URL without secrets (and without a SQLite
+    URL's ``synchronous`` option: the same file is the same database)."""
+    normalized = normalize_url(url)
+    if normalized.startswith("sqlite"):
+        return normalized.partition("?")[0]
+    return redact_url(normalized)
 
 
 def redact_config_json(config_json: str | None) -> str | None:

@@ -53,3 +53,23 @@ async def test_the_wal_is_checkpointed_into_the_database_file(sqlite_url: str) -
         # only a checkpoint writes pages into the database file; commits append to the WAL
         assert path.stat().st_size > empty
         assert len(await store.reads.list_runs(limit=1000)) == CHECKPOINT_EVERY * 2 + 1
+
+
+async def test_synchronous_full_commits_on_the_writer_thread_with_fsync(tmp_path: Path) -> None:
+    """``?synchronous=full``: every connection runs FULL, and no commit runs on the loop."""
+    url = f"sqlite:///{tmp_path / 'full.db'}?synchronous=full"
+    async with Store.opened(url) as store:
+        assert isinstance(store.db, SqliteDatabase) and store.db.full_sync
+        for n in range(3):
+            await store.create_run(run_row(f"r{n}"), _batch(f"r{n}"))
+        writer = store.db._raw[id(await store.db._writer_conn())]
+        assert writer.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL
+        assert store.db._here_writers == {}
+        assert [r.run_id for r in await store.reads.list_runs(10)] == ["r2", "r1", "r0"]
+        assert store.identity == f"sqlite+aiosqlite:///{tmp_path / 'full.db'}"
+    async with Store.opened(str(tmp_path / "normal.db")) as store:
+        await store.create_run(run_row("r"), _batch("r"))
+        assert isinstance(store.db, SqliteDatabase) and not store.db.full_sync
+        assert [
+            c.execute("PRAGMA synchronous").fetchone() for c in store.db._here_writers.values()
+        ] == [(1,)]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from smithers.store.db import normalize_url
 from smithers.store.urls import database_identity, redact_config_json, redact_url
 
 
@@ -81,3 +82,16 @@ def test_an_older_rows_password_is_not_shown() -> None:
     clean = '{"maxConcurrency":null,"rootDir":"/srv","allowNetwork":false}'
     assert redact_config_json(clean) is clean  # nothing to hide: the stored text as it is
     assert redact_config_json(None) is None and redact_config_json("not json") == "not json"
+
+
+def test_sqlite_urls_take_only_the_synchronous_option(tmp_path: Path) -> None:
+    base = f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"
+    assert (
+        normalize_url(f"sqlite:///{tmp_path / 'x.db'}?synchronous=FULL")
+        == base + "?synchronous=full"
+    )
+    assert normalize_url(f"sqlite:///{tmp_path / 'x.db'}?synchronous=normal") == base
+    assert database_identity(f"sqlite:///{tmp_path / 'x.db'}?synchronous=full") == base
+    for bad in ("mode=ro", "synchronous=off", "synchronous=full&mode=ro"):
+        with pytest.raises(ValueError, match="synchronous=normal or synchronous=full"):
+            normalize_url(f"sqlite:///{tmp_path / 'x.db'}?{bad}")
