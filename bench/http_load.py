@@ -11,7 +11,7 @@ from bench.stats import fmt, fmt_summary, summary
 from bench.system import mib
 
 CONNECTIONS = 32
-TARGET_RATIO = 0.60
+TARGET_RATIO = 0.75
 
 
 def _measure(url: str, budget: Budget) -> LoadResult:

@@ -61,7 +61,11 @@ class RunLoop:
         config: RunConfig,
         owner: str,
         clock: Callable[[], int] = now_ms,
+        fresh: bool = False,
     ) -> None:
+        """``fresh``: the run was created just now with ``model``, so there is nothing another
+        writer could have decided yet to read first (a claimed run reads its decisions and
+        signals before its first pass)."""
         self.store = store
         self.loaded = loaded
         self.model = model
@@ -71,7 +75,7 @@ class RunLoop:
         self.owner = owner
         self.clock = clock
         self.running: dict[Key, RunningAttempt] = {}
-        self.needs_refresh = True
+        self.needs_refresh = not fresh
         self.cancel_requested = False
         self.interrupt_requested = False
         self.lost = False

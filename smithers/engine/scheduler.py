@@ -240,7 +240,7 @@ class RunScheduler(RunControls):
             raise
         model = RunModel(run_id)
         model.seen_seq = commit.last_seq
-        self._launch(store, loaded, model, input_value, config, trace)
+        self._launch(store, loaded, model, input_value, config, trace, fresh=True)
         return run_id
 
     async def resume_run(
@@ -324,9 +324,12 @@ class RunScheduler(RunControls):
         input_value: Any,
         config: RunConfig,
         trace: tracing.RunTrace | None = None,
+        *,
+        fresh: bool = False,
     ) -> None:
         self.wake_timers.cancel(model.run_id)
         loop = RunLoop(
+            fresh=fresh,
             store=store,
             loaded=loaded,
             model=model,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import select
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.sql import ClauseElement
 
 from smithers.store.db import Database, Guard, Params, Prepared, Refused, Row, Transaction
+from smithers.store.postgres_pool import DriverPool, closed_or_closing
 from smithers.store.urls import redact_url
 
 __all__ = ["PostgresDatabase"]
@@ -45,24 +45,10 @@ class _SaTx(Transaction):
 
 def _replace_closed(dbapi_connection: Any, record: Any, proxy: Any) -> None:
     """A pooled connection the server dropped (a restart, a failover, an idle timeout) is
-    replaced on checkout instead of failing the transaction that drew it.
-
-    No round trip (SQLAlchemy's ``pool_pre_ping`` spends three on every transaction): the
-    driver knows a connection it saw close; one whose closing it has not read yet has bytes
-    waiting on its socket, where an idle connection has none (the server's goodbye, or EOF).
-    """
-    driver = dbapi_connection.driver_connection
-    if driver.is_closed() or _input_waiting(driver):
+    replaced on checkout instead of failing the transaction that drew it, without the round
+    trips of SQLAlchemy's ``pool_pre_ping`` (three per checkout on asyncpg)."""
+    if closed_or_closing(dbapi_connection.driver_connection):
         raise DisconnectionError("the server closed this pooled connection")
-
-
-def _input_waiting(driver: Any) -> bool:
-    transport = getattr(driver, "_transport", None)
-    sock = None if transport is None else transport.get_extra_info("socket")
-    if sock is None:
-        return False
-    readable, _, _ = select.select([sock.fileno()], [], [], 0)
-    return bool(readable)
 
 
 class PostgresDatabase(Database):
@@ -92,6 +78,10 @@ class PostgresDatabase(Database):
             parsed, pool_size=10, max_overflow=20, connect_args=connect_args
         )
         event.listen(self.engine.sync_engine.pool, "checkout", _replace_closed)
+        _, kwargs = self.engine.dialect.create_connect_args(self.engine.url)
+        for adapter_only in ("prepared_statement_cache_size", "prepared_statement_name_func"):
+            kwargs.pop(adapter_only, None)
+        self._writers = DriverPool({**kwargs, **connect_args})
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
@@ -120,18 +110,14 @@ class PostgresDatabase(Database):
                     raise
 
     async def write_alone(self, sql: str, args: Sequence[Any]) -> Row | None:
-        async with self.engine.connect() as conn:
-            # The driver's connection, outside SQLAlchemy's transaction: the statement commits
-            # on its own, in one round trip (asyncpg keeps it prepared on the connection).
-            raw = await conn.get_raw_connection()
-            try:
-                row = await raw.driver_connection.fetchrow(sql, *args)  # type: ignore[union-attr]
-            except asyncpg.PostgresError as exc:  # the server rolled the statement back
-                raise Refused(str(exc)) from exc
-            except asyncpg.InterfaceError as exc:
-                if not isinstance(exc, ValueError):
-                    raise  # a lost connection: whether it committed is unknown
-                raise Refused(str(exc)) from exc  # an argument the driver could not encode
+        try:
+            row = await self._writers.fetchrow(sql, list(args))
+        except asyncpg.PostgresError as exc:  # the server rolled the statement back
+            raise Refused(str(exc)) from exc
+        except asyncpg.InterfaceError as exc:
+            if not isinstance(exc, ValueError):
+                raise  # a lost connection: whether it committed is unknown
+            raise Refused(str(exc)) from exc  # an argument the driver could not encode
         return None if row is None else dict(row)
 
     def prepare(self, stmt: ClauseElement, params: Params | Sequence[Params]) -> Prepared:
@@ -170,4 +156,5 @@ class PostgresDatabase(Database):
             await conn.run_sync(fn)
 
     async def close(self) -> None:
+        await self._writers.close()
         await self.engine.dispose()

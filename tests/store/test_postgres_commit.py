@@ -159,3 +159,26 @@ def test_batches_one_statement_cannot_carry() -> None:
     small = statements.writes("r", Batch(node_upserts=rows[:3]))
     built = one.guarded("r", "me", small, [])
     assert built is not None and built[1][:2] == ["r", "me"] and len(built[1]) == 2 + 3 * 3
+
+
+async def test_a_connection_the_server_dropped_is_not_used(store: Store) -> None:
+    """A restart or failover closes the pooled connections: the next commit opens a new one."""
+    import asyncpg
+
+    await store.create_run(run_row("r1"), Batch(events=[RunStarted(run_id="r1", timestamp_ms=1)]))
+    await store.commit("r1", Batch(events=[event("r1", "a")]), owner="me")
+    from tests.conftest import PG_URL
+
+    admin = await asyncpg.connect(PG_URL)
+    try:
+        killed = await admin.fetch(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await admin.close()
+    assert killed
+    await asyncio.sleep(0.2)  # the server's goodbye reaches the idle sockets
+    commit = await store.commit("r1", Batch(events=[event("r1", "b")]), owner="me")
+    assert [e.seq for e in commit.events] == [2]
+    assert store.transactions == []  # type: ignore[attr-defined]
