@@ -38,11 +38,16 @@ async def test_a_final_run_is_read_once_a_waiting_one_every_time(
 
         monkeypatch.setattr(store.reads, "run_with_summary", counted)
         run_id = (await client.post("/v1/runs", json={"workflowPath": "gated.py"})).json()["runId"]
-        for _ in range(200):
-            body = (await client.get(f"/v1/runs/{run_id}")).json()
-            if body["status"] == "waiting-approval":
-                break
-            await asyncio.sleep(0.05)
+
+        async def until(status: str) -> Any:
+            for _ in range(200):
+                body = (await client.get(f"/v1/runs/{run_id}")).json()
+                if body["status"] == status:
+                    return body
+                await asyncio.sleep(0.05)
+            raise AssertionError(f"the run never became {status}")
+
+        await until("waiting-approval")
         reads.clear()
         for _ in range(2):
             assert (await client.get(f"/v1/runs/{run_id}")).json()["status"] == "waiting-approval"
@@ -50,11 +55,7 @@ async def test_a_final_run_is_read_once_a_waiting_one_every_time(
         assert (
             await client.post(f"/v1/runs/{run_id}/nodes/gate/approve", json={})
         ).status_code == 200
-        for _ in range(200):
-            body = (await client.get(f"/v1/runs/{run_id}")).json()
-            if body["status"] == "finished":
-                break
-            await asyncio.sleep(0.05)
+        body = await until("finished")
         reads.clear()
         again = [(await client.get(f"/v1/runs/{run_id}")).json() for _ in range(3)]
         assert reads == [] and again == [body] * 3
