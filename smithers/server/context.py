@@ -16,7 +16,6 @@ from smithers.engine.scheduler import RunScheduler
 from smithers.errors import DbNotConfigured, RunNotFound, RunToResumeNotFound
 from smithers.server.feeds import Feeds
 from smithers.server.process.settings import ServerSettings
-from smithers.statuses import FINAL
 from smithers.store.mirror import Mirror
 from smithers.store.rows import RunRow, RunStatusRow
 from smithers.store.store import Store
@@ -59,10 +58,10 @@ class Homes(_Bounded[Store]):
     the server database and the stores this process opened, nothing more)."""
 
 
-class FinalRuns(_Bounded[tuple[RunStatusRow, dict[str, int]]]):
-    """The status row and node counts of runs in a ``FINAL`` status (finished, continued):
-    such a run never changes again (it cannot be resumed, and rows are never deleted), so
-    ``GET /v1/runs/{runId}`` answers it without reading the database."""
+class FinalRuns(_Bounded[bytes]):
+    """The ``GET /v1/runs/{runId}`` body of runs in a ``FINAL`` status (finished, continued):
+    such a run never changes again (it cannot be resumed, and rows are never deleted), so it
+    is answered without reading the database or encoding anything."""
 
     def __init__(self, limit: int = FINAL_KEPT) -> None:
         super().__init__(limit=limit)
@@ -204,19 +203,14 @@ class ServerContext:
         raise self.missing_run(run_id)
 
     async def run_with_summary(self, run_id: str) -> tuple[RunStatusRow, dict[str, int]]:
-        """The run's status and node state counts; one read when the expected database has it,
-        none for a final run read before."""
-        found = self.final_runs.get(run_id)
-        if found is not None:
-            return found
+        """The run's status and node state counts; one read when the expected database has it."""
         store = self.homes.get(run_id) or self.server_store
-        found = None if store is None else await store.reads.run_with_summary(run_id)
-        if found is None or store is None or self.mirrored_elsewhere(store, found[0]):
-            store, row = await self.locate(run_id)
-            found = RunStatusRow.of(row), await store.reads.node_summary(run_id)
-        if found[0].status in FINAL:
-            self.final_runs[run_id] = found
-        return found
+        if store is not None:
+            found = await store.reads.run_with_summary(run_id)
+            if found is not None and not self.mirrored_elsewhere(store, found[0]):
+                return found
+        store, row = await self.locate(run_id)
+        return RunStatusRow.of(row), await store.reads.node_summary(run_id)
 
     def mirrored_elsewhere(self, store: Store, row: RunRow | RunStatusRow) -> bool:
         """Whether ``row`` is a mirror copy whose run lives in another database."""

@@ -24,7 +24,7 @@ from smithers.server.http.prerouter import SmithersApp
 from smithers.server.http.wire import CancelResponse, DecisionResponse, FrameView, RunView
 from smithers.server.process.settings import ServerSettings
 from smithers.server.routes.events import events_of
-from smithers.server.routes.runs import decide, frames_of, run_view
+from smithers.server.routes.runs import decide, frames_of, view_of
 from smithers.store.store import Store
 
 __all__ = ["create_serve_app"]
@@ -38,9 +38,9 @@ def _run_id(request: AnyRequest) -> str:
 
 
 @get("/", responses=documented(404), summary="The run's status and summary")
-async def serve_run(request: AnyRequest) -> RunView:
+async def serve_run(request: AnyRequest) -> Response[RunView]:
     """Same body as ``GET /v1/runs/{runId}``."""
-    return run_view(*await context_of(request).run_with_summary(_run_id(request)))
+    return await view_of(request, _run_id(request))
 
 
 @get(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Request, get, post
+from litestar import MediaType, Request, Response, get, post
 from litestar.params import FromPath, QueryParameter
 
 from smithers.engine.limits import check_input
@@ -35,12 +35,13 @@ from smithers.server.http.wire import (
     StartRunResponse,
     from_row,
 )
+from smithers.statuses import FINAL
 from smithers.store import run_listing as listing
 from smithers.store.rows import RunRow, RunStatusRow
 from smithers.store.run_listing import RunFilter
 from smithers.store.urls import redact_config_json
 
-__all__ = ["RUN_ROUTES", "decide", "frames_of", "list_item", "run_view"]
+__all__ = ["RUN_ROUTES", "decide", "frames_of", "list_item", "run_view", "view_of"]
 
 AnyRequest = Request[Any, Any, Any]
 
@@ -51,6 +52,22 @@ def run_view(row: RunStatusRow, summary: dict[str, int]) -> RunView:
     if row.status == "failed" and row.error_json:
         error = msgspec.json.decode(row.error_json)
     return from_row(RunView, row, summary=summary, error=error)
+
+
+_json = msgspec.json.Encoder()
+
+
+async def view_of(request: AnyRequest, run_id: str) -> Response[RunView]:
+    """``GET /v1/runs/{runId}``: a final run's body from memory, any other run read anew."""
+    ctx = context_of(request)
+    body = ctx.final_runs.get(run_id)
+    if body is not None:
+        return Response(body, media_type=MediaType.JSON)  # type: ignore[arg-type]
+    row, summary = await ctx.run_with_summary(run_id)
+    view = run_view(row, summary)
+    if row.status in FINAL:
+        ctx.final_runs[run_id] = _json.encode(view)
+    return Response(view)
 
 
 @post(
@@ -124,9 +141,9 @@ async def cancel_run(request: AnyRequest, runId: FromPath[str]) -> CancelRespons
 
 
 @get("/v1/runs/{runId:str}", responses=documented(404), summary="Run status and summary")
-async def get_run(request: AnyRequest, runId: FromPath[str]) -> RunView:
+async def get_run(request: AnyRequest, runId: FromPath[str]) -> Response[RunView]:
     """The run's status, timestamps, node state counts and error."""
-    return run_view(*await context_of(request).run_with_summary(runId))
+    return await view_of(request, runId)
 
 
 @get("/v1/runs/{runId:str}/frames", responses=documented(400, 404), summary="Render frames")
