@@ -34,7 +34,7 @@ BENCHMARKS = {
     "tools": "bench.tool_calls",
     "tracing": "bench.tracing_cost",
     "scaling": "bench.scaling",
-    "peers": "bench.peers.dbos",
+    "peers": "bench.peers.dbos_comparison",
 }
 OPTIONAL = {"peers"}
 """Run only when named in ``--only`` (they install a peer engine in an environment of its own)."""
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         "started": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "quick": args.quick,
         "benchmarks": keys,
-        "subset": keys != list(BENCHMARKS),
+        "subset": bool(args.only),
         "machine": machine_info(),
         "tool": tool if tool == "python" else (loadgen.wrk_version() or "wrk"),
         "load_start": load_average(),

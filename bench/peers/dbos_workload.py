@@ -1,9 +1,10 @@
-"""The peer workload on DBOS Transact, run by its own interpreter (``bench.peers.dbos``).
+"""The peer workload on DBOS Transact, run by its own interpreter (see ``dbos_comparison``).
 
-Standalone on purpose: it imports only ``dbos`` and the standard library, so it runs in the
-virtual environment the comparison creates, never in the project's. The same shapes as
-``bench.peer_steps`` measures on Smithers: a workflow of N durable no-op steps (ms per step),
-and one-step workflows with 16 in flight (runs per second). Prints one JSON line.
+Standalone on purpose: it imports only ``dbos``, the SQLAlchemy DBOS brings, and the standard
+library, so it runs in the virtual environment the comparison creates, never in the
+project's. The same shapes ``bench.scaling`` measures on Smithers: a workflow of N durable
+no-op steps (ms per step), and one-step workflows with 16 in flight (runs per second).
+Prints one JSON line.
 
     python dbos_workload.py --db sqlite:///x.db --synchronous normal --lengths 50,800 --runs 200
 """
