@@ -368,11 +368,17 @@ export async function runPage(main, runId, life) {
     for (const type of log.types()) if (!known.has(type)) typeSelect.append(h("option", { value: type }, type));
   }
 
+  let toolsShown = "";
   function drawTools(calls) {
+    const shown = JSON.stringify(calls);
+    if (shown === toolsShown) return; // unchanged: a call someone opened stays open
+    toolsShown = shown;
+    const keyOf = (c) => `${c.nodeId}/${c.iteration}/${c.attempt}/${c.callId}`;
+    const open = new Set([...toolsBox.querySelectorAll("details[open]")].map((d) => d.dataset.key));
     toolsBox.hidden = calls.length === 0;
     toolsBox.replaceChildren(h("h2", {}, `Tool calls (${calls.length})`), h("ol", { class: "calls" },
       calls.map((c) => h("li", { "data-tool": c.tool, "data-status": c.status },
-        h("details", {},
+        h("details", { "data-key": keyOf(c), open: open.has(keyOf(c)) },
           h("summary", {}, h("span", { class: "node-id" }, c.tool), " ", badge(c.status),
             h("span", { class: "muted" }, ` ${c.nodeId} · attempt ${c.attempt} · ${duration(c.startedAtMs, c.finishedAtMs)}`)),
           h("pre", {}, `input: ${JSON.stringify(c.input, null, 2)}`),
