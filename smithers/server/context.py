@@ -32,7 +32,7 @@ HOMES_KEPT = 10_000
 
 
 FINAL_KEPT = 10_000
-"""Final runs whose status and node counts are answered from memory."""
+"""Final runs whose ``GET /v1/runs/{runId}`` body is kept in memory."""
 
 
 V = TypeVar("V")

@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]
 
 from smithers.store.db import Refused
+from smithers.store.private_api import PrivateApi
 
 __all__ = ["WRITERS", "DriverPool", "closed_or_closing"]
 
@@ -28,8 +29,7 @@ def closed_or_closing(driver: Any) -> bool:
     its socket (an idle connection receives nothing but the server's goodbye, or EOF)."""
     if driver.is_closed():
         return True
-    transport = getattr(driver, "_transport", None)
-    sock = None if transport is None else transport.get_extra_info("socket")
+    sock = PrivateApi.asyncpg_socket(driver)
     if sock is None:
         return False
     readable, _, _ = select.select([sock.fileno()], [], [], 0)

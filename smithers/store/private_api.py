@@ -10,6 +10,10 @@ The SQLite fast path needs two things the public APIs do not give:
   ``binds``, ``post_compile_params``, ``_bind_processors`` and ``construct_expanded_state``
   tell whether a row dict can be handed to ``sqlite3`` as it is (no type processing, no
   ``IN`` expansion), which skips SQLAlchemy's per-row parameter mapping.
+- **asyncpg** keeps a connection's transport in ``Connection._transport``; its socket tells,
+  without a round trip, whether the server has closed an idle pooled connection
+  (``postgres_pool.closed_or_closing``). Without it, only the driver's own ``is_closed()``
+  is consulted (a dropped connection is then found by its first statement).
 
 Checked against ``CHECKED_AGAINST``; ``pyproject.toml`` keeps both below their next minor
 release, and ``tests/store/test_private_api.py`` exercises each use, so an upgrade that
@@ -29,7 +33,7 @@ from sqlalchemy.sql import ClauseElement
 
 __all__ = ["CHECKED_AGAINST", "CompiledSql", "PrivateApi"]
 
-CHECKED_AGAINST: Final = {"aiosqlite": "0.22.1", "sqlalchemy": "2.1.9"}
+CHECKED_AGAINST: Final = {"aiosqlite": "0.22.1", "asyncpg": "0.32.0", "sqlalchemy": "2.1.9"}
 """The versions whose private APIs were read and tested for this module."""
 
 Params = Mapping[str, Any]
@@ -55,6 +59,12 @@ class PrivateApi:
     _dialect: Final = pysqlite.dialect(paramstyle="named")
     _cache: Final[dict[int, CompiledSql]] = {}
     _CACHE_SIZE: Final = 4096
+
+    @staticmethod
+    def asyncpg_socket(driver: Any) -> Any:
+        """The socket under an asyncpg connection, or ``None`` where it cannot be found."""
+        transport = getattr(driver, "_transport", None)
+        return None if transport is None else transport.get_extra_info("socket")
 
     @staticmethod
     async def run_on_connection_thread(

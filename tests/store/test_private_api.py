@@ -89,3 +89,20 @@ def test_bound_values_type_processing_and_in_lists_are_not_plain() -> None:
     assert not PrivateApi.compile(scored).plain  # Float has a bind processor on SQLite
     _execute(raw, scored, {"key": 1, "s": 2.5})  # values go to sqlite3 as given (see bind)
     assert raw.execute("SELECT score FROM items WHERE id = 1").fetchone() == (2.5,)
+
+
+async def test_an_asyncpg_connection_shows_its_socket(pg_url: str) -> None:
+    """``postgres_pool.closed_or_closing`` looks at it: idle, nothing waits on it."""
+    import asyncpg
+
+    from smithers.store.postgres_pool import closed_or_closing
+    from tests.conftest import PG_URL
+
+    conn = await asyncpg.connect(PG_URL)
+    try:
+        sock = PrivateApi.asyncpg_socket(conn)
+        assert sock is not None and sock.fileno() >= 0
+        assert not closed_or_closing(conn)
+    finally:
+        await conn.close()
+    assert closed_or_closing(conn)
