@@ -27,6 +27,7 @@
         ├── InvalidWorkflow            INVALID_WORKFLOW
         └── ToolError                  (a tool call was refused or failed)
             ├── PathOutsideRoot        PATH_OUTSIDE_ROOT
+            ├── PathProtected          PATH_PROTECTED
             ├── ToolTimeout            TOOL_TIMEOUT
             ├── SandboxUnavailable     SANDBOX_UNAVAILABLE
             ├── InvalidToolInput       INVALID_TOOL_INPUT
@@ -47,6 +48,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from smithers.secrets import redact
+
 __all__ = [
     "AgentError",
     "AgentMaxTurns",
@@ -65,6 +68,7 @@ __all__ = [
     "ModelCallFailed",
     "OwnershipLost",
     "PathOutsideRoot",
+    "PathProtected",
     "PayloadTooLarge",
     "RunAlreadyExists",
     "RunConflict",
@@ -106,8 +110,9 @@ class SmithersError(Exception):
         super().__init__(self.message)
 
     def to_json(self) -> dict[str, Any]:
-        """The ``{name, message, code}`` object stored with failed nodes and runs."""
-        return {"name": type(self).__name__, "message": self.message, "code": self.code}
+        """The ``{name, message, code}`` object stored with failed nodes and runs (the
+        message without the secrets the process knows: ``smithers.secrets``)."""
+        return {"name": type(self).__name__, "message": redact(self.message), "code": self.code}
 
 
 class InvalidRequest(SmithersError):
@@ -274,6 +279,13 @@ class PathOutsideRoot(ToolError):
     """The path lies outside the run's root."""
 
     code = "PATH_OUTSIDE_ROOT"
+
+
+class PathProtected(ToolError):
+    """The path is one the server trusts (a database, code it runs, its Python environment):
+    no tool may see or change it (``smithers.tools.policy``)."""
+
+    code = "PATH_PROTECTED"
 
 
 class ToolTimeout(ToolError):

@@ -8,7 +8,6 @@ schema is the output type's; it is validated (and corrected by feedback) like an
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -205,7 +204,7 @@ class AnthropicAgent(ModelAgent):
     ) -> tuple[str, dict[str, Any], dict[str, str], StreamReader]:
         """``POST {base_url}/v1/messages`` with ``x-api-key`` when one is set."""
         headers = {"anthropic-version": ANTHROPIC_VERSION}
-        key = os.environ.get(self.api_key_env)
+        key = self.api_key()
         if key:
             headers["x-api-key"] = key
         options: dict[str, Any] = {}
@@ -213,4 +212,4 @@ class AnthropicAgent(ModelAgent):
             options["temperature"] = self.temperature
         limit = self.max_output_tokens or self.default_max_tokens
         body = messages_body(self.model, limit, messages, tools, schema, {**options, **self.extra})
-        return self.endpoint + "/v1/messages", body, headers, read_messages_stream
+        return self.url("/v1/messages"), body, headers, read_messages_stream

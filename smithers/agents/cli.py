@@ -101,22 +101,23 @@ class CliAgent:
 
 @dataclass(frozen=True, slots=True)
 class ClaudeCodeAgent(CliAgent):
-    """``claude -p PROMPT --output-format stream-json --verbose`` (``--json-schema`` for an
-    output type, ``--resume SESSION`` to continue)."""
+    """``claude -p --output-format stream-json --verbose … -- PROMPT`` (``--json-schema`` for
+    an output type, ``--resume SESSION`` to continue; after ``--`` a prompt that begins with
+    ``-`` is not read as an option)."""
 
     executable: str = "claude"
     name: str = "claude-code"
     key_env: tuple[str, ...] = ("ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN")
 
     def cli_argv(self, prompt: str, schema: SchemaArgs | None, session: str | None) -> list[str]:
-        argv = [self.executable, "-p", prompt, "--output-format", "stream-json", "--verbose"]
+        argv = [self.executable, "-p", "--output-format", "stream-json", "--verbose"]
         if self.model:
             argv += ["--model", self.model]
         if schema is not None:
             argv += ["--json-schema", schema.text]
         if session:
             argv += ["--resume", session]
-        return [*argv, *self.extra_args]
+        return [*argv, *self.extra_args, "--", prompt]
 
     def read_line(self, line: dict[str, Any]) -> list[CliEvent]:
         kind = line.get("type")
@@ -168,7 +169,8 @@ class ClaudeCodeAgent(CliAgent):
 
 @dataclass(frozen=True, slots=True)
 class CodexAgent(CliAgent):
-    """``codex exec --json [--output-schema FILE] [resume SESSION] PROMPT``."""
+    """``codex exec --json [--output-schema FILE] [resume SESSION] -- PROMPT`` (after ``--`` a
+    prompt that begins with ``-`` is not read as an option)."""
 
     executable: str = "codex"
     name: str = "codex"
@@ -183,7 +185,7 @@ class CodexAgent(CliAgent):
         argv += list(self.extra_args)
         if session:
             argv += ["resume", session]
-        return [*argv, prompt]
+        return [*argv, "--", prompt]
 
     def read_line(self, line: dict[str, Any]) -> list[CliEvent]:
         kind = line.get("type")
@@ -223,8 +225,10 @@ class CodexAgent(CliAgent):
 
 @dataclass(frozen=True, slots=True)
 class GeminiCliAgent(CliAgent):
-    """``gemini -p PROMPT --output-format stream-json`` (the output schema goes in the prompt:
-    the CLI has no flag for it; ``--resume SESSION`` to continue)."""
+    """``gemini --prompt=PROMPT --output-format stream-json`` (the output schema goes in the
+    prompt: the CLI has no flag for it; ``--resume SESSION`` to continue). The prompt is the
+    option's attached value, the form in which yargs never reads a value beginning with ``-``
+    as another option (``-p -x`` would give ``-p`` an empty prompt)."""
 
     executable: str = "gemini"
     name: str = "gemini-cli"
@@ -235,7 +239,7 @@ class GeminiCliAgent(CliAgent):
         return True
 
     def cli_argv(self, prompt: str, schema: SchemaArgs | None, session: str | None) -> list[str]:
-        argv = [self.executable, "-p", prompt, "--output-format", "stream-json"]
+        argv = [self.executable, f"--prompt={prompt}", "--output-format", "stream-json"]
         if self.model:
             argv += ["--model", self.model]
         if session:

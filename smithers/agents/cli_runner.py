@@ -23,6 +23,7 @@ from smithers import tracing
 from smithers.agents.cli import CliAgent, CliEvent, SchemaArgs
 from smithers.agents.loop import TextBatcher, usage_dict
 from smithers.errors import AgentError, InvalidOutput, ToolInterrupted
+from smithers.secrets import looks_secret, redact, register
 from smithers.tools.calls import CallEnd, CallStart, CallStatus, ToolRecorder, bounded_json
 from smithers.tools.shell import kill_group
 from smithers.tools.tool import struct_schema
@@ -33,6 +34,9 @@ if TYPE_CHECKING:
 __all__ = ["CliAgentFailed", "run_cli_agent"]
 
 _STDERR_TAIL = 2000
+"""The end of the CLI's stderr an error message shows (in characters)."""
+STDERR_KEPT = 64 * 1024
+"""The end of the CLI's stderr kept in memory while it runs (in bytes); the rest is dropped."""
 
 
 class CliAgentFailed(AgentError):
@@ -86,7 +90,8 @@ class CliToolCalls:
         output_json, size = bounded_json(event.text) if status == "ok" else (None, 0)
         error = None
         if status == "error":
-            error = {"name": "CliToolError", "message": event.text[:500], "code": "TOOL_FAILED"}
+            message = redact(event.text[:500])
+            error = {"name": "CliToolError", "message": message, "code": "TOOL_FAILED"}
         elif status == "interrupted":
             error = ToolInterrupted("the CLI ended before this call finished").to_json()
         end = CallEnd(logged, tool, status, output_json, size, error, started, _now_ms())
@@ -99,7 +104,22 @@ class CliToolCalls:
 
 
 def _environment(agent: CliAgent) -> dict[str, str]:
-    return {name: os.environ[name] for name in agent.env_names if name in os.environ}
+    """The CLI's environment; the values of its credential variables are known as secrets."""
+    env = {name: os.environ[name] for name in agent.env_names if name in os.environ}
+    for name, value in env.items():
+        if looks_secret(name):
+            register(value)
+    return env
+
+
+async def _stderr_tail(stream: asyncio.StreamReader | None) -> bytes:
+    """The last ``STDERR_KEPT`` bytes of ``stream`` (read to its end)."""
+    kept = bytearray()
+    while stream is not None and (chunk := await stream.read(STDERR_KEPT)):
+        kept += chunk
+        if len(kept) > STDERR_KEPT:
+            del kept[: len(kept) - STDERR_KEPT]
+    return bytes(kept)
 
 
 async def _call(
@@ -118,7 +138,7 @@ async def _call(
     )
     batcher = TextBatcher(ctx.agent_output)
     events: list[CliEvent] = []
-    stderr_task = asyncio.ensure_future(proc.stderr.read() if proc.stderr else asyncio.sleep(0))
+    stderr_task = asyncio.ensure_future(_stderr_tail(proc.stderr))
     try:
         assert proc.stdout is not None
         async for raw in proc.stdout:
@@ -149,7 +169,7 @@ async def _call(
         stderr_task.cancel()
     errors = [e.text for e in events if e.kind == "error"]
     if errors or code != 0:
-        tail = (stderr or b"").decode(errors="replace")[-_STDERR_TAIL:].strip()
+        tail = stderr.decode(errors="replace")[-_STDERR_TAIL:].strip()
         detail = errors[-1] if errors else tail or "no output"
         raise CliAgentFailed(f"{agent.executable} exited {code}: {detail}")
     results = [e.text for e in events if e.kind == "result" and e.text]

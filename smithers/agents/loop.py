@@ -21,6 +21,7 @@ import msgspec
 from smithers import tracing
 from smithers.agents.conversation import Message, ModelReply, ToolCall, ToolSpec, Usage
 from smithers.errors import AgentMaxTurns, InvalidOutput, ToolError
+from smithers.secrets import redact
 from smithers.tools.tool import Tool, struct_schema
 
 if TYPE_CHECKING:
@@ -111,7 +112,9 @@ async def _run_tool(ctx: TaskContext, tools: dict[str, Tool], call: ToolCall) ->
 
 
 def _error_result(code: str, message: str) -> ToolAnswer:
-    return msgspec.json.encode({"error": {"code": code, "message": message}}).decode(), True
+    """A tool's error as the model reads it (and the transcript keeps it): no known secret."""
+    error = {"code": code, "message": redact(message)}
+    return msgspec.json.encode({"error": error}).decode(), True
 
 
 class Memory(Protocol):

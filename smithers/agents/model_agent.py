@@ -6,7 +6,9 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+from urllib.parse import urlsplit, urlunsplit
 
+from smithers import secrets
 from smithers.agents.conversation import Message, ModelReply, ToolSpec
 from smithers.agents.transport import StreamReader, streamed_call
 from smithers.tools.tool import Tool
@@ -33,7 +35,7 @@ class ModelAgent:
     max_retries: int = 4
     """Retries of one model call on 429, 5xx, a dropped connection or a cut stream."""
     timeout: float = 600.0
-    """Seconds one model call may take."""
+    """Seconds one model call may take, all of it (its retries and their waits included)."""
     extra: dict[str, Any] = field(default_factory=dict)
     """More request fields, passed through as they are."""
     name: str = ""
@@ -48,8 +50,21 @@ class ModelAgent:
             "/"
         )
 
+    def url(self, path: str) -> str:
+        """``path`` under the endpoint: after its path, before its query string (an endpoint
+        may carry one, such as ``?api-version=…``)."""
+        parts = urlsplit(self.endpoint)
+        return urlunsplit(parts._replace(path=parts.path.rstrip("/") + path))
+
+    def api_key(self) -> str | None:
+        """The key in ``api_key_env`` now (known as a secret from then on), or ``None``."""
+        key = os.environ.get(self.api_key_env) if self.api_key_env else None
+        secrets.register(key)
+        return key or None
+
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(model={self.model!r}, base_url={self.endpoint!r})"
+        shown = secrets.safe_url(self.endpoint)  # no userinfo, no query string
+        return f"{type(self).__name__}(model={self.model!r}, base_url={shown!r})"
 
     @property
     def label(self) -> str:
@@ -71,6 +86,7 @@ class ModelAgent:
     ) -> ModelReply:
         """One model call (retried as ``max_retries`` allows); ``MODEL_CALL_FAILED`` else."""
         url, body, headers, reader = self.request(messages, tools, schema)
+        secrets.register_url(url, lone_user=True)  # a key in the endpoint is a secret too
         return await streamed_call(
             name=self.name,
             model=self.model,

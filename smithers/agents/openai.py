@@ -8,7 +8,6 @@ environment at call time (``api_key_env``); without one, no ``Authorization`` he
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -146,9 +145,9 @@ class OpenAIAgent(ModelAgent):
         self, messages: Sequence[Message], tools: Sequence[ToolSpec], schema: dict[str, Any] | None
     ) -> tuple[str, dict[str, Any], dict[str, str], StreamReader]:
         """``POST {base_url}/chat/completions`` with a bearer key when one is set."""
-        key = os.environ.get(self.api_key_env)
+        key = self.api_key()
         return (
-            self.endpoint + "/chat/completions",
+            self.url("/chat/completions"),
             chat_body(self.model, messages, tools, schema, self._options()),
             {"authorization": f"Bearer {key}"} if key else {},
             read_chat_stream,

@@ -103,6 +103,8 @@ class ScriptedModel:
         self.model = model
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
+        self.paths: list[str] = []
+        """The path (and query string) of each request."""
         self._lock = threading.Lock()
         self._server = _Server(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -126,8 +128,9 @@ class ScriptedModel:
         self._server.shutdown()
         self._server.server_close()
 
-    def _next(self, body: dict[str, Any], headers: dict[str, str]) -> Step | None:
+    def _next(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> Step | None:
         with self._lock:
+            self.paths.append(path)
             self.requests.append(body)
             self.headers.append(headers)
             return self.script.pop(0) if self.script else None
@@ -142,12 +145,14 @@ class ScriptedModel:
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
-                self.anthropic = self.path.endswith("/v1/messages")
-                if not (self.anthropic or self.path.endswith("/chat/completions")):
+                path = self.path.partition("?")[0]  # a base_url may carry a query string
+                self.anthropic = path.endswith("/v1/messages")
+                if not (self.anthropic or path.endswith("/chat/completions")):
                     self._error(404, "no such route")
                     return
                 self.body = body
-                step = scripted._next(body, {k.lower(): v for k, v in self.headers.items()})
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                step = scripted._next(self.path, body, headers)
                 if step is None:
                     self._error(500, "the script has no more steps")
                 elif isinstance(step, Fail):

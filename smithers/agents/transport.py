@@ -1,9 +1,12 @@
-"""One streamed model call over HTTP, with the retry rules every provider shares."""
+"""One streamed model call over HTTP, with the retry rules every provider shares: a total
+deadline, error bodies read up to 64 KiB, and URLs in httpx's log lines without userinfo or
+query string."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -14,8 +17,11 @@ from smithers import metrics
 from smithers.agents.conversation import ModelReply
 from smithers.agents.retrying import RETRYABLE_STATUSES, retry_delay_s, server_delay_s
 from smithers.errors import ModelCallFailed
+from smithers.secrets import hide_urls_in
 
-__all__ = ["StreamReader", "streamed_call"]
+__all__ = ["ERROR_BODY_LIMIT", "StreamReader", "streamed_call"]
+
+hide_urls_in("httpx")  # its "HTTP Request: POST …" line shows no userinfo, no query string
 
 StreamReader = Callable[
     [AsyncIterator[str], Callable[[str], None]], Awaitable[tuple[ModelReply, bool]]
@@ -31,14 +37,38 @@ class StreamFailed(Exception):
         self.retryable = retryable
 
 
-def _provider_message(response: httpx.Response) -> str:
+ERROR_BODY_LIMIT = 64 * 1024
+"""The most of an error answer's body read (a provider's message is far shorter)."""
+_MESSAGE_CHARS = 2000
+"""The most of a provider's message an error keeps."""
+
+
+async def _error_body(response: httpx.Response) -> bytes:
+    """At most ``ERROR_BODY_LIMIT`` bytes of the body, read off the wire and decoded (gzip or
+    deflate, bounded too); the rest is never read: the connection is closed with the answer."""
+    raw = bytearray()
+    async for chunk in response.aiter_raw():
+        raw += chunk[: ERROR_BODY_LIMIT - len(raw)]
+        if len(raw) >= ERROR_BODY_LIMIT:
+            break
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        try:  # wbits 47: a gzip or a zlib header, whichever it is
+            return zlib.decompressobj(wbits=47).decompress(bytes(raw), ERROR_BODY_LIMIT)
+        except zlib.error:
+            return b""
+    return bytes(raw) if encoding == "identity" else b""
+
+
+def _provider_message(body: bytes, reason: str) -> str:
     try:
-        error = response.json().get("error")
-    except (ValueError, AttributeError):
-        error = None
+        data = msgspec.json.decode(body)
+    except msgspec.DecodeError:  # not JSON, or cut at the limit
+        data = None
+    error = data.get("error") if isinstance(data, dict) else None
     if isinstance(error, dict) and error.get("message"):
-        return str(error["message"])
-    return response.text[:500] or response.reason_phrase
+        return str(error["message"])[:_MESSAGE_CHARS]
+    return body.decode(errors="replace")[:500] or reason
 
 
 async def streamed_call(
@@ -55,14 +85,26 @@ async def streamed_call(
 ) -> ModelReply:
     """POST ``body`` and read the streamed answer, retrying 408/409/429/5xx/529, dropped
     connections and cut streams (after ``retry-after`` when given); ``MODEL_CALL_FAILED``
-    with the provider's message otherwise or when the retries are used up."""
-    timeout = httpx.Timeout(timeout_s, connect=30.0)
+    with the provider's message otherwise or when the retries are used up.
+
+    ``timeout_s`` is the deadline of the whole call, retries and their waits included (not of
+    each read: an endpoint sending a byte now and then does not outlive it); a retry whose
+    wait would pass the deadline is not made."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    # the deadline bounds everything; httpx times only connecting (a host that never answers)
+    timeout = httpx.Timeout(None, connect=min(30.0, timeout_s))
     async with httpx.AsyncClient(timeout=timeout) as client:
         for attempt in range(max_retries + 1):
             began = time.perf_counter()
-            label, message, reply, delay = await _once(
-                client, name, url, body, headers, read_stream, on_text
-            )
+            try:
+                async with asyncio.timeout_at(deadline):
+                    label, message, reply, delay = await _once(
+                        client, name, url, body, headers, read_stream, on_text
+                    )
+            except TimeoutError:
+                label, reply, delay = "timeout", None, None
+                message = f"{name}: no complete answer within the call's {timeout_s:g} s timeout"
             metrics.agent_calls.labels(name, model, label).inc()
             metrics.agent_call_duration_ms.labels(name, model).observe(
                 (time.perf_counter() - began) * 1000
@@ -71,7 +113,12 @@ async def streamed_call(
                 return reply
             if attempt == max_retries or delay is None:
                 raise ModelCallFailed(message)
-            await asyncio.sleep(delay if delay >= 0 else retry_delay_s(attempt))
+            wait = delay if delay >= 0 else retry_delay_s(attempt)
+            if loop.time() + wait >= deadline:
+                raise ModelCallFailed(
+                    f"{message} (not retried: the call's {timeout_s:g} s timeout would pass first)"
+                )
+            await asyncio.sleep(wait)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -89,8 +136,8 @@ async def _once(
     try:
         async with client.stream("POST", url, json=body, headers=headers) as resp:
             if resp.status_code != 200:
-                await resp.aread()
-                message = f"{resp.status_code} from {name}: {_provider_message(resp)}"
+                provider = _provider_message(await _error_body(resp), resp.reason_phrase)
+                message = f"{resp.status_code} from {name}: {provider}"
                 label = str(resp.status_code)
                 if resp.status_code in RETRYABLE_STATUSES:
                     delay = server_delay_s(resp.headers)

@@ -18,6 +18,7 @@ from typing import Any
 from smithers.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_SIGINT, CliError
 from smithers.cli.parser import COMMAND_PARSERS, build_parser
 from smithers.errors import InvalidRequest, RunConflict, RunNotFound, SmithersError
+from smithers.secrets import install_log_redaction, redact
 
 __all__ = ["HANDLERS", "run"]
 
@@ -67,15 +68,16 @@ def run(argv: Sequence[str]) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    install_log_redaction()  # the engine's warnings, printed by logging's last resort
     try:
         result = _handler(args.command)(args)
         # A handler is async, except ``server``: Granian runs its own processes and loops.
         return asyncio.run(result) if asyncio.iscoroutine(result) else int(result)
     except CliError as exc:
-        sys.stderr.write(f"smithers: {exc}\n")
+        sys.stderr.write(f"smithers: {redact(str(exc))}\n")
         return exc.exit_code
     except SmithersError as exc:  # an engine error no handler translated
-        sys.stderr.write(f"smithers: {exc.code}: {exc.message}\n")
+        sys.stderr.write(f"smithers: {exc.code}: {redact(exc.message)}\n")
         user_fixable = isinstance(exc, InvalidRequest | RunNotFound | RunConflict)
         return EXIT_BAD_INPUT if user_fixable else EXIT_FAILED
     except KeyboardInterrupt:

@@ -13,6 +13,7 @@ from smithers.authoring.context import TaskContext
 from smithers.authoring.durations import seconds
 from smithers.authoring.nodes import UNSET, Task, takes_argument
 from smithers.errors import InvalidOutput, SmithersError, TaskTimeout
+from smithers.secrets import redact
 from smithers.store.outputs import OutputTable, encode_untyped, output_table_for
 
 __all__ = ["Output", "call_task", "error_json", "validate_output"]
@@ -88,8 +89,9 @@ async def _invoke(task: Task, ctx: TaskContext) -> Any:
 
 
 def error_json(exc: BaseException) -> dict[str, Any]:
-    """``{name, message, code?}`` of an exception, as events and rows store it."""
+    """``{name, message, code?}`` of an exception, as events and rows store it (without the
+    secrets the process knows)."""
     if isinstance(exc, SmithersError):
         return exc.to_json()
     message = str(exc) or type(exc).__name__
-    return {"name": type(exc).__name__, "message": message}
+    return {"name": type(exc).__name__, "message": redact(message)}

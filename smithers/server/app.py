@@ -16,7 +16,7 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 
 import smithers
-from smithers import metrics
+from smithers import metrics, secrets
 from smithers.server.context import ServerContext, context_of
 from smithers.server.http.doc_parameters import describe_parameters
 from smithers.server.http.docs import add_request_bodies, documented, drop_inferred_errors
@@ -96,6 +96,7 @@ def create_app(
     server process that owns its signals, such as a Granian worker).
     """
     settings = settings or ServerSettings()
+    secrets.register(settings.token)  # never in a stored or shown error, nor a log line
     context = ServerContext.create(settings)
     routes: list[Any] = [health, *RUN_ROUTES, *DETAIL_ROUTES, *EVENT_ROUTES, *APPROVAL_ROUTES]
     if settings.metrics:
@@ -125,4 +126,6 @@ def create_app(
     )
     drop_inferred_errors(app.openapi_schema)
     describe_parameters(app.openapi_schema)
+    # after Litestar configured logging (in its constructor): its handlers get the filter too
+    secrets.install_log_redaction()
     return app

@@ -4,8 +4,9 @@ Call sites use the helpers below (``with tracing.task_span(...) as span:``). Whi
 off (``enable`` never called) each helper returns one shared do-nothing object, and nothing of
 OpenTelemetry is imported: ``tracing.setup`` switches it on from the environment.
 
-Spans record an error as its type and message only, never bodies, inputs, tokens or
-credentials; the attributes below are the only ones set.
+Spans record an error as its type and message only (without the secrets the process knows:
+``smithers.secrets``), never bodies, inputs, tokens or credentials; the attributes below are
+the only ones set.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import contextvars
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
+
+from smithers.secrets import redact
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
@@ -142,12 +145,13 @@ def record_error(span: SpanLike, exc: BaseException) -> None:
         return
     from opentelemetry.trace import Status, StatusCode
 
-    message = f"{type(exc).__name__}: {exc}"[:1000]
+    text = redact(str(exc))
+    message = f"{type(exc).__name__}: {text}"[:1000]
     real: Span = span  # type: ignore[assignment]
     real.set_status(Status(StatusCode.ERROR, message))
     real.add_event(
         "exception",
-        {"exception.type": type(exc).__name__, "exception.message": str(exc)[:1000]},
+        {"exception.type": type(exc).__name__, "exception.message": text[:1000]},
     )
 
 
@@ -342,7 +346,8 @@ def end_run(run: RunTrace | None, status: str, error: Any = None) -> None:
     run.span.set_attribute(RUN_STATUS, status)
     if isinstance(error, dict):
         message = f"{error.get('name', 'Error')}: {error.get('message', '')}"
-        run.span.set_status(Status(StatusCode.ERROR, message[:1000]))
+        run.span.set_status(Status(StatusCode.ERROR, redact(message)[:1000]))
     elif error is not None or status == "failed":
-        run.span.set_status(Status(StatusCode.ERROR, str(error or "the run failed")[:1000]))
+        message = redact(str(error or "the run failed"))
+        run.span.set_status(Status(StatusCode.ERROR, message[:1000]))
     run.span.end()

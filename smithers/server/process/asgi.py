@@ -16,7 +16,8 @@ __all__ = ["app_from_env"]
 def app_from_env() -> SmithersApp:
     """``create_app`` with the settings ``smithers server`` put in the environment; the
     worker's stop signals end its event streams. Each worker traces (and exports) itself when
-    the ``OTEL_*`` variables ask for it; ``SMITHERS_LOG_FORMAT=json`` makes its log lines JSON."""
+    the ``OTEL_*`` variables ask for it; ``SMITHERS_LOG_FORMAT=json`` makes its log lines JSON.
+    ``create_app`` puts ``smithers.secrets.RedactSecrets`` on every handler then configured."""
     configure_from_env()
     settings = ServerSettings.from_env()
     config = log_config(settings.log_format)

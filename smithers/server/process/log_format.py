@@ -1,5 +1,6 @@
 """``--log-format json``: every log line of the server (Granian's and Smithers') as one JSON
-object on stderr, with the ``trace_id`` and ``span_id`` of the span current when it was made.
+object on stderr, with the ``trace_id`` and ``span_id`` of the span current when it was made,
+and without the secrets the process knows (``smithers.secrets.RedactSecrets``).
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ class JsonLines(logging.Formatter):
             value = getattr(record, name, None)
             if value is not None:
                 fields[name] = value
-        if record.exc_info:
-            fields["exception"] = self.formatException(record.exc_info)
+        if record.exc_info:  # the traceback RedactSecrets cleaned, when it did
+            fields["exception"] = record.exc_text or self.formatException(record.exc_info)
         line = json_line(record.levelname, record.name, record.getMessage(), **fields)
         return line[:-1]  # the handler ends the line
 
@@ -45,12 +46,18 @@ def log_config(log_format: LogFormat) -> dict[str, Any] | None:
     Granian's own text lines)."""
     if log_format == "text":
         return None
-    handler = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
+    handler = {
+        "class": "logging.StreamHandler",
+        "formatter": "json",
+        "filters": ["secrets"],
+        "stream": "ext://sys.stderr",
+    }
     quiet = {"handlers": ["stderr"], "level": "INFO", "propagate": False}
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": "smithers.server.process.log_format.JsonLines"}},
+        "filters": {"secrets": {"()": "smithers.secrets.RedactSecrets"}},
         "handlers": {"stderr": handler},
         "loggers": {"_granian": quiet, "granian.access": quiet, "smithers": quiet},
         "root": {"handlers": ["stderr"], "level": "WARNING"},
