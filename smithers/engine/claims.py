@@ -1,6 +1,8 @@
 """What starting or taking over a run writes, and the checks before it.
 
-``new_run_row`` is the row of a run being created; ``prepare_claim`` reads a run's state and
+``new_run_row`` is the row of a run being created and ``output_schemas_row`` the description
+of its workflow's output types that reads decode with (written again whenever a run is taken
+over, with the workflow loaded to run it); ``prepare_claim`` reads a run's state and
 builds the batch that makes this process its owner (every attempt and tool call left in
 progress is ended ``interrupted``; a failed run's failed nodes get one more attempt) with
 the compare-and-set expectations that keep a run from being claimed twice.
@@ -25,6 +27,7 @@ from smithers.engine.tool_log import interrupt_open_calls
 from smithers.engine.writes import Change
 from smithers.errors import InvalidRequest, RunToResumeNotFound, WorkflowLoadError
 from smithers.statuses import FINAL, NodeState, RunStatus
+from smithers.store.output_schema import describe_outputs
 from smithers.store.outputs import output_table_for
 from smithers.store.rows import RunRow
 from smithers.store.store import Store
@@ -36,6 +39,7 @@ __all__ = [
     "convert_input",
     "load_stored",
     "new_run_row",
+    "output_schemas_row",
     "prepare_claim",
     "run_config",
 ]
@@ -107,6 +111,18 @@ def new_run_row(
     }
 
 
+def output_schemas_row(
+    run_id: str, loaded: LoadedWorkflow, now: int, *, fresh: bool = False
+) -> dict[str, Any] | None:
+    """The ``_smithers_output_schemas`` row of a run about to execute ``loaded``: what reads
+    decode its typed outputs with, so that none imports the workflow file (``None`` for a
+    ``fresh`` run of a workflow without Structs: nothing to describe, nothing to replace)."""
+    if fresh and not loaded.struct_types:
+        return None
+    schemas = describe_outputs(loaded.struct_types)
+    return {"run_id": run_id, "schemas_json": schemas, "updated_at_ms": now}
+
+
 @dataclass(slots=True)
 class Claim:
     """A prepared take-over: the write, what it expects, and what the loop starts from."""
@@ -172,6 +188,7 @@ async def prepare_claim(
         workflow_hash=loaded.hash,
         config_json=stored_config(stored_options, config),
     )
+    change.batch.output_schemas = output_schemas_row(row.run_id, loaded, now)
     change.emit(ev.RunStarted(run_id=row.run_id, timestamp_ms=now))
     expect = {
         "status": row.status,

@@ -83,7 +83,7 @@ async def serve_deny(request: AnyRequest, nodeId: FromPath[str]) -> DecisionResp
 async def serve_cancel(request: AnyRequest) -> CancelResponse:
     """Cancel the run."""
     ctx, run_id = context_of(request), _run_id(request)
-    store, _ = await ctx.locate(run_id)
+    store, _ = await ctx.locate(run_id, writing=True)
     await ctx.scheduler.cancel_run(store, run_id)
     return CancelResponse(run_id=run_id)
 

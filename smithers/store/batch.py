@@ -50,6 +50,8 @@ class Batch:
     tool_call_updates: list[dict[str, Any]] = field(default_factory=list)
     transcript_inserts: list[dict[str, Any]] = field(default_factory=list)
     frame: dict[str, Any] | None = None
+    output_schemas: dict[str, Any] | None = None
+    """The run's ``_smithers_output_schemas`` row (written when a workflow is loaded to run)."""
 
     def __bool__(self) -> bool:
         return bool(
@@ -67,6 +69,7 @@ class Batch:
             or self.tool_call_updates
             or self.transcript_inserts
             or self.frame
+            or self.output_schemas
         )
 
     def merge(self, other: Batch) -> None:
@@ -89,6 +92,7 @@ class Batch:
         ):
             getattr(self, name)[:0] = getattr(other, name)
         self.frame = self.frame or other.frame
+        self.output_schemas = self.output_schemas or other.output_schemas
 
     def emit(self, *events: EventLike) -> None:
         """Add events (their order is their seq order)."""

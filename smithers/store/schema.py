@@ -5,7 +5,9 @@ Additions of ours: ``_smithers_runs.input_json``, ``updated_at_ms`` and ``wake_a
 suspended run is due to be woken), and ``_smithers_nodes.extra_attempts`` (attempts granted
 by resuming a failed run). ``_smithers_tool_calls`` is the tool-call log of
 ``agents-and-tools.md`` §3 (schema version 3), ``_smithers_transcripts`` its agents'
-conversations (version 4).
+conversations (version 4), ``_smithers_output_schemas`` the description of each run's output
+types that reads decode typed outputs with, never importing the workflow (version 5; see
+``smithers.store.output_schema``).
 """
 
 from __future__ import annotations
@@ -202,6 +204,14 @@ transcripts = Table(
     _ms("created_at_ms", nullable=False),
 )
 
+output_schemas = Table(
+    "_smithers_output_schemas",
+    metadata,
+    Column("run_id", Text, primary_key=True),
+    Column("schemas_json", Text, nullable=False),
+    _ms("updated_at_ms", nullable=False),
+)
+
 schema_version = Table(
     "_smithers_schema_version",
     metadata,
@@ -240,5 +250,6 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "database URLs in run configs without passwords", _redact_stored_urls),
     Migration(3, "the tool-call log", _create_internal_tables),
     Migration(4, "agent transcripts", _create_internal_tables),
+    Migration(5, "output types described for reads", _create_internal_tables),
 )
 """Ordered by version; a database records each applied version in _smithers_schema_version."""

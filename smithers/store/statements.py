@@ -31,6 +31,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     s.signals.name: ("run_id", "seq"),
     s.tool_calls.name: ("run_id", "node_id", "iteration", "attempt", "call_id"),
     s.transcripts.name: ("run_id", "node_id", "iteration", "attempt", "turn"),
+    s.output_schemas.name: ("run_id",),
 }
 """Each internal table's primary key: what an update matches and an upsert conflicts on."""
 
@@ -89,6 +90,8 @@ class BatchStatements:
             out += _writes("insert", s.transcripts, batch.transcript_inserts)
         if batch.frame is not None:
             out += _writes("insert", s.frames, [batch.frame])
+        if batch.output_schemas is not None:
+            out += _writes("upsert", s.output_schemas, [batch.output_schemas])
         return out
 
     def statement(self, write: Write) -> Statement:

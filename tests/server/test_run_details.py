@@ -1,6 +1,6 @@
-"""``GET /v1/runs/{runId}/nodes`` with typed outputs (decoded with the workflow's Struct, or
-given as their table's columns once the workflow file no longer loads), and the input and
-transcript of an agent run."""
+"""``GET /v1/runs/{runId}/nodes`` with typed outputs (decoded as the workflow's Struct decodes
+them, from what the run stored when it started or was continued: whatever became of the file
+since), and the input and transcript of an agent run."""
 
 from __future__ import annotations
 
@@ -31,23 +31,78 @@ def build(ctx):
 """
 
 
-async def test_typed_outputs_decoded_then_as_stored(tmp_path: Path) -> None:
+async def test_typed_outputs_decoded_as_the_run_stored_them(tmp_path: Path) -> None:
     root = tmp_path / "root"
     root.mkdir()
     (root / "typed.py").write_text(textwrap.dedent(TYPED))
     settings = ServerSettings(db=str(tmp_path / "s.db"), root_dir=root, sandbox="none")
     async with AsyncTestClient(create_app(settings)) as client:
         run_id = (await client.post("/v1/runs", json={"workflowPath": "typed.py"})).json()["runId"]
-        for _ in range(200):
-            if (await client.get(f"/v1/runs/{run_id}")).json()["status"] == "finished":
-                break
-            await asyncio.sleep(0.02)
+        await _finished(client, run_id)
         [node] = (await client.get(f"/v1/runs/{run_id}/nodes")).json()
         assert node["output"] == {"ok": True, "tags": ["a", "b"], "score": 0.5}
         (root / "typed.py").write_text("raise SystemExit('gone')\n")
         [node] = (await client.get(f"/v1/runs/{run_id}/nodes")).json()
-        # the file no longer loads: the row's columns, as SQLite keeps them
-        assert node["output"] == {"ok": 1, "tags": '["a","b"]', "score": 0.5}
+        assert node["output"] == {"ok": True, "tags": ["a", "b"], "score": 0.5}
+        (root / "typed.py").unlink()
+        [node] = (await client.get(f"/v1/runs/{run_id}/nodes")).json()
+        assert node["output"] == {"ok": True, "tags": ["a", "b"], "score": 0.5}
+
+
+GATED = """
+import msgspec
+from smithers import Approval, Sequence, Task, workflow
+
+class Verdict(msgspec.Struct):
+    ok: bool
+
+@workflow("gated")
+def build(ctx):
+    return Sequence(
+        Task("judge", lambda: Verdict(ok=True), output=Verdict), Approval("gate", title="Go?")
+    )
+"""
+
+GATED_V2 = """
+import msgspec
+from smithers import Approval, Sequence, Task, workflow
+
+class Verdict(msgspec.Struct):
+    ok: bool
+
+class Shipped(msgspec.Struct):
+    shipped: bool
+    where: list[str]
+
+@workflow("gated")
+def build(ctx):
+    return Sequence(
+        Task("judge", lambda: Verdict(ok=True), output=Verdict),
+        Approval("gate", title="Go?"),
+        Task("ship", lambda: Shipped(shipped=True, where=["eu"]), output=Shipped),
+    )
+"""
+
+
+async def test_a_continued_run_stores_the_output_types_it_continues_with(tmp_path: Path) -> None:
+    """The workflow was edited while the run waited: the run continues with the new file
+    (a new output type), and reads decode that type's rows as well."""
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "gated.py").write_text(textwrap.dedent(GATED))
+    settings = ServerSettings(db=str(tmp_path / "s.db"), root_dir=root, sandbox="none")
+    async with AsyncTestClient(create_app(settings)) as client:
+        run_id = (await client.post("/v1/runs", json={"workflowPath": "gated.py"})).json()["runId"]
+        await _finished(client, run_id, "waiting-approval")
+        (root / "gated.py").write_text(textwrap.dedent(GATED_V2))
+        approved = await client.post(f"/v1/runs/{run_id}/nodes/gate/approve", json={})
+        assert approved.status_code == 200
+        await _finished(client, run_id)
+        (root / "gated.py").write_text("raise SystemExit('gone')\n")
+        nodes = (await client.get(f"/v1/runs/{run_id}/nodes")).json()
+    outputs = {n["nodeId"]: n["output"] for n in nodes}
+    assert outputs["judge"] == {"ok": True}
+    assert outputs["ship"] == {"shipped": True, "where": ["eu"]}
 
 
 AGENT = """
@@ -100,9 +155,11 @@ async def test_the_transcript_and_input_of_an_agent_run(
     assert "Sunny." in json.dumps(final["content"])
 
 
-async def _finished(client: AsyncTestClient, run_id: str) -> None:  # type: ignore[type-arg]
+async def _finished(  # type: ignore[type-arg]
+    client: AsyncTestClient, run_id: str, status: str = "finished"
+) -> None:
     for _ in range(250):
-        if (await client.get(f"/v1/runs/{run_id}")).json()["status"] == "finished":
+        if (await client.get(f"/v1/runs/{run_id}")).json()["status"] == status:
             return
         await asyncio.sleep(0.02)
-    raise AssertionError(f"run {run_id} did not finish")
+    raise AssertionError(f"run {run_id} did not reach {status}")

@@ -4,22 +4,26 @@ was given and what its nodes did.
 Reads for the console (docs/console.md) and any other client: each node with its attempts
 and output, the tool-call log, the run's input and its agents' conversations. Stored JSON
 columns are decoded; an unreadable one comes back as its text rather than failing the read.
-A typed output (a row of its Struct's table) is decoded with the Struct of the run's
-workflow file; when that file cannot be loaded any more, the row's columns are given as
-stored.
+
+No read imports a workflow file: it may have changed since the run started (it lies in the
+run's root, within reach of the run's tools), and importing it would run whatever it holds
+now, in the server, to answer a ``GET``. A typed output (a row of its Struct's table) is
+decoded with the description of the workflow's output types stored when the run started
+(again whenever it was resumed or taken over): types rebuilt from msgspec and built-in types
+only, giving the JSON the Struct itself would (``smithers.store.output_decoders``), whatever
+became of the file since. A run stored before such descriptions were, or a row that does not
+fit its description, gives the row's columns as stored.
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import msgspec
 from litestar import Request, get
 from litestar.params import FromPath
 
-from smithers.engine.claims import load_stored
-from smithers.errors import RunNotFound, SmithersError
+from smithers.errors import RunNotFound
 from smithers.server.context import context_of
 from smithers.server.http.docs import documented
 from smithers.server.http.wire import (
@@ -30,9 +34,9 @@ from smithers.server.http.wire import (
     TurnView,
     from_row,
 )
-from smithers.store.outputs import OutputTable, output_table_for
-from smithers.store.rows import RunRow
+from smithers.store.output_decoders import output_value, stored_decoders
 from smithers.store.run_state import RunState
+from smithers.store.store import Store
 
 __all__ = ["DETAIL_ROUTES"]
 
@@ -56,11 +60,11 @@ def _decoded(text: str | None) -> Any:
 async def list_nodes(request: AnyRequest, runId: FromPath[str]) -> list[NodeView]:
     """Every node (one per iteration) with its state, attempts (oldest first) and output;
     nodes in the order they first started, then those that never started, by id."""
-    store, row = await context_of(request).locate(runId)
+    store, _ = await context_of(request).locate(runId)
     state = await store.reads.load_state(runId)
     if state is None:
         raise RunNotFound(runId)
-    outputs = await _outputs(row, state)
+    outputs = await _outputs(store, state)
     attempts: dict[tuple[str, int], list[AttemptView]] = {}
     for attempt in state.attempts:
         view = from_row(
@@ -85,33 +89,19 @@ async def list_nodes(request: AnyRequest, runId: FromPath[str]) -> list[NodeView
     return sorted(views, key=order)
 
 
-_KEYS = ("run_id", "node_id", "iteration")
-
-
-async def _outputs(row: RunRow, state: RunState) -> dict[tuple[str, int], Any]:
-    """Each finished node's output as JSON values."""
+async def _outputs(store: Store, state: RunState) -> dict[tuple[str, int], Any]:
+    """Each finished node's output as JSON values (typed ones decoded as the run stored)."""
     found: dict[tuple[str, int], Any] = {
         (r["node_id"], int(r["iteration"])): _decoded(r["payload_json"])
         for r in state.untyped_outputs
     }
     if not state.typed_outputs:
         return found
-    tables: dict[str, OutputTable] = {}
-    try:
-        loaded = await asyncio.to_thread(load_stored, row)
-        tables = {t.name: t for t in map(output_table_for, loaded.struct_types)}
-    except (SmithersError, OSError):
-        pass  # the file moved or no longer loads: the columns as stored
+    decoders = await stored_decoders(store.db, state.run.run_id)
     for name, rows in state.typed_outputs.items():
-        table = tables.get(name)
+        decoder = decoders.get(name)
         for typed in rows:
-            value: Any = {k: v for k, v in dict(typed).items() if k not in _KEYS}
-            if table is not None:
-                try:
-                    value = msgspec.to_builtins(table.decode_row(dict(typed)))
-                except (msgspec.ValidationError, msgspec.DecodeError):
-                    pass  # the Struct changed since: the columns as stored
-            found[(typed["node_id"], int(typed["iteration"]))] = value
+            found[(typed["node_id"], int(typed["iteration"]))] = output_value(decoder, typed)
     return found
 
 
