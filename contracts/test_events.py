@@ -102,6 +102,34 @@ def test_malformed_after_seq_is_400_before_the_stream(
         expect_error(stream.response, 400, "INVALID_REQUEST", f'Expected an integer, got "{raw}"')
 
 
+@pytest.mark.contract("GET", EVENTS, 400)
+@pytest.mark.parametrize("raw", ["", "abc", "1.5", "1e3", "--1", "+5", "12 34"])
+@pytest.mark.parametrize("after_seq", [None, "-1", "3"])
+def test_malformed_last_event_id_is_400_with_or_without_after_seq(
+    http: httpx.Client, finished_run: str, raw: str, after_seq: str | None
+) -> None:
+    """The spec uses the header when ``afterSeq`` is absent and says nothing of a malformed
+    one next to it: Smithers refuses it either way (docs/http-api.md), before the run."""
+    params = {} if after_seq is None else {"afterSeq": after_seq}
+    for run_id in (finished_run, MISSING_RUN):
+        stream = read_stream(http, run_id, params=params, headers={"Last-Event-ID": raw})
+        message = f'Last-Event-ID must be an integer, got "{raw}"'
+        expect_error(stream.response, 400, "INVALID_REQUEST", message)
+
+
+@pytest.mark.contract("GET", EVENTS, 400)
+def test_last_event_id_beyond_64_bits_next_to_after_seq(
+    http: httpx.Client, finished_run: str
+) -> None:
+    headers = {"Last-Event-ID": str(2**63)}
+    stream = read_stream(http, finished_run, params={"afterSeq": "0"}, headers=headers)
+    expect_error(stream.response, 400, "INVALID_REQUEST", mentions="Last-Event-ID")
+    # both malformed: the query comes first (auth, query, header, run)
+    headers = {"Last-Event-ID": "abc"}
+    stream = read_stream(http, finished_run, params={"afterSeq": "x"}, headers=headers)
+    expect_error(stream.response, 400, "INVALID_REQUEST", 'Expected an integer, got "x"')
+
+
 @pytest.mark.contract("GET", EVENTS, 404)
 def test_stream_of_an_unknown_run(http: httpx.Client) -> None:
     stream = read_stream(http, MISSING_RUN)

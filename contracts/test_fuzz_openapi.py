@@ -33,9 +33,11 @@ CHECKS = (
     "response_headers_conformance",
     "allow_header_conformance",
     "unsupported_method",
+    "negative_data_rejection",
 )
-"""Not ``negative_data_rejection``: ``Last-Event-ID`` is documented, and rightly ignored when
-``afterSeq`` is given (§5), so an invalid one next to a valid ``afterSeq`` is accepted."""
+"""Not ``positive_data_acceptance``: a request the document admits may still name a workflow
+file that does not exist (400), which no schema can tell. The other way round holds: what the
+document refuses, the server refuses (``negative_data_rejection``)."""
 
 MAX_EXAMPLES = 10
 """Cases per operation and phase: ~650 requests, ~10 s on two cores."""

@@ -6,13 +6,16 @@ A client generated from it must send only valid requests: no field or parameter 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from contracts.documented import OPERATIONS
+from contracts.documented import OPERATIONS, SIGNAL_PATHS
+from contracts.paths import concrete
+from contracts.runs import Runs
 
 RUN_ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._:-]{0,255}$"
 INT64 = {"minimum": -(2**63), "maximum": 2**63 - 1}
@@ -102,5 +105,46 @@ def test_query_and_path_parameter_bounds(document: dict[str, Any]) -> None:
     assert events["Last-Event-ID"] == {"type": "integer", **INT64}
     listing = _parameters(document, "GET", "/v1/runs")
     assert set(listing["status"]["enum"]) >= {"running", "finished", "waiting-approval"}
-    signal = _parameters(document, "POST", "/v1/runs/{runId}/signals/{signalName}")
-    assert signal["signalName"]["type"] == "string" and signal["signalName"]["pattern"]
+    for path in SIGNAL_PATHS:
+        name = _parameters(document, "POST", path)["signalName"]
+        assert name["type"] == "string" and name["maxLength"] == 256 and name["pattern"]
+
+
+SIGNAL_NAMES = [
+    "go",
+    " go ",
+    "\tgo\n",
+    "\u3000go\u2028",
+    "\x85go",
+    "a b",
+    "été",
+    "\ufeff",
+    "n" * 256,
+    " " * 255 + "n",
+    "a\x00b",
+    "\x00",
+    "a\tb",
+    "a\x85b",
+    "a\x7fb",
+    "\x1b[31m",
+    " ",
+    "\t\u3000",
+    "n" * 257,
+    " " * 256 + "n",
+]
+
+
+@pytest.mark.parametrize("path", SIGNAL_PATHS)
+def test_the_documented_signal_name_is_what_the_server_takes(
+    http: httpx.Client, document: dict[str, Any], runs: Runs, path: str
+) -> None:
+    """A name the document admits (its ``pattern`` and ``maxLength``) is stored, any other
+    one is a 400: a client generated from the document sends only names the server takes."""
+    schema = _parameters(document, "POST", path)["signalName"]
+    run_id = runs.finished()  # a run of its own: the signals are stored with it
+    for name in SIGNAL_NAMES:
+        admitted = re.search(schema["pattern"], name) is not None
+        admitted = admitted and len(name) <= schema["maxLength"]
+        url = concrete(path, run_id=run_id, signal=name)
+        status = http.post(url, json={}).status_code
+        assert status == (200 if admitted else 400), (name, schema)

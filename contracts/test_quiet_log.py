@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
 from contracts.deployment import Deployment
+from contracts.expect import expect_error
 from contracts.paths import concrete
 
 BAD_REQUESTS: list[tuple[str, str, dict[str, str], bytes]] = [
@@ -27,6 +30,35 @@ BAD_REQUESTS: list[tuple[str, str, dict[str, str], bytes]] = [
     ("PUT", "/v1/runs", {}, b""),
     ("GET", "/no/such/route", {}, b""),
 ]
+
+
+def _written_since(deployment: Deployment, offset: int) -> str:
+    assert deployment.log_path is not None
+    with deployment.log_path.open("rb") as log:
+        log.seek(offset)
+        return log.read().decode(errors="replace")
+
+
+@pytest.mark.contract("POST", "/v1/runs", 500)
+def test_a_database_that_cannot_open_is_one_line_not_a_traceback(
+    http: httpx.Client, deployment: Deployment
+) -> None:
+    """The one 500 a client can provoke (a workflow pinning a database that cannot be opened)
+    is the server's fault, worth a log line: one, with the reason, and no traceback however
+    often it is asked for (lines repeated within a minute are left out)."""
+    if deployment.log_path is None:
+        pytest.skip("the server's output is only known when the suite started it")
+    before = deployment.log_path.stat().st_size
+    body = {"workflowPath": deployment.workflow("unopenable_db")}
+    for _ in range(3):
+        error = expect_error(http.post("/v1/runs", json=body), 500, "SERVER_ERROR")
+        assert "unable to open database file" in error["message"], error  # SQLite's reason
+    time.sleep(0.2)  # what the worker wrote reaches the file
+    written = _written_since(deployment, before)
+    assert "Traceback" not in written, written[:4000]
+    lines = [line for line in written.splitlines() if "database" in line]
+    assert len(lines) <= 1, lines  # none when an earlier test made it log the same line
+    assert all("unable to open database file" in line for line in lines), lines
 
 
 def test_refused_requests_write_no_traceback(

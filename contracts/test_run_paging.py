@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 
@@ -46,6 +48,37 @@ def test_pages_follow_one_another(http: httpx.Client, runs: Runs) -> None:
 def test_runs_bad_cursor(http: httpx.Client, raw: str) -> None:
     response = http.get(RUNS, params={"before": raw})
     expect_error(response, 400, "INVALID_REQUEST", mentions="before")
+
+
+INT64_MAX = 2**63 - 1
+BEYOND = [str(INT64_MAX + 1), "9999999999999999999", str(2**64), str(2**70), "0" * 20 + "1"]
+"""Times the store cannot hold (64-bit signed), and more digits than any time has."""
+
+
+@pytest.mark.contract("GET", RUNS, 400)
+@pytest.mark.parametrize("created", BEYOND)
+def test_a_cursor_time_beyond_64_bits(http: httpx.Client, created: str) -> None:
+    response = http.get(RUNS, params={"before": f"{created}:smi_x"})
+    error = expect_error(response, 400, "INVALID_REQUEST", mentions="before")
+    assert str(INT64_MAX) in error["message"]  # the message names the bound
+
+
+@pytest.mark.contract("GET", RUNS, 200)
+@pytest.mark.contract("GET", RUNS, 400)
+def test_the_documented_cursor_pattern_is_what_the_server_takes(http: httpx.Client) -> None:
+    """Every cursor the OpenAPI document's pattern admits is answered, every other one is a
+    400: a client generated from the document cannot send a cursor the server refuses."""
+    document = http.get("/schema/openapi.json").json()
+    parameters = document["paths"][RUNS]["get"]["parameters"]
+    pattern = next(p["schema"]["pattern"] for p in parameters if p["name"] == "before")
+    near = [INT64_MAX - 1, INT64_MAX, INT64_MAX + 1, 9223372036854775799, 9223372036854775810]
+    times = [*BEYOND, "0", "0" * 19, "0001", "-1", "+1", " 1", "1.0", "١", *map(str, near)]
+    for created in times:
+        for run_id in ("smi_x", "a:b", "a\nb", ""):
+            cursor = f"{created}:{run_id}"
+            admitted = re.search(pattern, cursor) is not None
+            status = http.get(RUNS, params={"before": cursor}).status_code
+            assert status == (200 if admitted else 400), (cursor, pattern)
 
 
 @pytest.mark.contract("GET", COUNTS, 200)

@@ -65,6 +65,47 @@ def test_blank_signal_name(http: httpx.Client, finished_run: str, path: str, nam
     expect_error(response, 400, "INVALID_REQUEST", mentions="signalName")
 
 
+MAX_NAME = 256
+"""Characters of a signal name as sent, as for a run id (docs/http-api.md)."""
+
+
+@pytest.mark.parametrize("path", each(400))
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("a%00b", "U+0000"),
+        ("%00", "U+0000"),
+        ("a%09b", "U+0009"),
+        ("a%0Ab", "U+000A"),
+        ("a%7Fb", "U+007F"),
+        ("a%C2%85b", "U+0085"),
+        ("%1Bgo", "U+001B"),
+    ],
+)
+def test_signal_name_with_a_control_character(
+    http: httpx.Client, finished_run: str, path: str, name: str, code: str
+) -> None:
+    for run_id in (finished_run, MISSING_RUN):  # the name is checked before the run
+        template = path.replace("{signalName}", name)
+        response = http.post(concrete(template, run_id=run_id), json={})
+        error = expect_error(response, 400, "INVALID_REQUEST", mentions="signalName")
+        assert "control character" in error["message"] and code in error["message"], error
+
+
+@pytest.mark.parametrize("path", each(400))
+def test_signal_name_beyond_the_limit(http: httpx.Client, runs: Runs, path: str) -> None:
+    run_id = runs.finished()  # a run of its own: the longest name is stored with it
+    longest = path.replace("{signalName}", "n" * MAX_NAME)
+    answer = expect_json(http.post(concrete(longest, run_id=run_id), json={}))
+    assert answer["signalName"] == "n" * MAX_NAME
+    for length in (MAX_NAME + 1, 10_000):
+        for target in (run_id, MISSING_RUN):  # the name is checked before the run
+            template = path.replace("{signalName}", "n" * length)
+            response = http.post(concrete(template, run_id=target), json={})
+            message = f"signalName must be at most {MAX_NAME} characters, got {length}"
+            expect_error(response, 400, "INVALID_REQUEST", message)
+
+
 @pytest.mark.parametrize("path", each(400))
 @pytest.mark.parametrize(
     ("body", "field"),

@@ -4,25 +4,41 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
+import time
 from collections import OrderedDict
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import asyncpg  # type: ignore[import-untyped]
 from litestar import Request
+from sqlalchemy.exc import DBAPIError
 
 from smithers.authoring.loader import LoadedWorkflow, load_workflow, resolve_workflow_path
 from smithers.engine.run_options import StartOptions, options_from_config
 from smithers.engine.scheduler import RunScheduler
 from smithers.errors import DbNotConfigured, RunNotFound, RunToResumeNotFound
+from smithers.secrets import redact
 from smithers.server.feeds import Feeds
+from smithers.server.http.errors import DatabaseUnavailable
 from smithers.server.process.settings import ServerSettings
 from smithers.store.mirror import Mirror
 from smithers.store.rows import RunRow, RunStatusRow
 from smithers.store.store import Store
-from smithers.store.urls import database_identity
+from smithers.store.urls import database_identity, redact_url
 from smithers.tools.shell import UNSANDBOXED_WARNING, sandbox_problem
 
-__all__ = ["FINAL_KEPT", "HOMES_KEPT", "FinalRuns", "Homes", "ServerContext", "context_of"]
+__all__ = [
+    "FINAL_KEPT",
+    "HOMES_KEPT",
+    "OPEN_FAILURES",
+    "FinalRuns",
+    "Homes",
+    "OpenFailures",
+    "ServerContext",
+    "context_of",
+]
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +50,10 @@ HOMES_KEPT = 10_000
 FINAL_KEPT = 10_000
 """Final runs whose ``GET /v1/runs/{runId}`` body is kept in memory."""
 
+
+OPEN_FAILURES = (OSError, sqlite3.Error, DBAPIError, asyncpg.PostgresError, asyncpg.InterfaceError)
+"""What opening a database raises when the database, not the code, is at fault: no file can
+be made there, a server that does not answer or refuses the login, a database that is not."""
 
 V = TypeVar("V")
 
@@ -67,6 +87,37 @@ class FinalRuns(_Bounded[bytes]):
         super().__init__(limit=limit)
 
 
+class OpenFailures:
+    """Databases that could not be opened, logged as one line per distinct error (message, no
+    traceback, no password): the first time, then at most once per ``every`` seconds with the
+    count of repeats in between, so that a client retrying cannot flood the log."""
+
+    def __init__(self, every: float = 60.0, kept: int = 1000) -> None:
+        self.every = every
+        self.kept = kept
+        self._seen: dict[str, tuple[float, int]] = {}
+        """Line → when it was last logged, and how many times it came since."""
+
+    def report(self, line: str) -> None:
+        """Log ``line`` unless it was logged less than ``every`` seconds ago."""
+        now = time.monotonic()
+        logged_at, repeats = self._seen.get(line, (None, 0))
+        if logged_at is not None and now - logged_at < self.every:
+            self._seen[line] = (logged_at, repeats + 1)
+            return
+        if len(self._seen) >= self.kept:
+            self._seen.clear()
+        self._seen[line] = (now, 0)
+        log.error("%s%s", line, f" ({repeats} more since last logged)" if repeats else "")
+
+
+def open_failure_reason(exc: BaseException) -> str:
+    """What went wrong, as one line without the secrets the process knows (the driver's own
+    message when SQLAlchemy wraps it)."""
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    return redact(" ".join(str(cause).split()) or type(cause).__name__)
+
+
 @dataclass
 class ServerContext:
     """The server's scheduler, its database (if any), and where each run lives."""
@@ -84,6 +135,7 @@ class ServerContext:
     """One database poller per streamed run that another process executes."""
     stopping: bool = False
     """The process was told to stop: event streams end (clients reconnect elsewhere)."""
+    open_failures: OpenFailures = field(default_factory=OpenFailures)
 
     def __post_init__(self) -> None:
         self.feeds = Feeds(self.scheduler, self.settings.sse_poll_interval)
@@ -171,11 +223,27 @@ class ServerContext:
             url = str(loaded.path.parent / "smithers.db")
         if self.server_store is not None and database_identity(url) == self.server_store.identity:
             return self.server_store
-        return await self.scheduler.open_store(url)
+        return await self._opened(url, self.scheduler.open_store(url))
 
-    async def locate(self, run_id: str, *, resuming: bool = False) -> tuple[Store, RunRow]:
+    async def _opened(self, url: str, opening: Awaitable[Store]) -> Store:
+        """The store ``opening`` gives; ``DatabaseUnavailable`` (logged once, as one line) when
+        the database behind ``url`` cannot be opened."""
+        try:
+            return await opening
+        except OPEN_FAILURES as exc:
+            reason = open_failure_reason(exc)
+            self.open_failures.report(f"cannot open the database {redact_url(url)}: {reason}")
+            raise DatabaseUnavailable(f"the database cannot be opened: {reason}") from None
+
+    async def locate(
+        self, run_id: str, *, resuming: bool = False, writing: bool = False
+    ) -> tuple[Store, RunRow]:
         """The store that owns a run and its row; ``RunNotFound`` when no database has it
-        (``RunToResumeNotFound`` when ``resuming``)."""
+        (``RunToResumeNotFound`` when ``resuming``).
+
+        A mirror copy's own database, when not open yet, is opened with the password its
+        workflow file pins only to write (``writing`` or ``resuming``): no read imports a
+        workflow file, so a read opens the stored URL (the environment supplies a password)."""
         home = self.homes.get(run_id)
         if home is not None:
             row = await home.reads.get_run(run_id)
@@ -187,7 +255,9 @@ class ServerContext:
                 owning = options_from_config(row.config_json).db_url
                 if owning is None or database_identity(owning) == self.server_store.identity:
                     return self.server_store, row
-                store = await self.scheduler.open_owning(owning, row.workflow_path)
+                pinning = row.workflow_path if writing or resuming else None
+                opening = self.scheduler.open_owning(owning, pinning)
+                store = await self._opened(owning, opening)
                 own_row = await store.reads.get_run(run_id)
                 if own_row is not None:
                     self.homes[run_id] = store

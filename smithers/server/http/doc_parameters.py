@@ -11,7 +11,14 @@ from __future__ import annotations
 from litestar.openapi.spec import OpenAPI, OpenAPIType, Parameter, Schema
 
 from smithers.engine.ids import RUN_ID_PATTERN
-from smithers.server.http.inputs import INT64_MAX, INT64_MIN, MAX_LIMIT
+from smithers.server.http.inputs import (
+    BEFORE_PATTERN,
+    INT64_MAX,
+    INT64_MIN,
+    MAX_LIMIT,
+    MAX_SIGNAL_NAME,
+    SIGNAL_NAME_PATTERN,
+)
 from smithers.statuses import RunStatus
 
 __all__ = ["PARAMETER_SCHEMAS", "describe_parameters"]
@@ -27,19 +34,22 @@ PARAMETER_SCHEMAS: dict[tuple[str, str], Schema] = {
     ("query", "afterFrameNo"): _int64(),
     ("query", "status"): Schema(type=OpenAPIType.STRING, enum=[s.value for s in RunStatus]),
     ("query", "workflow"): Schema(type=OpenAPIType.STRING),
-    # {createdAtMs}:{runId} of the last run of the previous page
-    ("query", "before"): Schema(type=OpenAPIType.STRING, pattern=r"^[0-9]{1,19}:.+$"),
+    # {createdAtMs}:{runId} of the last run of the previous page; createdAtMs at most 2**63-1
+    ("query", "before"): Schema(type=OpenAPIType.STRING, pattern=BEFORE_PATTERN),
     ("path", "runId"): Schema(type=OpenAPIType.STRING, pattern=RUN_ID_PATTERN.pattern),
     ("path", "nodeId"): Schema(type=OpenAPIType.STRING, min_length=1),
-    # the name is trimmed; one that is empty after trimming is refused
-    ("path", "signalName"): Schema(type=OpenAPIType.STRING, pattern=r"\S"),
+    # at most 256 characters as sent; trimmed, not empty and without control characters
+    ("path", "signalName"): Schema(
+        type=OpenAPIType.STRING, max_length=MAX_SIGNAL_NAME, pattern=SIGNAL_NAME_PATTERN
+    ),
 }
 
 LAST_EVENT_ID = Parameter(
     name="Last-Event-ID",
     param_in="header",
     required=False,
-    description="used when afterSeq is absent (how EventSource clients reconnect)",
+    description="used when afterSeq is absent (how EventSource clients reconnect); checked "
+    "either way: a malformed one is a 400 even next to afterSeq",
     schema=_int64(),
 )
 

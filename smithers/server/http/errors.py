@@ -26,9 +26,11 @@ from smithers.errors import (
     SmithersError,
     WorkflowLoadError,
 )
+from smithers.secrets import redact
 
 __all__ = [
     "STATUS_BY_ERROR",
+    "DatabaseUnavailable",
     "MethodNotAllowed",
     "RouteNotFound",
     "ServerError",
@@ -72,6 +74,13 @@ class ServerError(SmithersError):
     """Anything unexpected"""
 
     code = "SERVER_ERROR"
+
+
+class DatabaseUnavailable(ServerError):
+    """The database cannot be opened"""
+
+    # A 500 all the same: the server's setup or a workflow's ``db=`` is at fault, not the
+    # request. ``ServerContext`` logs it as one line, without a traceback.
 
 
 STATUS_BY_ERROR: tuple[tuple[type[SmithersError], int], ...] = (
@@ -140,7 +149,7 @@ def error_answer(exc: SmithersError, root: Path | None = None) -> tuple[int, byt
         headers["Allow"] = exc.allow
     message = exc.message
     if isinstance(exc, WorkflowLoadError | ServerError):  # exception text may name its files
-        message = without_server_paths(message, root)
+        message = without_server_paths(redact(message), root)
     return status_of(exc), envelope(exc.code, message, exc.details), headers
 
 

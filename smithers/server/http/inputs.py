@@ -5,6 +5,11 @@ message of the HTTP contract, in the contract's order of checks. The request Str
 bodies' documentation (the OpenAPI document is generated from them): their constraints
 (``Meta``) state what the checks below enforce, and an optional field typed ``X | None``
 stands for "absent or X": ``null`` is never accepted (``docs.py`` drops it from the schema).
+
+Integers are what the document's dialect (OpenAPI 3.1, JSON Schema 2020-12) calls ``integer``:
+a whole number. JSON has a single number type, so a body field takes ``454``, ``454.0`` and
+``4.54e2`` alike; query parameters and headers are text, where an integer is written in
+decimal digits (``-?[0-9]+``), as every client writes one into a URL.
 """
 
 from __future__ import annotations
@@ -25,18 +30,24 @@ from smithers.statuses import RunStatus
 from smithers.store.run_listing import Cursor
 
 __all__ = [
+    "BEFORE_PATTERN",
     "INT64_MAX",
     "INT64_MIN",
     "MAX_LIMIT",
+    "MAX_SIGNAL_NAME",
+    "SIGNAL_NAME_PATTERN",
     "DecisionRequest",
     "ResumeRequest",
     "RunConfigBody",
     "SignalRequest",
     "StartRunRequest",
+    "header_int",
     "parse_decision",
     "parse_resume",
     "parse_signal",
+    "parse_signal_name",
     "parse_start",
+    "query_cursor",
     "query_int",
     "query_limit",
     "query_status",
@@ -53,6 +64,41 @@ _INT64_DIGITS = 19
 4300 digits with its own error."""
 _SHOWN = 64
 """Characters of a raw query value echoed in a message."""
+
+
+def _digits_at_most(bound: int) -> str:
+    """A regular expression of the decimal digit strings of ``0…bound`` that are at most as long
+    as ``bound`` (leading zeros allowed): a pattern can say "at most 2⁶³−1", ``maximum`` only
+    applies to numbers. Each alternative keeps the first ``i`` digits of ``bound`` and puts a
+    smaller digit at position ``i``; the last is ``bound`` itself."""
+    text = str(bound)
+    shorter = f"[0-9]{{1,{len(text) - 1}}}" if len(text) > 1 else None
+    options = [shorter] if shorter else []
+    for i, digit in enumerate(text):
+        if digit != "0":
+            rest = len(text) - i - 1
+            tail = f"[0-9]{{{rest}}}" if rest else ""
+            options.append(f"{text[:i]}[0-{int(digit) - 1}]{tail}")
+    options.append(text)
+    return "(?:" + "|".join(options) + ")"
+
+
+BEFORE_PATTERN = rf"^{_digits_at_most(INT64_MAX)}:[\s\S]+$"
+"""``{createdAtMs}:{runId}``: a time the store can hold (64-bit), a colon, any run id."""
+_BEFORE = re.compile(BEFORE_PATTERN)
+
+MAX_SIGNAL_NAME = 256
+"""Characters of a signal name as sent (the longest run id is as long)."""
+_CONTROL = r"\x00-\x1f\x7f-\x9f"
+"""Unicode's control characters (category Cc): never part of a signal name."""
+_SPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+"""What ``str.strip()`` trims (``str.isspace``), spelled for JSON Schema's regex dialect too."""
+SIGNAL_NAME_PATTERN = (
+    f"^[{_SPACE}]*[^{_CONTROL}{_SPACE}](?:[^{_CONTROL}]*[^{_CONTROL}{_SPACE}])?[{_SPACE}]*$"
+)
+"""A signal name as sent: trimmed, it is not empty and holds no control character."""
+_SIGNAL_NAME = re.compile(SIGNAL_NAME_PATTERN)
+_HAS_CONTROL = re.compile(f"[{_CONTROL}]")
 
 
 NonEmpty = Annotated[str, Meta(min_length=1)]
@@ -114,8 +160,16 @@ async def read_object(request: Request[Any, Any, Any]) -> dict[str, Any]:
         return decode_object(raw) if raw else {}
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def _whole(value: Any) -> int | None:
+    """A JSON number whose value is whole, as an ``int`` (``454.0`` is 454); else ``None``.
+    Booleans are not numbers here, whatever Python says."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():  # msgspec gives finite floats only
+        return int(value)
+    return None
 
 
 def _config(body: dict[str, Any]) -> RunConfigBody:
@@ -126,8 +180,8 @@ def _config(body: dict[str, Any]) -> RunConfigBody:
         raise InvalidRequest("config must be a JSON object")
     if "maxConcurrency" not in config:
         return RunConfigBody()
-    value = config["maxConcurrency"]
-    if not _is_int(value) or value < 1:
+    value = _whole(config["maxConcurrency"])
+    if value is None or value < 1:
         raise InvalidRequest("config.maxConcurrency must be a positive number")
     if value > INT64_MAX:
         raise InvalidRequest(f"config.maxConcurrency must be at most {INT64_MAX}")
@@ -188,8 +242,8 @@ def parse_resume(body: dict[str, Any]) -> ResumeRequest:
 
 def parse_decision(body: dict[str, Any]) -> DecisionRequest:
     """Check an approve/deny body."""
-    iteration = body.get("iteration", 0)
-    if not _is_int(iteration) or iteration < 0:
+    iteration = _whole(body.get("iteration", 0))
+    if iteration is None or iteration < 0:
         raise InvalidRequest("iteration must be a non-negative integer")
     if iteration > INT64_MAX:
         raise InvalidRequest(f"iteration must be at most {INT64_MAX}")
@@ -242,14 +296,47 @@ def query_int(raw: str | None, name: str) -> int | None:
     return int(raw)
 
 
+def header_int(raw: str | None, name: str) -> int | None:
+    """An integer header (``Last-Event-ID``): the rules of ``query_int``, messages naming it."""
+    if raw is not None and not _INT.fullmatch(raw):
+        raise InvalidRequest(f'{name} must be an integer, got "{_shown(raw)}"')
+    return query_int(raw, name)
+
+
 def query_cursor(raw: str | None) -> Cursor | None:
-    """A ``before`` cursor: ``{createdAtMs}:{runId}`` of the last run of a page."""
+    """A ``before`` cursor: ``{createdAtMs}:{runId}`` of the last run of a page, matched by the
+    very pattern the OpenAPI document gives (``BEFORE_PATTERN``)."""
     if raw is None:
         return None
     created, colon, run_id = raw.partition(":")
-    if not colon or not run_id or not created.isdigit() or not _fits_int64(created):
+    if not _BEFORE.fullmatch(raw):
+        if colon and run_id and _INT.fullmatch(created) and not created.startswith("-"):
+            raise InvalidRequest(
+                f"before: createdAtMs must be 0…{INT64_MAX} in at most 19 digits, "
+                f'got "{_shown(raw)}"'
+            )
         raise InvalidRequest(f'before must be {{createdAtMs}}:{{runId}}, got "{_shown(raw)}"')
     return Cursor(int(created), run_id)
+
+
+def parse_signal_name(raw: str) -> str:
+    """A signal name from its (percent-decoded) path segment, trimmed: at most 256 characters as
+    sent, not empty once trimmed, no control character (``SIGNAL_NAME_PATTERN``)."""
+    if len(raw) > MAX_SIGNAL_NAME:
+        raise InvalidRequest(
+            f"signalName must be at most {MAX_SIGNAL_NAME} characters, got {len(raw)}"
+        )
+    if not _SIGNAL_NAME.fullmatch(raw):
+        name = raw.strip()
+        if not name:
+            raise InvalidRequest("signalName must not be empty")
+        found = _HAS_CONTROL.search(name)
+        code = ord(found.group()) if found else 0
+        raise InvalidRequest(
+            f"signalName must not contain control characters (U+0000-U+001F, U+007F-U+009F), "
+            f"got U+{code:04X}"
+        )
+    return raw.strip()
 
 
 def query_status(raw: str | None) -> str | None:

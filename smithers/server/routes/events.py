@@ -18,7 +18,7 @@ from litestar.response import Stream
 from smithers import metrics
 from smithers.server.context import ServerContext, context_of
 from smithers.server.http.docs import documented
-from smithers.server.http.inputs import query_int
+from smithers.server.http.inputs import header_int, query_int
 from smithers.statuses import TERMINAL, TERMINAL_EVENTS
 from smithers.store.batch import StoredEvent
 from smithers.store.rows import EventRow
@@ -116,12 +116,15 @@ async def run_events(
 
 async def events_of(request: Request[Any, Any, Any], run_id: str, after_seq: str | None) -> Stream:
     """The event stream of ``run_id`` from ``after_seq`` (the raw ``afterSeq`` query value),
-    else from the ``Last-Event-ID`` header, else from the start (serve mode's too)."""
+    else from the ``Last-Event-ID`` header, else from the start (serve mode's too).
+
+    A malformed ``Last-Event-ID`` is a 400 even next to a valid ``afterSeq``: a client that
+    sends one has a bug worth hearing about, and the stream it asked for is then ambiguous."""
     ctx = context_of(request)
-    if after_seq is not None:
-        start = query_int(after_seq, "afterSeq")
-    else:
-        start = query_int(request.headers.get("last-event-id"), "Last-Event-ID")
+    start = query_int(after_seq, "afterSeq")
+    last_event_id = header_int(request.headers.get("last-event-id"), "Last-Event-ID")
+    if start is None:
+        start = last_event_id
     store, _ = await ctx.locate(run_id)
     return Stream(
         event_stream(ctx, store, run_id, -1 if start is None else start),

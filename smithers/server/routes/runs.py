@@ -16,6 +16,7 @@ from smithers.server.http.inputs import (
     parse_decision,
     parse_resume,
     parse_signal,
+    parse_signal_name,
     parse_start,
     query_cursor,
     query_int,
@@ -134,7 +135,7 @@ async def resume_run(request: AnyRequest, runId: FromPath[str]) -> ResumeRespons
 async def cancel_run(request: AnyRequest, runId: FromPath[str]) -> CancelResponse:
     """Cancel a run: at once when suspended or orphaned, through its owner when running."""
     ctx = context_of(request)
-    store, _ = await ctx.locate(runId)
+    store, _ = await ctx.locate(runId, writing=True)
     await ctx.scheduler.cancel_run(store, runId)
     await ctx.touched(store, runId)
     return CancelResponse(run_id=runId)
@@ -204,7 +205,7 @@ async def decide(
     """Approve or deny ``node_id`` of ``run_id`` from a request body."""
     ctx = context_of(request)
     body = parse_decision(await read_object(request))
-    store, _ = await ctx.locate(run_id)
+    store, _ = await ctx.locate(run_id, writing=True)
     if body.iteration > store.reads.integer_range[1]:
         # beyond what this database stores (PostgreSQL: 32 bits): no node waits there
         raise ApprovalNotPending()
@@ -224,10 +225,8 @@ async def decide(
 async def _signal(request: AnyRequest, run_id: str, signal_name: str) -> SignalResponse:
     ctx = context_of(request)
     body = parse_signal(await read_object(request))
-    name = signal_name.strip()
-    if not name:
-        raise InvalidRequest("signalName must not be empty")
-    store, _ = await ctx.locate(run_id)
+    name = parse_signal_name(signal_name)
+    store, _ = await ctx.locate(run_id, writing=True)
     receipt = await ctx.scheduler.signal(
         store,
         run_id,
