@@ -1,5 +1,8 @@
 """(6) Tool call cost: one ``bash`` call (``true``) through the sandbox against a bare
 subprocess spawn of the same command, and one file tool call on a small file, in-process.
+The sandboxed call is measured twice: in an empty root, and in a root laid out as a server's
+(its database, a loaded workflow file and the module it imports inside the root), where the
+protected paths add their binds (``smithers.tools.policy``).
 
 Targets (issue: built-in tools): a sandboxed ``bash`` call ≤ 10 ms and ≤ 5× the bare spawn;
 a file tool call ≤ 1 ms plus its I/O.
@@ -40,9 +43,12 @@ async def _measure(count: int) -> dict[str, tuple[float, float]]:
     from smithers.tools.toolbox import Toolbox
 
     with tempfile.TemporaryDirectory(prefix="smithers-tools-") as tmp:
-        root_dir = Path(tmp)
+        root_dir = Path(tmp) / "empty"
+        root_dir.mkdir()
         (root_dir / "small.txt").write_text("line\n" * 100)
         shell = Shell(root_dir)
+        project = _server_layout(Path(tmp) / "project")
+        protected_shell = Shell(project)
         toolbox = Toolbox(root_dir, allow_network=False)  # the whole call path, unrecorded
 
         async def toolbox_bash() -> None:
@@ -60,6 +66,10 @@ async def _measure(count: int) -> dict[str, tuple[float, float]]:
             result = await shell.run("true", timeout=10)
             assert result.exit_code == 0
 
+        async def protected() -> None:
+            result = await protected_shell.run("true", timeout=10)
+            assert result.exit_code == 0
+
         with Root(root_dir) as root:
 
             async def read() -> None:
@@ -71,11 +81,37 @@ async def _measure(count: int) -> dict[str, tuple[float, float]]:
             return {
                 "bare bash -c true": await _median_ms(bare, count),
                 "sandboxed bash tool": await _median_ms(sandboxed, count),
+                "sandboxed bash tool, server layout": await _median_ms(protected, count),
                 "Toolbox.bash (validated, counted)": await _median_ms(toolbox_bash, count),
                 "read (100 lines)": await _median_ms(read, count * 5),
                 "write (100 bytes, atomic)": await _median_ms(write, count * 5),
                 "Toolbox.read (worker thread)": await _median_ms(toolbox_read, count * 5),
             }
+
+
+def _server_layout(folder: Path) -> Path:
+    """A project folder as a server sees it: ``smithers.db`` beside a workflow file that
+    imports a module of its own folder, both loaded by this process."""
+    import sqlite3
+    import sys
+
+    from smithers.authoring.loader import load_workflow
+    from smithers.store.connect import open_database
+
+    (folder / "flows").mkdir(parents=True)
+    (folder / "flows" / "bench_helpers.py").write_text("VALUE = 1\n")
+    (folder / "flows" / "flow.py").write_text(
+        "import bench_helpers\nfrom smithers import workflow, Task\n\n"
+        "@workflow('flow')\ndef flow(ctx):\n    return Task('a', value=bench_helpers.VALUE)\n"
+    )
+    sys.path.insert(0, str(folder / "flows"))
+    try:
+        load_workflow(folder / "flows" / "flow.py")
+    finally:
+        sys.path.remove(str(folder / "flows"))
+    sqlite3.connect(folder / "smithers.db").execute("PRAGMA journal_mode=WAL").close()
+    open_database(folder / "smithers.db")  # the store records it as protected
+    return folder
 
 
 def run(budget: Budget) -> Result:

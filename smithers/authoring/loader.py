@@ -18,7 +18,7 @@ from types import ModuleType
 
 import msgspec
 
-from smithers import tracing
+from smithers import tracing, trust
 from smithers.authoring.workflow import Workflow
 from smithers.errors import InvalidRequest, WorkflowLoadError, WorkflowPathOutsideRoot
 
@@ -108,6 +108,7 @@ def _load(path: Path) -> tuple[LoadedWorkflow, bool]:
 def _execute(path: Path, source: bytes, content_hash: str, module_name: str) -> LoadedWorkflow:
     module = ModuleType(module_name)
     module.__file__ = str(path)
+    before = set(sys.modules)
     sys.modules[module_name] = module
     try:
         code = compile(source, str(path), "exec", dont_inherit=True)
@@ -122,6 +123,9 @@ def _execute(path: Path, source: bytes, content_hash: str, module_name: str) -> 
     except BaseException:
         sys.modules.pop(module_name, None)
         raise
+    finally:
+        # what the server will run again: no tool may change it (smithers.trust)
+        trust.protect_code(path, _files_of(set(sys.modules) - before - {module_name}))
     structs = tuple(
         value
         for value in vars(module).values()
@@ -130,6 +134,16 @@ def _execute(path: Path, source: bytes, content_hash: str, module_name: str) -> 
         and value.__module__ == module_name
     )
     return LoadedWorkflow(found, path, content_hash, module, structs)
+
+
+def _files_of(names: set[str]) -> list[str]:
+    """The source files of the modules named (those that have one)."""
+    files = []
+    for name in names:
+        file = getattr(sys.modules.get(name), "__file__", None)
+        if isinstance(file, str):
+            files.append(file)
+    return files
 
 
 def _find_workflow(module: ModuleType) -> Workflow:

@@ -120,6 +120,8 @@ class Task(_TaskId, kw_only=True, frozen=True):
     skip_if: bool = False
     depends_on: tuple[str, ...] = ()
     label: str | None = None
+    max_parallel_tools: int = 8
+    """Tool calls an attempt runs at once, however many a model asks for in one turn."""
 
     def __post_init__(self) -> None:
         _check_id(self.id, "Task")
@@ -134,6 +136,8 @@ class Task(_TaskId, kw_only=True, frozen=True):
             raise TypeError(f"Task {self.id!r} fn must be callable, got {self.fn!r}")
         if type(self.retries) is not int or self.retries < 0:
             raise ValueError(f"Task {self.id!r} retries must be a non-negative integer")
+        if type(self.max_parallel_tools) is not int or self.max_parallel_tools < 1:
+            raise ValueError(f"Task {self.id!r} max_parallel_tools must be a positive integer")
         _check_output_type(self.output, f"Task {self.id!r}")
         _duration(self, "backoff", f"Task {self.id!r} backoff")
         _duration(self, "timeout", f"Task {self.id!r} timeout")

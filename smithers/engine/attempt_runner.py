@@ -140,6 +140,8 @@ class AttemptRunner:
 
     def _task_context(self, item: RunningAttempt) -> TaskContext:
         leaf, info, attempt = item.leaf, item.info, item.attempt
+        task = leaf.node
+        assert isinstance(task, Task)
         on_log, on_heartbeat = self.side.reporters(item)
         return TaskContext(
             run_id=self.run_id,
@@ -166,6 +168,7 @@ class AttemptRunner:
                 node_id=leaf.id,
                 iteration=leaf.iteration,
                 attempt=attempt.attempt,
+                max_parallel_tools=task.max_parallel_tools,
             ),
         )
 

@@ -17,7 +17,8 @@ from smithers.store.rows import RunRow
 from smithers.store.urls import database_identity, redact_url
 
 if TYPE_CHECKING:
-    from smithers.engine.scheduler import RunHandle, RunScheduler, StoreState
+    from smithers.engine.scheduler import RunHandle, RunScheduler
+    from smithers.engine.stores import StoreState
 
 __all__ = ["Maintenance"]
 

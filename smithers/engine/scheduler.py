@@ -12,17 +12,19 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Coroutine, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from smithers import metrics, tracing
 from smithers.authoring.loader import LoadedWorkflow
 from smithers.engine import events as ev
+from smithers.engine.attempts import error_json
 from smithers.engine.claims import (
     check_output_tables,
     convert_input,
     load_stored,
     new_run_row,
+    output_schemas_row,
     prepare_claim,
     run_config,
 )
@@ -32,10 +34,10 @@ from smithers.engine.ids import new_owner_id, new_run_id
 from smithers.engine.limits import check_input
 from smithers.engine.maintenance import Maintenance
 from smithers.engine.outcomes import LoopEnd, RunOutcome
-from smithers.engine.owning import usable_url
 from smithers.engine.run_loop import RunLoop, now_ms
 from smithers.engine.run_model import RunModel
 from smithers.engine.run_options import RunConfig, StartOptions, stored_config
+from smithers.engine.stores import StoreRegistry, StoreState
 from smithers.engine.wake_timers import WakeTimers
 from smithers.errors import (
     RunInProgress,
@@ -46,7 +48,6 @@ from smithers.statuses import FINAL, SUSPENDED, TERMINAL, RunStatus
 from smithers.store.batch import Batch
 from smithers.store.rows import RunRow
 from smithers.store.store import ExpectationFailed, Store
-from smithers.store.urls import database_identity
 from smithers.tools.shell import SandboxMode
 
 __all__ = ["ACTIVE_HEARTBEAT_MS", "RunHandle", "RunScheduler", "StartOptions"]
@@ -77,16 +78,7 @@ class _Waiter:
     until: frozenset[str]
 
 
-@dataclass
-class StoreState:
-    """A database this scheduler uses, and the runs its recovery scan leaves alone for now."""
-
-    store: Store
-    skip_until: dict[str, int] = field(default_factory=dict)
-    """Run id → epoch ms before which a claim is not tried again (it failed here)."""
-
-
-class RunScheduler(RunControls):
+class RunScheduler(StoreRegistry, RunControls):
     """Executes runs in this process, coordinated with other processes through the database."""
 
     def __init__(
@@ -131,39 +123,6 @@ class RunScheduler(RunControls):
         self._launch_listeners: list[Callable[[Store, str], None]] = []
         self._exit_listeners: list[Callable[[Store, str], None]] = []
 
-    # --- stores ------------------------------------------------------------------------------
-
-    async def attach(self, store: Store) -> Store:
-        """Use ``store`` (schema ensured, events published to the hub and metrics)."""
-        # Keyed by identity: URLs that differ only in their password share one store.
-        known = self.store_states.get(store.identity)
-        if known is not None:
-            return known.store
-        await store.ensure_schema()
-        store.add_listener(self.hub.publisher(store.url))
-        store.add_listener(metrics.track_events)
-        self.store_states[store.identity] = StoreState(store)
-        return store
-
-    async def open_store(self, url: str) -> Store:
-        """The attached store for ``url``, opened on first use."""
-        known = self.store_states.get(database_identity(url))
-        if known is not None:
-            return known.store
-        store = Store.open(url)
-        try:
-            return await self.attach(store)
-        except BaseException:
-            await store.close()  # its connection pool, which nothing else would ever close
-            raise
-
-    async def open_owning(self, db_url: str, workflow_path: str | None) -> Store:
-        """The store of a mirrored run's own database, named by its password-free ``db_url``."""
-        known = self.store_states.get(database_identity(db_url))
-        if known is not None:
-            return known.store
-        return await self.open_store(await usable_url(db_url, workflow_path))
-
     def add_launch_listener(self, listener: Callable[[Store, str], None]) -> None:
         """Call ``listener(store, run_id)`` whenever this process starts executing a run."""
         self._launch_listeners.append(listener)
@@ -171,11 +130,6 @@ class RunScheduler(RunControls):
     def add_exit_listener(self, listener: Callable[[Store, str], None]) -> None:
         """Call ``listener(store, run_id)`` whenever a run's loop in this process ends."""
         self._exit_listeners.append(listener)
-
-    @property
-    def stores(self) -> list[Store]:
-        """Every store this scheduler uses."""
-        return [s.store for s in self.store_states.values()]
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -232,11 +186,14 @@ class RunScheduler(RunControls):
             config_json=stored_config(options, config),
             raw_input=raw_input,
         )
-        batch = Batch(events=[ev.RunStarted(run_id=run_id, timestamp_ms=now)])
+        batch = Batch(
+            events=[ev.RunStarted(run_id=run_id, timestamp_ms=now)],
+            output_schemas=output_schemas_row(run_id, loaded, now, fresh=True),
+        )
         try:
             commit = await store.create_run(row, batch)
         except BaseException as exc:
-            tracing.end_run(trace, "not_created", {"name": type(exc).__name__, "message": str(exc)})
+            tracing.end_run(trace, "not_created", error_json(exc))
             raise
         model = RunModel(run_id)
         model.seen_seq = commit.last_seq
@@ -353,7 +310,7 @@ class RunScheduler(RunControls):
                 outcome = await handle.loop.run()
         except Exception as exc:
             log.exception("run %s stopped unexpectedly", handle.run_id)
-            outcome = RunOutcome(LoopEnd.CRASHED, {"name": type(exc).__name__, "message": str(exc)})
+            outcome = RunOutcome(LoopEnd.CRASHED, error_json(exc))
             await self._release(handle)
         finally:
             self.active.pop(handle.run_id, None)

@@ -1,5 +1,6 @@
 """Reads the command line's views need beyond ``Reads``: a run's mounted leaves, its loops,
-the nodes of several runs. Nothing here writes."""
+the nodes of several runs; and the workflow files the store's runs may still load. Nothing
+here writes."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, select
 
+from smithers.statuses import FINAL
 from smithers.store import schema as s
 from smithers.store.db import Database, Transaction
 from smithers.store.rows import NodeRow
 
-__all__ = ["LoopState", "latest_task_index", "list_loops", "nodes_of_runs"]
+__all__ = ["LoopState", "latest_task_index", "list_loops", "nodes_of_runs", "workflows_to_load"]
 
 _LATEST_TASK_INDEX = (
     select(s.frames.c.task_index_json)
@@ -25,6 +27,11 @@ _LOOPS = (
     select(s.loops.c.ralph_id, s.loops.c.iteration, s.loops.c.done)
     .where(s.loops.c.run_id == bindparam("run_id"))
     .order_by(s.loops.c.ralph_id)
+)
+_WORKFLOWS_TO_LOAD = (
+    select(s.runs.c.workflow_path)
+    .where(s.runs.c.status.not_in(sorted(FINAL)), s.runs.c.workflow_path.is_not(None))
+    .distinct()
 )
 _NODES_OF_RUNS = select(s.nodes).where(s.nodes.c.run_id.in_(bindparam("run_ids", expanding=True)))
 
@@ -60,3 +67,9 @@ async def nodes_of_runs(db: Database, run_ids: Sequence[str]) -> dict[str, list[
     for row in await db.fetch_all(_NODES_OF_RUNS, {"run_ids": list(run_ids)}):
         by_run[row["run_id"]].append(NodeRow(**row))
     return by_run
+
+
+async def workflows_to_load(db: Database) -> list[str]:
+    """The workflow files of the runs that may run again (every run not in a final status:
+    a waiting run is resumed, a failed or cancelled one may be), each once."""
+    return [str(row["workflow_path"]) for row in await db.fetch_all(_WORKFLOWS_TO_LOAD, {})]

@@ -24,6 +24,7 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import make_url
 from sqlalchemy.sql import ClauseElement
 
+from smithers import trust
 from smithers.store.db import Database, Guard, Params, Prepared, Row, Transaction
 from smithers.store.private_api import PrivateApi
 from smithers.store.sqlite_raw import (
@@ -80,6 +81,7 @@ class SqliteDatabase(Database):
         self.url = url
         parsed = make_url(url)
         self.path = parsed.database or ""
+        trust.protect_database(self.path)  # no tool may see or change it (smithers.trust)
         self.full_sync = parsed.query.get("synchronous") == "full"
         """``synchronous=FULL``: a commit waits for fsync, so none runs on the event loop."""
         self._pragmas = ("PRAGMA synchronous=FULL",) if self.full_sync else ()

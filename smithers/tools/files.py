@@ -7,17 +7,19 @@ during a walk leads nowhere.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import os
-import re
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 
 import msgspec
 
 from smithers.errors import InvalidToolInput, ToolError
+from smithers.tools.budget import Budget
+from smithers.tools.lines import LineWindow
+from smithers.tools.matching import compile_glob, compile_grep, matching_lines
 from smithers.tools.root import Root
 
 __all__ = [
@@ -91,25 +93,46 @@ def _text_of(given: str, data: bytes) -> str:
 
 
 def read_file(
-    root: Root, path: str, offset: int = 0, limit: int = 2000, *, limits: FileLimits = FileLimits()
+    root: Root,
+    path: str,
+    offset: int = 0,
+    limit: int = 2000,
+    *,
+    limits: FileLimits = FileLimits(),
+    budget: Budget | None = None,
 ) -> ReadResult:
-    """Lines ``offset``… of a text file, numbered from 1, at most ``limit`` lines."""
+    """Lines ``offset``… of a text file, numbered from 1, at most ``limit`` lines.
+
+    The file is read through once, however large (``lines`` counts all its lines), and only
+    the lines shown are kept (``smithers.tools.lines``)."""
     if offset < 0 or limit < 1:
         raise InvalidToolInput("offset must be ≥ 0 and limit ≥ 1")
-    data, _ = root.read_bytes(path, limits.max_file_bytes)
-    lines = _text_of(path, data).splitlines()
-    shown, size, truncated = [], 0, offset + limit < len(lines)
-    for number, line in enumerate(lines[offset : offset + limit], start=offset + 1):
-        entry = f"{number:>6}\t{line}"
+    budget = budget or Budget()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    window = LineWindow(offset, offset + limit, limits.max_output_bytes)
+    try:
+        for index, chunk in enumerate(root.read_chunks(path)):
+            budget.check()
+            if index == 0 and b"\0" in chunk[:_SNIFF]:
+                raise InvalidToolInput(f"{path} is a binary file")
+            decoder.decode(chunk)
+            window.feed(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        raise InvalidToolInput(f"{path} is not UTF-8 text") from None
+    window.finish()
+    shown, size, truncated = [], 0, offset + limit < window.count
+    for number, line in enumerate(window.kept, start=offset + 1):
+        entry = f"{number:>6}\t{line.decode(errors='ignore')}"
         size += len(entry.encode()) + 1
         if size > limits.max_output_bytes:
             truncated = True
             break
         shown.append(entry)
-    return ReadResult(path=path, text="\n".join(shown), lines=len(lines), truncated=truncated)
+    return ReadResult(path=path, text="\n".join(shown), lines=window.count, truncated=truncated)
 
 
-def write_file(root: Root, path: str, content: str) -> WriteResult:
+def write_file(root: Root, path: str, content: str, *, budget: Budget | None = None) -> WriteResult:
     """Create or replace a file atomically (a temporary file renamed over it)."""
     data = content.encode("utf-8")
     folder, name = root.parent_of(path, create=True)
@@ -152,6 +175,7 @@ def edit_file(
     replace_all: bool = False,
     *,
     limits: FileLimits = FileLimits(),
+    budget: Budget | None = None,
 ) -> EditResult:
     """Replace ``old`` by ``new`` exactly (once, unless ``replace_all``)."""
     if not old:
@@ -171,60 +195,37 @@ def edit_file(
     return EditResult(path=path, replacements=count)
 
 
-@lru_cache(maxsize=256)
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    """``**`` any number of folders, ``*`` and ``?`` within one name, ``[...]`` a class."""
-    out, i = [], 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out.append("(?:[^/]*/)*")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
-        elif pattern[i] == "[" and "]" in pattern[i + 2 :]:
-            end = pattern.index("]", i + 2)
-            body = pattern[i + 1 : end].replace("\\", "\\\\")
-            out.append("[^" + body[1:] + "]" if body.startswith("!") else "[" + body + "]")
-            i = end + 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return re.compile("".join(out) + r"\Z")
-
-
-def _each_file(root: Root, path: str) -> Iterator[tuple[str, str, int]]:
+def _each_file(root: Root, path: str, budget: Budget) -> Iterator[tuple[str, str, int]]:
     """Yield (path relative to the root, name, folder fd) of each regular file under
-    ``path``, walking by descriptors and never following a symlink."""
+    ``path``, walking by descriptors and never following a symlink; what the root hides
+    (its protected databases) is left out."""
     rel = root.relative(path)
     top = root.open(rel, os.O_RDONLY | os.O_DIRECTORY)
     try:
         prefix = "" if rel == "." else rel.rstrip("/") + "/"
         for folder, dirs, files, dir_fd in os.fwalk(".", dir_fd=top, follow_symlinks=False):
+            budget.check()
             dirs.sort()
+            hidden = root.hides(dir_fd)
             base = prefix + ("" if folder == "." else folder[2:] + "/")
             for name in sorted(files):
-                yield base + name, name, dir_fd
+                if name not in hidden:
+                    yield base + name, name, dir_fd
     finally:
         os.close(top)
 
 
-def glob_paths(root: Root, pattern: str, path: str = ".") -> GlobResult:
+def glob_paths(
+    root: Root, pattern: str, path: str = ".", *, budget: Budget | None = None
+) -> GlobResult:
     """Files under ``path`` whose path relative to it matches ``pattern``, newest first."""
-    if not pattern:
-        raise InvalidToolInput("pattern must not be empty")
-    matcher = _glob_regex(pattern)
+    matcher = compile_glob(pattern)
+    budget = budget or Budget()
     rel = root.relative(path)
     skip = 0 if rel == "." else len(rel.rstrip("/")) + 1
     found: list[tuple[float, str]] = []
-    for relative, name, dir_fd in _each_file(root, path):
-        if not matcher.match(relative[skip:]):
+    for relative, name, dir_fd in _each_file(root, path, budget):
+        if not matcher.fullmatch(relative[skip:]):
             continue
         try:
             info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
@@ -245,38 +246,39 @@ def grep_files(
     max_results: int = 200,
     *,
     limits: FileLimits = FileLimits(),
+    budget: Budget | None = None,
 ) -> GrepResult:
     """``path:line:text`` for each line matching the regular expression ``pattern``.
 
-    The pattern is a Python regular expression and only that: no program parses it, so a
-    pattern such as ``--pre=sh`` is searched for as text."""
+    The pattern is an RE2 regular expression (``smithers.tools.matching``) and only that: no
+    program parses it, so a pattern such as ``--pre=sh`` is searched for as text."""
     if max_results < 1:
         raise InvalidToolInput("max_results must be ≥ 1")
-    try:
-        regex = re.compile(pattern, re.IGNORECASE if ignore_case else 0)
-    except re.error as exc:
-        raise InvalidToolInput(f"pattern is not a valid regular expression: {exc}") from None
-    matcher = _glob_regex(glob) if glob else None
+    program = compile_grep(pattern, ignore_case)
+    matcher = compile_glob(glob) if glob else None
+    budget = budget or Budget()
     matches: list[str] = []
     size = 0
-    for relative, name, dir_fd in _each_file(root, path):
-        if matcher is not None and not matcher.match(name) and not matcher.match(relative):
+    for relative, name, dir_fd in _each_file(root, path, budget):
+        if matcher is not None and not matcher.fullmatch(name) and not matcher.fullmatch(relative):
             continue
-        text = _read_text_at(dir_fd, name, limits.max_file_bytes)
-        if text is None:
+        data = _read_text_at(dir_fd, name, limits.max_file_bytes)
+        if data is None:
             continue
-        for number, line in enumerate(text.splitlines(), start=1):
-            if regex.search(line):
-                entry = f"{relative}:{number}:{line}"
-                size += len(entry.encode()) + 1
-                if len(matches) >= max_results or size > limits.max_output_bytes:
-                    return GrepResult(matches=matches, truncated=True)
-                matches.append(entry)
+        if b"\r\n" in data:  # lines end before a CRLF too: "$" matches there
+            data = data.replace(b"\r\n", b"\n")
+        for number, line in matching_lines(program, data):
+            budget.check()
+            entry = f"{relative}:{number}:{line.decode()}"
+            size += len(entry.encode()) + 1
+            if len(matches) >= max_results or size > limits.max_output_bytes:
+                return GrepResult(matches=matches, truncated=True)
+            matches.append(entry)
     return GrepResult(matches=matches, truncated=False)
 
 
-def _read_text_at(dir_fd: int, name: str, limit: int) -> str | None:
-    """A small UTF-8 text file with one link, else ``None`` (grep skips it)."""
+def _read_text_at(dir_fd: int, name: str, limit: int) -> bytes | None:
+    """The bytes of a small UTF-8 text file with one link, else ``None`` (grep skips it)."""
     try:
         fd = os.open(
             name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd
@@ -293,6 +295,7 @@ def _read_text_at(dir_fd: int, name: str, limit: int) -> str | None:
     if b"\0" in data[:_SNIFF]:
         return None
     try:
-        return data.decode("utf-8")
+        data.decode("utf-8")
     except UnicodeDecodeError:
         return None
+    return data

@@ -7,21 +7,30 @@ delegated cgroup v2 subtree, as a root server or a container has), each call run
 pids cgroup with ``pids.max``; the command is moved into it by a shell that then ``exec``s the
 sandbox, so not one of its processes starts outside. Where no cgroup can be made, calls run
 without the cap, and ``available()`` says so (the server reports it at start-up).
+
+The calls' cgroups are children of one cgroup of this process's own, capped at
+``SERVER_PIDS_MAX``: however many attempts run commands at once, together they have at most
+that many processes (the pids controller counts a cgroup's whole subtree).
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import os
 import signal
+import threading
 import uuid
 from pathlib import Path
 
-__all__ = ["PIDS_MAX", "PidsCgroup", "cgroup_parent"]
+__all__ = ["PIDS_MAX", "SERVER_PIDS_MAX", "PidsCgroup", "cgroup_parent"]
 
 PIDS_MAX = 256
 """Processes (and threads) one call may have at once."""
+
+SERVER_PIDS_MAX = 2048
+"""Processes (and threads) all the calls of this process may have at once."""
 
 _CGROUP_ROOT = Path("/sys/fs/cgroup")
 _ENTER = 'echo $$ > "$0" && exec "$@"'
@@ -43,8 +52,8 @@ def _own_cgroup(controller: str | None) -> Path | None:
     return None
 
 
-def cgroup_parent() -> Path | None:
-    """A folder where a pids cgroup can be made, if any."""
+def _writable_parent() -> Path | None:
+    """A folder of this process's cgroups where a pids cgroup can be made, if any."""
     v1 = _own_cgroup("pids")
     if v1 is not None and v1.is_dir() and os.access(v1, os.W_OK):
         return v1
@@ -54,6 +63,41 @@ def cgroup_parent() -> Path | None:
             if "pids" in (v2 / "cgroup.subtree_control").read_text().split():
                 return v2
     return None
+
+
+_shared: Path | None = None
+_shared_lock = threading.Lock()
+
+
+def cgroup_parent() -> Path | None:
+    """The capped cgroup of this process under which each call's cgroup is made (made on
+    first use, removed at exit), or ``None`` where none can be made."""
+    global _shared
+    with _shared_lock:
+        if _shared is not None and _shared.is_dir():
+            return _shared
+        parent = _writable_parent()
+        if parent is None:
+            return None
+        path = parent / f"smithers-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        try:
+            path.mkdir()
+            (path / "pids.max").write_text(str(SERVER_PIDS_MAX))
+            subtree = path / "cgroup.subtree_control"
+            if subtree.exists():  # cgroup v2: the children need the controller enabled
+                subtree.write_text("+pids")
+        except OSError:
+            with contextlib.suppress(OSError):
+                path.rmdir()
+            return None
+        _shared = path
+        atexit.register(_remove_shared, path)
+        return path
+
+
+def _remove_shared(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.rmdir()
 
 
 class PidsCgroup:

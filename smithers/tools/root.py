@@ -11,6 +11,11 @@ symlink: stricter, and as race-free.
 A regular file with more than one hard link may have another name outside the root, so it
 is refused for reading and editing; writes replace files by rename and never modify an
 existing inode in place.
+
+What the server trusts inside the root (``smithers.tools.policy``) is checked on the real
+path of what was opened — the kernel's name for the descriptor, so a symlink or ``..`` that
+stays inside the root leads to the same answer: a hidden database is ``PATH_PROTECTED`` to
+read, a protected file or folder ``PATH_PROTECTED`` to change.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
 from smithers.errors import InvalidToolInput, PathOutsideRoot
+from smithers.tools.policy import TrustPolicy, policy_for
 
 __all__ = ["Root"]
 
@@ -73,11 +79,17 @@ def _open_no_link(name: str, flags: int, mode: int, dir_fd: int) -> int:
         raise
 
 
+def real_path(fd: int) -> Path:
+    """The kernel's absolute name of what ``fd`` is open on."""
+    return Path(os.readlink(f"/proc/self/fd/{fd}"))
+
+
 class Root:
     """The root folder of a run, open for the lifetime of this object."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], policy: TrustPolicy | None = None) -> None:
         self.path = Path(os.path.realpath(path))
+        self.policy = policy if policy is not None else policy_for(self.path)
         self._fd = os.open(self.path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
 
     def close(self) -> None:
@@ -131,25 +143,33 @@ class Root:
 
     def read_bytes(self, given: str, limit: int) -> tuple[bytes, bool]:
         """Up to ``limit`` bytes of a regular file, and whether there was more."""
+        chunks, size = [], 0
+        for chunk in self.read_chunks(given, limit + 1):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                break
+        data = b"".join(chunks)
+        return data[:limit], len(data) > limit
+
+    def read_chunks(self, given: str, chunk_bytes: int = 1 << 20) -> Iterator[bytes]:
+        """The bytes of a regular file, in chunks of at most ``chunk_bytes``; refused (before
+        the first chunk) when it is not a regular file, has other hard links or is hidden."""
         with self.opened(given, os.O_RDONLY | os.O_NONBLOCK) as fd:
+            if self.policy.hidden:
+                self.policy.check_read(real_path(fd), given)
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode):
                 raise InvalidToolInput(f"{given} is not a regular file")
             if info.st_nlink > 1:
                 raise PathOutsideRoot(f"{given} has other hard links, which may lie outside")
-            chunks, size = [], 0
-            while size <= limit:
-                chunk = os.read(fd, min(1 << 20, limit + 1 - size))
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                size += len(chunk)
-        data = b"".join(chunks)
-        return data[:limit], len(data) > limit
+            while chunk := os.read(fd, min(1 << 20, chunk_bytes)):
+                yield chunk
 
     def parent_of(self, given: str, *, create: bool) -> tuple[int, str]:
         """A descriptor of the folder that holds ``given`` (created with ``create``) and the
-        final name; the caller closes the descriptor."""
+        final name, to replace what is there: ``PATH_PROTECTED`` when no tool may change it.
+        The caller closes the descriptor."""
         rel = PurePosixPath(self.relative(given))
         name = rel.name
         if name in ("", ".", ".."):
@@ -157,7 +177,20 @@ class Root:
         folder = str(rel.parent)
         if create:
             self._make_folders(folder, given)
-        return self.open(folder, os.O_PATH | os.O_DIRECTORY), name
+        fd = self.open(folder, os.O_PATH | os.O_DIRECTORY)
+        try:
+            self.policy.check_write(real_path(fd) / name, given)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd, name
+
+    def hides(self, folder_fd: int) -> frozenset[str]:
+        """The names in the folder open as ``folder_fd`` that no tool may see."""
+        if not self.policy.hidden:
+            return frozenset()
+        folder = real_path(folder_fd)
+        return frozenset(p.name for p in self.policy.hidden if p.parent == folder)
 
     def _make_folders(self, folder: str, given: str) -> None:
         # Each folder is made inside its parent as opened beneath the root, so a parent

@@ -5,7 +5,10 @@ What the command inside sees: the run's root read-write (at its own path, the wo
 the system's program and library folders, the few ``/etc`` files programs need and the Python
 environment read-only, a private ``/tmp``, ``/proc`` of a new PID namespace, a minimal
 ``/dev``. Everything else of the host (the home folder, the server's database, other runs'
-roots) is not there at all. New user, IPC, UTS, cgroup and network namespaces; every
+roots) is not there at all. Inside the root, the server's protected paths
+(``smithers.tools.policy``) are bound over: its databases by an empty file, the code it runs
+and the Python environment read-only; the folders between the root and each of them are
+mount points, which cannot be renamed away. New user, IPC, UTS, cgroup and network namespaces; every
 capability dropped; its own session (no terminal to inject into); killed with its parent.
 Without ``allow_network`` the network namespace is empty: no route anywhere, the host's
 loopback included, and no DNS.
@@ -15,10 +18,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from smithers.tools.policy import TrustPolicy, python_paths
 
 __all__ = ["ENV_ALLOWED", "SandboxPolicy", "bwrap_argv", "find_bwrap"]
 
@@ -55,16 +59,13 @@ class SandboxPolicy:
     root: Path
     """Read-write, and the working folder."""
     allow_network: bool = False
-    read_only: tuple[Path, ...] = ()
-    """Further read-only folders (by default the Python environment, see ``python_paths``)."""
+    read_only: tuple[Path, ...] = field(default_factory=python_paths)
+    """Further read-only folders outside the root: by default the Python environment, so
+    ``python`` works inside (those inside the root are the ``protected`` policy's)."""
     env: Mapping[str, str] = field(default_factory=dict)
     """The command's whole environment (see ``ENV_ALLOWED``)."""
-
-
-def python_paths() -> tuple[Path, ...]:
-    """The running Python's installation and environment, so ``python`` works inside."""
-    paths = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}
-    return tuple(sorted(paths))
+    protected: TrustPolicy | None = None
+    """What inside the root the command may not see or change."""
 
 
 def allowed_env(environ: Mapping[str, str]) -> dict[str, str]:
@@ -118,7 +119,30 @@ def bwrap_argv(bwrap: str, policy: SandboxPolicy, argv: list[str]) -> list[str]:
     for extra in policy.read_only:
         if extra.exists() and not _inside(policy.root, extra):
             out += ["--ro-bind", str(extra), str(extra)]
-    out += ["--bind", root, root, "--chdir", root, "--", *argv]
+    out += ["--bind", root, root]
+    if policy.protected is not None:
+        out += _protected_entries(policy.protected)
+    out += ["--chdir", root, "--", *argv]
+    return out
+
+
+def _protected_entries(protected: TrustPolicy) -> list[str]:
+    """Binds over the protected paths inside the root, after the root's own bind."""
+    out: list[str] = []
+    for folder in protected.ancestors:
+        if folder.is_dir() and not folder.is_symlink():
+            out += ["--bind", str(folder), str(folder)]
+    for path in protected.read_only:
+        if path.exists():
+            out += ["--ro-bind", str(path), str(path)]
+        elif path.name == "__pycache__" and path.parent.is_dir():
+            # made empty and read-only, so no command can put bytecode there for Python
+            out += ["--tmpfs", str(path), "--remount-ro", str(path)]
+    for path in sorted(protected.hidden):
+        # an empty file in its place; one that does not exist yet is made (empty, which
+        # SQLite ignores) so that no command can create it
+        if path.exists() or (path.parent.is_dir() and not protected.protects(path.parent)):
+            out += ["--ro-bind", "/dev/null", str(path)]
     return out
 
 

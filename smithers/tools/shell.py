@@ -16,8 +16,9 @@ from typing import Literal
 
 from smithers.errors import InvalidToolInput, SandboxUnavailable, ToolTimeout
 from smithers.tools.files import DEFAULT_MAX_OUTPUT_BYTES, ToolResult
+from smithers.tools.policy import policy_for
 from smithers.tools.process_limit import PidsCgroup
-from smithers.tools.sandbox import SandboxPolicy, allowed_env, bwrap_argv, find_bwrap, python_paths
+from smithers.tools.sandbox import SandboxPolicy, allowed_env, bwrap_argv, find_bwrap
 
 __all__ = [
     "BashResult",
@@ -119,11 +120,12 @@ class Shell:
         problem = sandbox_problem(bwrap)
         if bwrap is None or problem is not None:
             raise SandboxUnavailable(f"the bash tool's sandbox cannot be created: {problem}")
+        root = self.root.resolve()
         policy = SandboxPolicy(
-            root=self.root.resolve(),
+            root=root,
             allow_network=self.allow_network,
-            read_only=python_paths(),
             env=self._allowed_env(),
+            protected=policy_for(root),
         )
         return bwrap_argv(bwrap, policy, inner)
 

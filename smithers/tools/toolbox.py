@@ -4,14 +4,17 @@ q="x")``.
 One ``Toolbox`` per attempt, bound to the run's root, its network setting and the server's
 sandbox mode. Every call, built-in or ``@tool``, from task code or (with the agents) from a
 model, goes through ``run_call``: arguments validated, the start recorded durably before the
-tool runs, the end recorded, the metrics counted. File tools run in a worker thread (a
-``grep`` over a large tree must not stall the event loop); ``bash`` is an awaited subprocess
-in the sandbox. A refused or failed call raises ``ToolError``.
+tool runs, the end recorded, the metrics counted. At most ``max_parallel_tools`` calls of one
+attempt run at once (the others wait their turn; a call a tool makes from inside its own call
+does not wait). File tools run in a worker thread (a ``grep`` over a large tree must not
+stall the event loop) under a ``Budget`` that a cancel of the call ends too; ``bash`` is an
+awaited subprocess in the sandbox. A refused or failed call raises ``ToolError``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +23,7 @@ from typing import Any, TypeVar
 from smithers import metrics, tracing
 from smithers.errors import ToolError, ToolFailed, ToolInterrupted
 from smithers.tools import builtins
+from smithers.tools.budget import Budget
 from smithers.tools.calls import (
     CallEnd,
     CallStart,
@@ -33,9 +37,14 @@ from smithers.tools.root import Root
 from smithers.tools.shell import BashResult, SandboxMode, Shell
 from smithers.tools.tool import Tool, ToolContext
 
-__all__ = ["Toolbox"]
+__all__ = ["DEFAULT_MAX_PARALLEL_TOOLS", "Toolbox"]
 
 T = TypeVar("T")
+
+DEFAULT_MAX_PARALLEL_TOOLS = 8
+
+_in_call: contextvars.ContextVar[bool] = contextvars.ContextVar("smithers_in_tool_call")
+"""Set inside a call: a tool calling another tool already holds its attempt's slot."""
 
 
 def _now_ms() -> int:
@@ -57,8 +66,10 @@ class Toolbox:
         iteration: int = 0,
         attempt: int = 0,
         clock: Callable[[], int] = _now_ms,
+        max_parallel_tools: int = DEFAULT_MAX_PARALLEL_TOOLS,
     ) -> None:
         self.root = root
+        self._slots = asyncio.Semaphore(max_parallel_tools)
         self.allow_network = allow_network
         self.shell = Shell(root, allow_network=allow_network, sandbox=sandbox)
         self.recorder = recorder
@@ -71,6 +82,16 @@ class Toolbox:
 
     async def run_call(self, tool: Tool, arguments: Any, *, call_id: str | None = None) -> Any:
         """Validate ``arguments`` (a dict, as a model sends them), run the tool, log the call."""
+        if _in_call.get(False):
+            return await self._logged(tool, arguments, call_id)
+        async with self._slots:
+            token = _in_call.set(True)
+            try:
+                return await self._logged(tool, arguments, call_id)
+            finally:
+                _in_call.reset(token)
+
+    async def _logged(self, tool: Tool, arguments: Any, call_id: str | None) -> Any:
         call_id = call_id or new_call_id()
         started_ms = self.clock()
         if self.recorder is not None:
@@ -177,9 +198,15 @@ class Toolbox:
     # --- what the built-in tools run on -------------------------------------------------------
 
     async def in_root(self, tool: Callable[..., T], *args: Any) -> T:
-        """``tool(root, *args)`` in a worker thread, on a fresh ``Root`` of the run's root."""
-        return await asyncio.to_thread(self._in_root, tool, *args)
+        """``tool(root, *args, budget=...)`` in a worker thread, on a fresh ``Root`` of the
+        run's root; a cancel of the call stops the thread's work at its next check."""
+        budget = Budget()
+        try:
+            return await asyncio.to_thread(self._in_root, tool, budget, *args)
+        except asyncio.CancelledError:
+            budget.cancel()
+            raise
 
-    def _in_root(self, tool: Callable[..., T], *args: Any) -> T:
+    def _in_root(self, tool: Callable[..., T], budget: Budget, *args: Any) -> T:
         with Root(self.root) as root:  # one descriptor per call: nothing to close later
-            return tool(root, *args)
+            return tool(root, *args, budget=budget)
