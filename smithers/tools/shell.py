@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from smithers.errors import InvalidToolInput, SandboxUnavailable, ToolTimeout
+from smithers.tools import reaper
 from smithers.tools.files import DEFAULT_MAX_OUTPUT_BYTES, ToolResult
 from smithers.tools.policy import policy_for
 from smithers.tools.process_limit import PidsCgroup
@@ -114,8 +115,8 @@ class Shell:
     def argv(self, command: str) -> list[str]:
         """The command line of one call (``SANDBOX_UNAVAILABLE`` where none can be made)."""
         inner = ["/bin/bash", "-c", command]
-        if self.sandbox == "none":
-            return inner
+        if self.sandbox == "none":  # no PID namespace: a supervisor ends what it leaves
+            return reaper.supervised(inner)
         bwrap = find_bwrap()
         problem = sandbox_problem(bwrap)
         if bwrap is None or problem is not None:
@@ -164,7 +165,7 @@ class Shell:
                 details={"outputTail": output.text()[-4096:]},
             ) from None
         finally:
-            await kill_group(proc)
+            await (reaper.end(proc) if self.sandbox == "none" else kill_group(proc))
             if cgroup is not None:
                 await cgroup.close()
         return BashResult(

@@ -202,6 +202,8 @@ def test_compose_runs_the_image_against_postgresql_with_secrets_in_files() -> No
     assert {"seccomp=unconfined", "apparmor=unconfined", "systempaths=unconfined"} <= set(
         app["security_opt"]
     )
+    # what bubblewrap does not need is not given (docs/deploy.md, "bubblewrap in a container")
+    assert "no-new-privileges:true" in app["security_opt"] and app["cap_drop"] == ["ALL"]
     assert all(port.startswith("127.0.0.1:") for port in app["ports"])
 
 
