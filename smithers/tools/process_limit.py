@@ -80,19 +80,27 @@ def cgroup_parent() -> Path | None:
         if parent is None:
             return None
         path = parent / f"smithers-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        try:
-            path.mkdir()
-            (path / "pids.max").write_text(str(SERVER_PIDS_MAX))
-            subtree = path / "cgroup.subtree_control"
-            if subtree.exists():  # cgroup v2: the children need the controller enabled
-                subtree.write_text("+pids")
-        except OSError:
-            with contextlib.suppress(OSError):
-                path.rmdir()
+        if not _make_capped(path, SERVER_PIDS_MAX, delegate=True):
             return None
         _shared = path
         atexit.register(_remove_shared, path)
         return path
+
+
+def _make_capped(path: Path, pids_max: int, *, delegate: bool = False) -> bool:
+    """Make the cgroup ``path`` with ``pids.max`` (with ``delegate``, the controller enabled
+    for its children, which cgroup v2 asks for); ``False`` where that cannot be done."""
+    try:
+        path.mkdir()
+        (path / "pids.max").write_text(str(pids_max))
+        subtree = path / "cgroup.subtree_control"
+        if delegate and subtree.exists():
+            subtree.write_text("+pids")
+    except OSError:
+        with contextlib.suppress(OSError):
+            path.rmdir()
+        return False
+    return True
 
 
 def _remove_shared(path: Path) -> None:
@@ -113,12 +121,7 @@ class PidsCgroup:
         if parent is None:
             return None
         path = parent / f"smithers-bash-{uuid.uuid4().hex[:12]}"
-        try:
-            path.mkdir()
-            (path / "pids.max").write_text(str(pids_max))
-        except OSError:
-            with contextlib.suppress(OSError):
-                path.rmdir()
+        if not _make_capped(path, pids_max):
             return None
         return cls(path)
 

@@ -43,30 +43,28 @@ ATTACK = """
 
     INJECT = "echo 'open(\\"pwned\\", \\"w\\")' >> {target}; echo rc=$?"
 
+    async def both(t, command, path, content):
+        # the attack through bash, then through the write tool
+        out = (await t.tools.bash(command)).output
+        try:
+            await t.tools.write(path, content)
+            written = "written"
+        except Exception as exc:
+            written = getattr(exc, "code", str(exc))
+        return {"out": out, "write": written}
+
     async def attack(t):
         kind = t.input["attack"]
         if kind == "forge":
             return {"out": (await t.tools.bash(FORGE)).output}
         if kind == "inject":
             target = t.input.get("target", "attack.py")
-            out = (await t.tools.bash(INJECT.format(target=target))).output
-            try:
-                await t.tools.write(target, "open('pwned', 'w')")
-                written = "written"
-            except Exception as exc:
-                written = getattr(exc, "code", str(exc))
-            return {"out": out, "write": written}
+            return await both(t, INJECT.format(target=target), target, "open('pwned', 'w')")
         if kind == "pth":
             site = next(p for p in sys.path
                         if p.endswith("site-packages") and p.startswith(str(t.root_dir)))
             rel = os.path.relpath(os.path.join(site, "evil.pth"), str(t.root_dir))
-            out = (await t.tools.bash(f"echo 'import os' > {rel}; echo rc=$?")).output
-            try:
-                await t.tools.write(rel, "import os")
-                written = "written"
-            except Exception as exc:
-                written = getattr(exc, "code", str(exc))
-            return {"out": out, "write": written}
+            return await both(t, f"echo 'import os' > {rel}; echo rc=$?", rel, "import os")
         if kind == "regex":
             await t.tools.write("a.txt", ("a" * 40 + "!\\n") * 50000)
             for _ in range(int(t.input.get("rounds", 20))):
