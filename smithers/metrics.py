@@ -7,7 +7,7 @@ imported; the exposition then aggregates every process (gauges sum live processe
 from __future__ import annotations
 
 import os
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -19,7 +19,8 @@ from prometheus_client import (
     multiprocess,
 )
 
-from smithers.store.batch import StoredEvent
+if TYPE_CHECKING:  # an annotation only: importing the store would load SQLAlchemy for tools
+    from smithers.store.batch import StoredEvent
 
 __all__ = ["CONTENT_TYPE", "record_request", "render_metrics", "track_events"]
 

@@ -29,7 +29,7 @@ from smithers.errors import InvalidRequest, RunToResumeNotFound, WorkflowLoadErr
 from smithers.statuses import FINAL, NodeState, RunStatus
 from smithers.store.output_schema import describe_outputs
 from smithers.store.outputs import output_table_for
-from smithers.store.rows import RunRow
+from smithers.store.rows import OutputSchemasRow, RunRow, RunUpdate
 from smithers.store.store import Store
 from smithers.tools.shell import SandboxMode
 
@@ -93,34 +93,34 @@ def new_run_row(
     now: int,
     config_json: str,
     raw_input: dict[str, Any],
-) -> dict[str, Any]:
+) -> RunRow:
     """The ``_smithers_runs`` row of a run this process creates and executes."""
-    return {
-        "run_id": run_id,
-        "workflow_name": loaded.workflow.name,
-        "workflow_path": str(loaded.path),
-        "workflow_hash": loaded.hash,
-        "status": RunStatus.RUNNING.value,
-        "created_at_ms": now,
-        "started_at_ms": now,
-        "heartbeat_at_ms": now,
-        "runtime_owner_id": owner,
-        "config_json": config_json,
-        "input_json": msgspec.json.encode(raw_input).decode(),
-        "updated_at_ms": now,
-    }
+    return RunRow(
+        run_id=run_id,
+        workflow_name=loaded.workflow.name,
+        workflow_path=str(loaded.path),
+        workflow_hash=loaded.hash,
+        status=RunStatus.RUNNING.value,
+        created_at_ms=now,
+        started_at_ms=now,
+        heartbeat_at_ms=now,
+        runtime_owner_id=owner,
+        config_json=config_json,
+        input_json=msgspec.json.encode(raw_input).decode(),
+        updated_at_ms=now,
+    )
 
 
 def output_schemas_row(
     run_id: str, loaded: LoadedWorkflow, now: int, *, fresh: bool = False
-) -> dict[str, Any] | None:
+) -> OutputSchemasRow | None:
     """The ``_smithers_output_schemas`` row of a run about to execute ``loaded``: what reads
     decode its typed outputs with, so that none imports the workflow file (``None`` for a
     ``fresh`` run of a workflow without Structs: nothing to describe, nothing to replace)."""
     if fresh and not loaded.struct_types:
         return None
     schemas = describe_outputs(loaded.struct_types)
-    return {"run_id": run_id, "schemas_json": schemas, "updated_at_ms": now}
+    return OutputSchemasRow(run_id=run_id, schemas_json=schemas, updated_at_ms=now)
 
 
 @dataclass(slots=True)
@@ -173,22 +173,27 @@ async def prepare_claim(
             if info.state == NodeState.FAILED:
                 info.extra_attempts += 1
                 change.set_node(info, NodeState.FAILED)
-    change.batch.run_update.update(
-        status=RunStatus.RUNNING.value,
-        runtime_owner_id=owner,
-        heartbeat_at_ms=now,
-        started_at_ms=row.started_at_ms or now,
-        finished_at_ms=None,
-        error_json=None,
-        cancel_requested_at_ms=None,
-        wake_at_ms=None,
-        updated_at_ms=now,
-        workflow_name=loaded.workflow.name,
-        workflow_path=str(loaded.path),
-        workflow_hash=loaded.hash,
-        config_json=stored_config(stored_options, config),
+    change.batch.write(
+        RunUpdate(
+            run_id=row.run_id,
+            status=RunStatus.RUNNING.value,
+            runtime_owner_id=owner,
+            heartbeat_at_ms=now,
+            started_at_ms=row.started_at_ms or now,
+            finished_at_ms=None,
+            error_json=None,
+            cancel_requested_at_ms=None,
+            wake_at_ms=None,
+            updated_at_ms=now,
+            workflow_name=loaded.workflow.name,
+            workflow_path=str(loaded.path),
+            workflow_hash=loaded.hash,
+            config_json=stored_config(stored_options, config),
+        )
     )
-    change.batch.output_schemas = output_schemas_row(row.run_id, loaded, now)
+    schemas = output_schemas_row(row.run_id, loaded, now)
+    if schemas is not None:
+        change.batch.write(schemas)
     change.emit(ev.RunStarted(run_id=row.run_id, timestamp_ms=now))
     expect = {
         "status": row.status,

@@ -2,59 +2,60 @@
 
 ``RunControls`` is a part of ``RunScheduler``: it records the request in the database and
 wakes the run's loop when this process executes it, or claims a suspended run it unblocked
-when the scheduler continues runs by itself (``auto_wake``).
+when the scheduler continues runs by itself (``auto_wake``). What it needs of the scheduler
+(its stores, the runs it executes, claiming) is given to it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from smithers.engine.decisions import SignalReceipt, record_decision, record_signal
+from smithers.engine.handles import RunHandle, is_active
 from smithers.engine.run_model import RunModel
+from smithers.engine.stores import StoreRegistry
 from smithers.engine.tool_log import interrupt_open_calls
 from smithers.engine.wake_timers import WakeTimers
 from smithers.engine.writes import Change
 from smithers.errors import RunNotActive, RunNotFound
 from smithers.statuses import TERMINAL, RunStatus
 from smithers.store.batch import Batch
-from smithers.store.rows import RunRow
+from smithers.store.rows import RunRow, RunUpdate
 from smithers.store.store import ExpectationFailed, Store
 
 __all__ = ["RunControls"]
 
 
+@dataclass(kw_only=True, eq=False)
 class RunControls:
-    """Cancel, decisions and signals; the rest of the scheduler provides what they need."""
+    """Cancel, decisions and signals of the runs in a scheduler's stores."""
 
-    active: dict[str, Any]
-    """Run id → handle of the runs this process executes (``RunHandle``)."""
-    auto_wake: bool
-    clock: Callable[[], int]
+    registry: StoreRegistry
+    executing: Mapping[str, RunHandle]
+    """Run id → handle of the runs this process executes."""
+    claim: Callable[[Store, RunRow], Awaitable[bool]]
+    """Continue a run here (the scheduler's ``try_claim``)."""
     wake_timers: WakeTimers
-
-    async def attach(self, store: Store) -> Store:  # pragma: no cover - provided by the scheduler
-        raise NotImplementedError
-
-    def is_active(self, row: RunRow) -> bool:  # pragma: no cover - provided by the scheduler
-        raise NotImplementedError
-
-    async def try_claim(self, store: Store, row: RunRow) -> bool:  # pragma: no cover
-        raise NotImplementedError
+    clock: Callable[[], int]
+    auto_wake: bool
+    """Continue a suspended run at once when this process records what unblocks it."""
 
     async def cancel_run(self, store: Store, run_id: str) -> None:
         """Cancel a run: at once when suspended or orphaned, through its owner when active."""
-        await self.attach(store)
+        await self.registry.attach(store)
         while True:
             row = await store.reads.get_run(run_id)
             if row is None:
                 raise RunNotFound(run_id)
             if row.status in TERMINAL:
                 raise RunNotActive()
-            handle = self.active.get(run_id)
-            if handle is not None or self.is_active(row):
+            handle = self.executing.get(run_id)
+            if handle is not None or is_active(row, self.executing, self.clock()):
                 now = self.clock()
-                batch = Batch(run_update={"cancel_requested_at_ms": now, "updated_at_ms": now})
+                request = RunUpdate(run_id=run_id, cancel_requested_at_ms=now, updated_at_ms=now)
+                batch = Batch(rows=[request])
                 try:
                     await store.commit(run_id, batch, expect={"status": RunStatus.RUNNING.value})
                 except ExpectationFailed:
@@ -99,7 +100,7 @@ class RunControls:
         decided_by: str | None = None,
     ) -> str:
         """Approve or deny a waiting node; returns ``"approved"`` or ``"denied"``."""
-        await self.attach(store)
+        await self.registry.attach(store)
         woken = await record_decision(
             store, run_id, node_id, iteration, approved, note, decided_by, self.clock()
         )
@@ -117,7 +118,7 @@ class RunControls:
         received_by: str | None = None,
     ) -> SignalReceipt:
         """Store a signal for a run; wakes it when a node waits for it."""
-        await self.attach(store)
+        await self.registry.attach(store)
         receipt = await record_signal(
             store, run_id, name, data, correlation_id, received_by, self.clock()
         )
@@ -125,10 +126,10 @@ class RunControls:
         return receipt
 
     async def _after_external(self, store: Store, run_id: str, woken: bool) -> None:
-        handle = self.active.get(run_id)
+        handle = self.executing.get(run_id)
         if handle is not None:
             handle.loop.wake(refresh=True)
         elif woken and self.auto_wake:
             row = await store.reads.get_run(run_id)
             if row is not None and row.status == RunStatus.RUNNING and row.runtime_owner_id is None:
-                await self.try_claim(store, row)
+                await self.claim(store, row)

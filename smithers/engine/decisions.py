@@ -19,6 +19,7 @@ from smithers.store.attempt_meta import SignalMeta, decode_meta
 from smithers.store.batch import Batch
 from smithers.store.db import Row
 from smithers.store.reads import Reads
+from smithers.store.rows import RunUpdate, SignalRow
 from smithers.store.store import Store
 
 __all__ = ["SignalReceipt", "record_decision", "record_signal"]
@@ -40,12 +41,15 @@ class SignalReceipt:
 def _wake(batch: Batch, run: Row, now: int) -> bool:
     if run["status"] not in SUSPENDED:
         return False
-    batch.run_update.update(
-        status=RunStatus.RUNNING.value,
-        runtime_owner_id=None,
-        heartbeat_at_ms=None,
-        wake_at_ms=None,
-        updated_at_ms=now,
+    batch.write(
+        RunUpdate(
+            run_id=run["run_id"],
+            status=RunStatus.RUNNING.value,
+            runtime_owner_id=None,
+            heartbeat_at_ms=None,
+            wake_at_ms=None,
+            updated_at_ms=now,
+        )
     )
     return True
 
@@ -81,18 +85,15 @@ async def record_decision(
                 f"Run {run_id} is {run['status']}; node {node_id} is not waiting"
             )
         decision = {"approved": approved, "note": note, "decidedBy": decided_by}
-        batch = Batch(
-            approval_upserts=[
-                {
-                    **msgspec.structs.asdict(row),
-                    "status": status.value,
-                    "decided_at_ms": now,
-                    "note": note,
-                    "decided_by": decided_by,
-                    "decision_json": msgspec.json.encode(decision).decode(),
-                }
-            ]
+        decided = msgspec.structs.replace(
+            row,
+            status=status.value,
+            decided_at_ms=now,
+            note=note,
+            decided_by=decided_by,
+            decision_json=msgspec.json.encode(decision).decode(),
         )
+        batch = Batch(rows=[decided])
         event = ev.ApprovalGranted if approved else ev.ApprovalDenied
         batch.emit(event(run_id=run_id, timestamp_ms=now, node_id=node_id, iteration=iteration))
         woken = _wake(batch, run, now)
@@ -123,19 +124,16 @@ async def record_signal(
             meta = decode_meta(attempt.meta_json)
             if isinstance(meta, SignalMeta) and meta.matches(name, correlation_id):
                 delivered = True
-        batch = Batch(
-            signal_inserts=[
-                {
-                    "run_id": run_id,
-                    "seq": seq,
-                    "signal_name": name,
-                    "correlation_id": correlation_id,
-                    "payload_json": msgspec.json.encode(data).decode(),
-                    "received_at_ms": now,
-                    "received_by": received_by,
-                }
-            ]
+        signal = SignalRow(
+            run_id=run_id,
+            seq=seq,
+            signal_name=name,
+            correlation_id=correlation_id,
+            payload_json=msgspec.json.encode(data).decode(),
+            received_at_ms=now,
+            received_by=received_by,
         )
+        batch = Batch(rows=[signal])
         batch.emit(
             ev.SignalReceived(
                 run_id=run_id,

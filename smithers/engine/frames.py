@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 
 from smithers.engine.tree import Rendered
+from smithers.store.rows import FrameRow
 
 __all__ = ["FrameDraft", "draft_frame"]
 
@@ -24,19 +25,18 @@ class FrameDraft:
     mounted_task_ids_json: str
     task_index_json: str
 
-    def row(self, run_id: str, frame_no: int, now: int) -> dict[str, Any]:
+    def row(self, run_id: str, frame_no: int, now: int) -> FrameRow:
         """The ``_smithers_frames`` row."""
-        return {
-            "run_id": run_id,
-            "frame_no": frame_no,
-            "created_at_ms": now,
-            "xml_json": self.xml_json,
-            "xml_hash": self.xml_hash,
-            "encoding": "full",
-            "mounted_task_ids_json": self.mounted_task_ids_json,
-            "task_index_json": self.task_index_json,
-            "note": None,
-        }
+        return FrameRow(
+            run_id=run_id,
+            frame_no=frame_no,
+            created_at_ms=now,
+            xml_json=self.xml_json,
+            xml_hash=self.xml_hash,
+            encoding="full",
+            mounted_task_ids_json=self.mounted_task_ids_json,
+            task_index_json=self.task_index_json,
+        )
 
 
 def draft_frame(rendered: Rendered) -> FrameDraft:

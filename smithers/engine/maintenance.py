@@ -8,92 +8,104 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 
+from smithers.engine.handles import RunHandle
 from smithers.engine.ids import owner_is_dead_here
 from smithers.engine.run_options import options_from_config
+from smithers.engine.stores import StoreRegistry, StoreState
 from smithers.statuses import RunStatus
 from smithers.store.rows import RunRow
+from smithers.store.store import Store
 from smithers.store.urls import database_identity, redact_url
 
-if TYPE_CHECKING:
-    from smithers.engine.scheduler import RunHandle, RunScheduler
-    from smithers.engine.stores import StoreState
-
-__all__ = ["Maintenance"]
+__all__ = ["Maintenance", "MaintenanceTimes"]
 
 log = logging.getLogger(__name__)
 
 
-class Maintenance:
-    """The background loop of one ``RunScheduler``."""
+@dataclass(frozen=True, slots=True)
+class MaintenanceTimes:
+    """How often the duties come round, and when a heartbeat is stale."""
 
-    def __init__(self, scheduler: RunScheduler) -> None:
-        self.scheduler = scheduler
+    heartbeat_interval: float = 1.0
+    poll_interval: float = 0.25
+    recovery_interval: float = 1.0
+    stale_after_ms: int = 15_000
+    """A ``running`` run whose heartbeat is older is claimed by the recovery scan."""
+
+
+@dataclass(kw_only=True, eq=False)
+class Maintenance:
+    """The background loop of one ``RunScheduler``: it sees the runs the scheduler executes
+    (``executing``) and its stores, and continues a run through ``claim``."""
+
+    owner_id: str
+    clock: Callable[[], int]
+    executing: Mapping[str, RunHandle]
+    registry: StoreRegistry
+    claim: Callable[[Store, RunRow], Awaitable[bool]]
+    times: MaintenanceTimes
+    recover: bool
+    """Also scan the databases for runs to claim: orphaned, woken elsewhere, or due."""
 
     async def run(self) -> None:
         """Until cancelled; a failing round is logged and the next one comes all the same."""
         loop = asyncio.get_running_loop()
+        times = self.times
         next_heartbeat = loop.time()
-        next_recovery = loop.time() + random.uniform(0, self.scheduler.recovery_interval)
+        next_recovery = loop.time() + random.uniform(0, times.recovery_interval)
         while True:
             try:
                 now = loop.time()
                 if now >= next_heartbeat:
-                    next_heartbeat = now + self.scheduler.heartbeat_interval
+                    next_heartbeat = now + times.heartbeat_interval
                     await self._heartbeat()
                 await self._poll_owned()
-                if self.scheduler.recover and now >= next_recovery:
-                    next_recovery = now + self.scheduler.recovery_interval
+                if self.recover and now >= next_recovery:
+                    next_recovery = now + times.recovery_interval
                     await self._recover()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("scheduler maintenance failed; retrying")
-            await asyncio.sleep(self.scheduler.poll_interval)
+            await asyncio.sleep(times.poll_interval)
 
-    def _owned_by_store(self) -> dict[str, list[RunHandle]]:
+    def _owned_by_store(self) -> list[tuple[Store, list[RunHandle]]]:
         by_store: dict[str, list[RunHandle]] = {}
-        for handle in self.scheduler.active.values():
+        for handle in self.executing.values():
             by_store.setdefault(handle.store.identity, []).append(handle)
-        return by_store
+        return [(self.registry.states[key].store, handles) for key, handles in by_store.items()]
 
     async def _heartbeat(self) -> None:
-        for identity, handles in self._owned_by_store().items():
-            store = self.scheduler.store_states[identity].store
+        for store, handles in self._owned_by_store():
             ids = [h.run_id for h in handles]
-            still = await store.touch_heartbeats(
-                self.scheduler.owner_id, ids, self.scheduler.clock()
-            )
+            still = await store.ownership.touch_heartbeats(self.owner_id, ids, self.clock())
             for handle in handles:
-                if (
-                    handle.run_id not in still
-                    and self.scheduler.active.get(handle.run_id) is handle
-                ):
+                if handle.run_id not in still and self.executing.get(handle.run_id) is handle:
                     handle.loop.lose()
 
     async def _poll_owned(self) -> None:
-        for identity, handles in self._owned_by_store().items():
-            store = self.scheduler.store_states[identity].store
-            rows = {
-                r["run_id"]: r for r in await store.reads.poll_runs([h.run_id for h in handles])
-            }
+        for store, handles in self._owned_by_store():
+            polled = await store.ownership.poll_runs([h.run_id for h in handles])
+            rows = {r.run_id: r for r in polled}
             for handle in handles:
                 row = rows.get(handle.run_id)
                 if row is None:
                     continue
-                if row["cancel_requested_at_ms"] is not None:
+                if row.cancel_requested_at_ms is not None:
                     handle.loop.cancel()
-                elif int(row["max_seq"]) > handle.loop.model.seen_seq:
+                elif row.max_seq > handle.loop.model.seen_seq:
                     handle.loop.wake(refresh=True)
 
     async def _recover(self) -> None:
-        now = self.scheduler.clock()
-        for state in list(self.scheduler.store_states.values()):
+        now = self.clock()
+        for state in list(self.registry.states.values()):
             store = state.store
-            rows = await store.reads.find_claimable(now, now - 2 * 1000)
+            rows = await store.ownership.find_claimable(now, now - 2 * 1000)
             for row in rows:
-                if row.run_id in self.scheduler.active or state.skip_until.get(row.run_id, 0) > now:
+                if row.run_id in self.executing or state.skip_until.get(row.run_id, 0) > now:
                     continue
                 owning = options_from_config(row.config_json).db_url
                 if owning is not None and database_identity(owning) != store.identity:
@@ -103,17 +115,17 @@ class Maintenance:
                 if row.status == RunStatus.RUNNING and row.runtime_owner_id is not None:
                     stale = (
                         row.heartbeat_at_ms is None
-                        or now - row.heartbeat_at_ms > self.scheduler.stale_after_ms
+                        or now - row.heartbeat_at_ms > self.times.stale_after_ms
                     )
                     if not stale and not owner_is_dead_here(row.runtime_owner_id):
                         continue
-                await self.scheduler.try_claim(store, row)
+                await self.claim(store, row)
 
     async def _reach_owning(self, state: StoreState, row: RunRow, owning: str) -> None:
         """Open a mirror copy's own database; one that does not open (no password to be
         found, its server down) is tried again a minute later, and the scan goes on."""
         try:
-            await self.scheduler.open_owning(owning, row.workflow_path)
+            await self.registry.open_owning(owning, row.workflow_path)
         except Exception as exc:
             # The type only: a driver's message may quote the URL it was given.
             log.warning(
@@ -122,4 +134,4 @@ class Maintenance:
                 redact_url(owning),
                 type(exc).__name__,
             )
-            state.skip_until[row.run_id] = self.scheduler.clock() + 60_000
+            state.skip_until[row.run_id] = self.clock() + 60_000

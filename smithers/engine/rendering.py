@@ -66,7 +66,7 @@ class RenderCache:
             self._fingerprint = rendered.fingerprint
             return
         frame_no = self.model.frame_no + 1
-        change.batch.frame = draft.row(self.run_id, frame_no, change.now)
+        change.batch.write(draft.row(self.run_id, frame_no, change.now))
         change.emit(
             ev.FrameCommitted(
                 run_id=self.run_id,

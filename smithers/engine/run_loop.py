@@ -8,33 +8,32 @@ from the store; suspending checks that no event was appended since they were las
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-import msgspec
-
 from smithers.authoring.loader import LoadedWorkflow
 from smithers.engine import wait_writes as waits
 from smithers.engine.attempt_runner import AttemptRunner
 from smithers.engine.attempts import error_json
 from smithers.engine.outcomes import LoopEnd, RunOutcome
+from smithers.engine.refresh import read_external
 from smithers.engine.rendering import RenderCache
-from smithers.engine.run_model import ApprovalInfo, Key, RunModel
+from smithers.engine.run_commits import RunCommits
+from smithers.engine.run_model import Key, RunModel
 from smithers.engine.run_options import RunConfig
 from smithers.engine.schedule import Progress, Schedule, plan_schedule
-from smithers.engine.side_channel import RunningAttempt, SideChannel
+from smithers.engine.side_channel import RunningAttempt
 from smithers.engine.states import FINISHED, Action, Verdict, lasting, verdict
 from smithers.engine.tree import Leaf
 from smithers.engine.wakeup import Wakeup
 from smithers.engine.writes import Change
 from smithers.errors import LoopMaxReached, OwnershipLost
-from smithers.statuses import AttemptState, NodeState, RunStatus
-from smithers.store.attempt_meta import SignalMeta
-from smithers.store.store import Commit, ExpectationFailed, Store
+from smithers.statuses import NodeState, RunStatus
+from smithers.store.rows import RunUpdate
+from smithers.store.store import ExpectationFailed, Store
 
 __all__ = ["RunLoop", "now_ms"]
 
@@ -81,19 +80,25 @@ class RunLoop:
         self.lost = False
         self.ready_signals: dict[Key, tuple[Any, int]] = {}
         self._wake = Wakeup()
-        self._side = SideChannel(self.run_id, self.running, clock, self._flush_side)
+        self.commits = RunCommits(
+            store=store,
+            model=model,
+            owner=owner,
+            running=self.running,
+            clock=clock,
+            on_foreign_events=self._refresh_later,
+            on_lost=self.lose,
+        )
         self.attempts = AttemptRunner(
             store=store,
             model=model,
             input_value=input_value,
             config=config,
-            side=self._side,
+            side=self.commits.side,
             running=self.running,
             on_end=self._wake.set,
             workflow_dir=loaded.path.parent,
         )
-        self._commits = asyncio.Lock()
-        self._loop = asyncio.get_running_loop()
         self.renders = RenderCache(loaded.workflow, model, input_value)
         self._progress = Progress()
 
@@ -119,6 +124,9 @@ class RunLoop:
         """Another process owns the run: stop at once and write nothing more."""
         self.lost = True
         self._wake.set()
+
+    def _refresh_later(self) -> None:
+        self.needs_refresh = True
 
     # --- the loop --------------------------------------------------------------------------
 
@@ -168,19 +176,19 @@ class RunLoop:
                 loop_error = self._advance_loops(change, schedule)
                 if loop_error is not None:
                     return await self._fail_run(change, loop_error)
-                await self._commit(change)
+                await self.commits.commit(change)
                 continue
             started = self._persist_states(change, schedule)
             if self.running or started:
                 if change.batch:
-                    await self._commit(change)
+                    await self.commits.commit(change)
                 for item in started:
                     self.attempts.launch(item)
                 await self._wait(schedule.wake_at_ms)
                 continue
             if schedule.retry_waiting:
                 if change.batch:
-                    await self._commit(change)
+                    await self.commits.commit(change)
                 await self._wait(schedule.wake_at_ms)
                 continue
             outcome = await self._conclude(change, schedule)
@@ -235,7 +243,7 @@ class RunLoop:
             elif action is Action.TIMEOUT_SIGNAL and latest is not None:
                 waits.time_out_signal(change, leaf, info, latest)
         if acted:
-            await self._commit(change)
+            await self.commits.commit(change)
         return acted
 
     def _advance_loops(self, change: Change, schedule: Schedule) -> dict[str, Any] | None:
@@ -252,28 +260,7 @@ class RunLoop:
                 ).to_json()
             else:
                 done = True
-            change.batch.loop_upserts.append(
-                {
-                    "run_id": self.run_id,
-                    "ralph_id": loop.id,
-                    "iteration": iteration,
-                    "done": int(done),
-                    "updated_at_ms": change.now,
-                }
-            )
-
-            def update(
-                loop_id: str = loop.id,
-                it: int = iteration,
-                d: bool = done,
-                was: int = loop.iteration,
-            ) -> None:
-                self.model.loops[loop_id] = (it, d)
-                self.model.outputs.loop_iterations[loop_id] = it
-                if it != was:
-                    self.model.forget_iteration(loop_id, was)
-
-            change.after.append(update)
+            change.set_loop(loop.id, iteration, done, was=loop.iteration)
         return None
 
     def _persist_states(self, change: Change, schedule: Schedule) -> list[RunningAttempt]:
@@ -303,13 +290,13 @@ class RunLoop:
         if status is not None:
             # ends already shown to renders must be written whatever happens next
             if change.carries_ends:
-                await self._commit(change)
+                await self.commits.commit(change)
                 change = Change(self.model, change.now)
             if self.needs_refresh:
                 return None
             change.suspend(status, schedule.wake_at_ms)
             try:
-                await self._commit(
+                await self.commits.commit(
                     change,
                     expect={"cancel_requested_at_ms": None},
                     expect_max_seq=self.model.seen_seq,
@@ -331,7 +318,7 @@ class RunLoop:
 
     async def _end(self, change: Change, status: RunStatus, error: Any = None) -> RunOutcome:
         change.end_run(status, error=error)
-        await self._commit(change)
+        await self.commits.commit(change)
         return RunOutcome(LoopEnd.of(status), error)
 
     async def _fail_run(self, change: Change, error: Any) -> RunOutcome:
@@ -345,7 +332,7 @@ class RunLoop:
         change = Change(self.model, self.clock())
         self.attempts.drain(change)  # attempts that completed keep their outputs
         change.cancel_run()
-        await self._commit(change)
+        await self.commits.commit(change)
         return RunOutcome(LoopEnd.CANCELLED)
 
     async def _finish_interrupt(self) -> RunOutcome:
@@ -353,10 +340,15 @@ class RunLoop:
         change = Change(self.model, self.clock())
         self.attempts.drain(change)
         change.stop_attempts("interrupted", node_state=NodeState.PENDING)
-        change.batch.run_update.update(
-            runtime_owner_id=None, heartbeat_at_ms=None, updated_at_ms=change.now
+        change.batch.write(
+            RunUpdate(
+                run_id=self.run_id,
+                runtime_owner_id=None,
+                heartbeat_at_ms=None,
+                updated_at_ms=change.now,
+            )
         )
-        await self._commit(change)
+        await self.commits.commit(change)
         return RunOutcome(LoopEnd.INTERRUPTED)
 
     # --- waiting and refreshing ----------------------------------------------------------
@@ -368,79 +360,4 @@ class RunLoop:
     async def _refresh(self) -> None:
         """Re-read what other writers change: approvals and signals."""
         self.needs_refresh = False
-        seen = await self.store.reads.max_event_seq(self.run_id)
-        approvals = await self.store.reads.list_approvals(self.run_id)
-        self.model.approvals = {
-            (a.node_id, a.iteration): ApprovalInfo(
-                a.status, a.requested_at_ms, a.decided_at_ms, a.note, a.decided_by
-            )
-            for a in approvals
-        }
-        self.ready_signals.clear()
-        for info in self.model.nodes.values():
-            latest = info.latest
-            if latest is None or latest.state != AttemptState.WAITING_EVENT:
-                continue
-            meta = latest.meta
-            if not isinstance(meta, SignalMeta):
-                continue
-            found = await self.store.reads.find_signal(
-                self.run_id, meta.signal_name, meta.correlation_id, meta.after_signal_seq
-            )
-            if found is not None:
-                payload = msgspec.json.decode(found.payload_json)
-                self.ready_signals[(info.node_id, info.iteration)] = (payload, found.seq)
-        self.model.seen_seq = max(self.model.seen_seq, seen)
-
-    # --- commits -----------------------------------------------------------------------------
-
-    async def _commit(
-        self,
-        change: Change,
-        *,
-        expect: dict[str, Any] | None = None,
-        expect_max_seq: int | None = None,
-    ) -> Commit:
-        # One commit of this run at a time, in the order they took the side channel's rows:
-        # a side flush overtaken by the run's last commit (on PostgreSQL, where a commit
-        # awaits a connection) would meet a run that no longer has an owner and be dropped.
-        async with self._commits:
-            return await self._commit_now(change, expect=expect, expect_max_seq=expect_max_seq)
-
-    async def _commit_now(
-        self,
-        change: Change,
-        *,
-        expect: dict[str, Any] | None = None,
-        expect_max_seq: int | None = None,
-    ) -> Commit:
-        side = self._side.take()
-        if side:
-            side.put_first_into(change.batch, change.after)
-        try:
-            commit = await self.store.commit(
-                self.run_id,
-                change.batch,
-                owner=self.owner,
-                expect=expect,
-                expect_max_seq=expect_max_seq,
-            )
-        except ExpectationFailed:
-            self._side.restore(side)
-            raise
-        change.applied()
-        if commit.prior_max_seq == self.model.seen_seq:
-            self.model.seen_seq = commit.last_seq
-        else:
-            self.needs_refresh = True  # someone else appended events meanwhile
-        return commit
-
-    async def _flush_side(self) -> None:
-        """Commit what the side channel gathered (log lines, due heartbeats) on its own."""
-        try:
-            async with self._commits:
-                if self._side.has_pending():  # else a commit of the loop took it meanwhile
-                    await self._commit_now(Change(self.model, self.clock()))
-        except OwnershipLost:
-            self.lost = True
-            self._wake.set()
+        self.ready_signals = await read_external(self.store, self.model)

@@ -12,7 +12,8 @@ from smithers.authoring.context import RunOutputs
 from smithers.statuses import AttemptState
 from smithers.store.attempt_meta import AttemptMeta, TaskMeta, decode_meta
 from smithers.store.outputs import KEY_COLUMNS, OutputTable, output_table_for
-from smithers.store.reads import RunState
+from smithers.store.rows import ApprovalRow, NodeRow
+from smithers.store.run_state import RunState
 
 __all__ = ["ApprovalInfo", "AttemptInfo", "Key", "NodeInfo", "RunModel"]
 
@@ -73,19 +74,19 @@ class NodeInfo:
                 return msgspec.json.decode(attempt.heartbeat_data_json)
         return None
 
-    def row(self, run_id: str, now: int) -> dict[str, Any]:
-        """The ``_smithers_nodes`` row."""
-        return {
-            "run_id": run_id,
-            "node_id": self.node_id,
-            "iteration": self.iteration,
-            "state": self.state,
-            "last_attempt": self.last_attempt,
-            "updated_at_ms": now,
-            "output_table": self.output_table,
-            "label": self.label,
-            "extra_attempts": self.extra_attempts,
-        }
+    def row(self, run_id: str, now: int, state: str, last_attempt: int | None) -> NodeRow:
+        """The ``_smithers_nodes`` row with a new ``state`` (and ``last_attempt``, if given)."""
+        return NodeRow(
+            run_id=run_id,
+            node_id=self.node_id,
+            iteration=self.iteration,
+            state=state,
+            last_attempt=self.last_attempt if last_attempt is None else last_attempt,
+            updated_at_ms=now,
+            output_table=self.output_table,
+            label=self.label,
+            extra_attempts=self.extra_attempts,
+        )
 
 
 @dataclass(slots=True)
@@ -97,6 +98,11 @@ class ApprovalInfo:
     decided_at_ms: int | None = None
     note: str | None = None
     decided_by: str | None = None
+
+    @classmethod
+    def of(cls, row: ApprovalRow) -> ApprovalInfo:
+        """The approval of a stored row."""
+        return cls(row.status, row.requested_at_ms, row.decided_at_ms, row.note, row.decided_by)
 
 
 class RunModel:
@@ -154,9 +160,7 @@ class RunModel:
                 )
             )
         for ap in state.approvals:
-            model.approvals[(ap.node_id, ap.iteration)] = ApprovalInfo(
-                ap.status, ap.requested_at_ms, ap.decided_at_ms, ap.note, ap.decided_by
-            )
+            model.approvals[(ap.node_id, ap.iteration)] = ApprovalInfo.of(ap)
         model.loops = dict(state.loops)
         for loop_id, (iteration, _) in state.loops.items():
             model.outputs.loop_iterations[loop_id] = iteration

@@ -29,47 +29,33 @@ from smithers.engine.claims import (
     run_config,
 )
 from smithers.engine.controls import RunControls
+from smithers.engine.handles import RunHandle, is_active
 from smithers.engine.hub import EventHub
 from smithers.engine.ids import new_owner_id, new_run_id
 from smithers.engine.limits import check_input
-from smithers.engine.maintenance import Maintenance
+from smithers.engine.maintenance import Maintenance, MaintenanceTimes
 from smithers.engine.outcomes import LoopEnd, RunOutcome
 from smithers.engine.run_loop import RunLoop, now_ms
 from smithers.engine.run_model import RunModel
 from smithers.engine.run_options import RunConfig, StartOptions, stored_config
-from smithers.engine.stores import StoreRegistry, StoreState
+from smithers.engine.stores import StoreRegistry
 from smithers.engine.wake_timers import WakeTimers
 from smithers.errors import (
     RunInProgress,
     RunToResumeNotFound,
     SmithersError,
 )
-from smithers.statuses import FINAL, SUSPENDED, TERMINAL, RunStatus
+from smithers.statuses import FINAL, SUSPENDED, TERMINAL
 from smithers.store.batch import Batch
-from smithers.store.rows import RunRow
+from smithers.store.rows import RunRow, RunUpdate
 from smithers.store.store import ExpectationFailed, Store
 from smithers.tools.shell import SandboxMode
 
-__all__ = ["ACTIVE_HEARTBEAT_MS", "RunHandle", "RunScheduler", "StartOptions"]
+__all__ = ["RunScheduler", "StartOptions"]
 
 log = logging.getLogger(__name__)
 
 _LOOP_ONLY = (LoopEnd.INTERRUPTED, LoopEnd.LOST, LoopEnd.CRASHED)
-
-ACTIVE_HEARTBEAT_MS = 5_000
-"""A ``running`` run whose heartbeat is at most this old is active (owned by a live process)."""
-
-
-@dataclass(eq=False)
-class RunHandle:
-    """A run this process executes now."""
-
-    run_id: str
-    store: Store
-    loop: RunLoop
-    task: asyncio.Task[RunOutcome] | None = None
-    trace: tracing.RunTrace | None = None
-    """The span of this execution of the run (tracing on)."""
 
 
 @dataclass(eq=False)
@@ -78,8 +64,13 @@ class _Waiter:
     until: frozenset[str]
 
 
-class RunScheduler(StoreRegistry, RunControls):
-    """Executes runs in this process, coordinated with other processes through the database."""
+class RunScheduler:
+    """Executes runs in this process, coordinated with other processes through the database.
+
+    Its parts: ``registry`` (the databases it uses), ``controls`` (cancel, decisions,
+    signals), ``wake_timers`` (suspended runs due here) and ``maintenance`` (heartbeats,
+    polls, recovery); the scheduler starts, claims and drives the runs themselves.
+    """
 
     def __init__(
         self,
@@ -97,25 +88,44 @@ class RunScheduler(StoreRegistry, RunControls):
     ) -> None:
         self.owner_id = owner_id or new_owner_id()
         self.clock = clock
-        self.auto_wake = auto_wake
-        """Continue a suspended run at once when this process records what unblocks it."""
-        self.recover = auto_wake if recover is None else recover
-        """Also scan the databases for runs to claim: orphaned, woken elsewhere, or due."""
-        self.stale_after_ms = stale_after_ms
-        self.heartbeat_interval = heartbeat_interval
-        self.poll_interval = poll_interval
-        self.recovery_interval = recovery_interval
         self.hub = hub or EventHub()
         self.sandbox: SandboxMode = sandbox
         """The bash tool's sandbox for the runs this process executes (``none``: unconfined)."""
         self.active: dict[str, RunHandle] = {}
-        self.store_states: dict[str, StoreState] = {}
+        """Run id → handle of the runs this process executes now."""
+        self.registry = StoreRegistry(self.hub)
+        # what callers ask of the scheduler's parts, under the scheduler's name
+        self.attach = self.registry.attach
+        self.open_store = self.registry.open_store
+        self.open_owning = self.registry.open_owning
         self._waiters: dict[str, list[_Waiter]] = {}
         self.wake_timers = WakeTimers(
             clock=clock,
             spawn=self.spawn,
             claim=self.try_claim,
             busy=lambda run_id: self._closing or run_id in self.active,
+        )
+        self.controls = RunControls(
+            registry=self.registry,
+            executing=self.active,
+            claim=self.try_claim,
+            wake_timers=self.wake_timers,
+            clock=clock,
+            auto_wake=auto_wake,
+        )
+        self.cancel_run = self.controls.cancel_run
+        self.decide = self.controls.decide
+        self.signal = self.controls.signal
+        self.maintenance = Maintenance(
+            owner_id=self.owner_id,
+            clock=clock,
+            executing=self.active,
+            registry=self.registry,
+            claim=self.try_claim,
+            times=MaintenanceTimes(
+                heartbeat_interval, poll_interval, recovery_interval, stale_after_ms
+            ),
+            recover=auto_wake if recover is None else recover,
         )
         self._maintenance: asyncio.Task[None] | None = None
         self._closing = False
@@ -136,8 +146,9 @@ class RunScheduler(StoreRegistry, RunControls):
     async def start(self) -> None:
         """Start heartbeats, cancel polling and (with ``recover``) recovery scans."""
         if self._maintenance is None:
-            duties = Maintenance(self)
-            self._maintenance = asyncio.create_task(duties.run(), name="smithers-maintenance")
+            self._maintenance = asyncio.create_task(
+                self.maintenance.run(), name="smithers-maintenance"
+            )
 
     async def close(self) -> None:
         """Interrupt every run this process executes (they stay ``running``), then stop."""
@@ -186,10 +197,10 @@ class RunScheduler(StoreRegistry, RunControls):
             config_json=stored_config(options, config),
             raw_input=raw_input,
         )
-        batch = Batch(
-            events=[ev.RunStarted(run_id=run_id, timestamp_ms=now)],
-            output_schemas=output_schemas_row(run_id, loaded, now, fresh=True),
-        )
+        batch = Batch(events=[ev.RunStarted(run_id=run_id, timestamp_ms=now)])
+        schemas = output_schemas_row(run_id, loaded, now, fresh=True)
+        if schemas is not None:
+            batch.write(schemas)
         try:
             commit = await store.create_run(row, batch)
         except BaseException as exc:
@@ -237,13 +248,12 @@ class RunScheduler(StoreRegistry, RunControls):
 
     def is_active(self, row: RunRow) -> bool:
         """Whether a live process (this one, or one with a fresh heartbeat) executes ``row``."""
-        if row.status != RunStatus.RUNNING:
-            return False
-        if row.run_id in self.active:
-            return True
-        if row.runtime_owner_id is None or row.heartbeat_at_ms is None:
-            return False
-        return self.clock() - row.heartbeat_at_ms <= ACTIVE_HEARTBEAT_MS
+        return is_active(row, self.active, self.clock())
+
+    @property
+    def stores(self) -> list[Store]:
+        """Every store this scheduler uses."""
+        return self.registry.stores
 
     async def _claim(
         self,
@@ -325,7 +335,8 @@ class RunScheduler(StoreRegistry, RunControls):
 
     async def _release(self, handle: RunHandle) -> None:
         """Give up ownership after a crash so another process (or a later claim) continues."""
-        batch = Batch(run_update={"runtime_owner_id": None, "heartbeat_at_ms": None})
+        released = RunUpdate(run_id=handle.run_id, runtime_owner_id=None, heartbeat_at_ms=None)
+        batch = Batch(rows=[released])
         with contextlib.suppress(Exception, asyncio.CancelledError):
             await handle.store.commit(handle.run_id, batch, owner=self.owner_id)
 
@@ -353,9 +364,7 @@ class RunScheduler(StoreRegistry, RunControls):
             claimed = await self._claim(store, row, loaded, None)
         except (SmithersError, OSError) as exc:
             log.warning("run %s cannot be continued here: %s", row.run_id, exc)
-            state = self.store_states.get(store.identity)
-            if state is not None:
-                state.skip_until[row.run_id] = self.clock() + 60_000
+            self.registry.skip(store, row.run_id, self.clock() + 60_000)
             return False
         if claimed:
             metrics.runs_resumed.inc()

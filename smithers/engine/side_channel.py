@@ -24,6 +24,7 @@ from smithers.engine.attempts import Output
 from smithers.engine.run_model import AttemptInfo, Key, NodeInfo
 from smithers.engine.tree import Leaf
 from smithers.store.batch import Batch
+from smithers.store.rows import AttemptUpdate, ToolCallRow, ToolCallUpdate, TranscriptRow
 
 __all__ = [
     "HEARTBEAT_WRITE_INTERVAL_MS",
@@ -60,38 +61,15 @@ class RunningAttempt:
 class Pending:
     """Rows and events waiting for the next commit, and what to apply once it succeeded."""
 
-    events: list[ev.Event] = field(default_factory=list)
-    attempt_updates: list[dict[str, Any]] = field(default_factory=list)
-    tool_call_inserts: list[dict[str, Any]] = field(default_factory=list)
-    tool_call_updates: list[dict[str, Any]] = field(default_factory=list)
-    transcript_inserts: list[dict[str, Any]] = field(default_factory=list)
+    batch: Batch = field(default_factory=Batch)
     after: list[Callable[[], None]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(
-            self.events
-            or self.attempt_updates
-            or self.tool_call_inserts
-            or self.tool_call_updates
-            or self.transcript_inserts
-        )
-
-    def extend(self, other: Pending) -> None:
-        """Add ``other``'s rows and events after this one's."""
-        self.events.extend(other.events)
-        self.attempt_updates.extend(other.attempt_updates)
-        self.tool_call_inserts.extend(other.tool_call_inserts)
-        self.tool_call_updates.extend(other.tool_call_updates)
-        self.transcript_inserts.extend(other.transcript_inserts)
-        self.after.extend(other.after)
+        return bool(self.batch)
 
     def put_first_into(self, batch: Batch, after: list[Callable[[], None]]) -> None:
         """Put these rows and events ahead of ``batch``'s own (and the updates of ``after``)."""
-        batch.events[:0] = self.events
-        batch.attempt_updates[:0] = self.attempt_updates
-        batch.tool_call_inserts[:0] = self.tool_call_inserts
-        batch.tool_call_updates[:0] = self.tool_call_updates
-        batch.transcript_inserts[:0] = self.transcript_inserts
+        batch.merge(self.batch)
         after[:0] = self.after
 
 
@@ -149,9 +127,7 @@ class SideChannel:
 
     def restore(self, pending: Pending) -> None:
         """Put back what a commit that did not happen took, before anything added since."""
-        current = self._pending
-        self._pending = pending
-        pending.extend(current)
+        pending.put_first_into(self._pending.batch, self._pending.after)
 
     def take_heartbeat(self, item: RunningAttempt, now: int) -> None:
         """Move an attempt's recorded checkpoint into the next commit."""
@@ -161,23 +137,19 @@ class SideChannel:
         item.heartbeat = None
         item.heartbeat_written_ms = now
         data_json = None if data is None else msgspec.json.encode(data).decode()
-        self._pending.attempt_updates.append(
-            {
-                "run_id": self.run_id,
-                "node_id": item.leaf.id,
-                "iteration": item.leaf.iteration,
-                "attempt": item.attempt.attempt,
-                "heartbeat_at_ms": now,
-                "heartbeat_data_json": data_json,
-            }
-        )
-        self._pending.events.append(
-            ev.TaskHeartbeat(
+        self._pending.batch.write(
+            AttemptUpdate(
                 run_id=self.run_id,
-                timestamp_ms=now,
                 node_id=item.leaf.id,
                 iteration=item.leaf.iteration,
                 attempt=item.attempt.attempt,
+                heartbeat_at_ms=now,
+                heartbeat_data_json=data_json,
+            )
+        )
+        self._pending.batch.emit(
+            ev.TaskHeartbeat(
+                **_attempt_fields(self.run_id, item, now),
                 has_data=data is not None,
                 data_size_bytes=size,
             )
@@ -191,26 +163,26 @@ class SideChannel:
         item: RunningAttempt,
         event: ev.Event,
         *,
-        insert: dict[str, Any] | None = None,
-        update: dict[str, Any] | None = None,
+        insert: ToolCallRow | None = None,
+        update: ToolCallUpdate | None = None,
     ) -> bool:
         """Queue a tool call's row and event for the next commit; False (nothing queued) when
         the attempt no longer runs here."""
         if not self._current(item):
             return False
         if insert is not None:
-            self._pending.tool_call_inserts.append(insert)
+            self._pending.batch.write(insert)
         if update is not None:
-            self._pending.tool_call_updates.append(update)
-        self._pending.events.append(event)
+            self._pending.batch.write(update)
+        self._pending.batch.emit(event)
         self._schedule(0.0)
         return True
 
-    def record_turn(self, item: RunningAttempt, row: dict[str, Any]) -> bool:
+    def record_turn(self, item: RunningAttempt, row: TranscriptRow) -> bool:
         """Queue a transcript row; False when the attempt no longer runs here."""
         if not self._current(item):
             return False
-        self._pending.transcript_inserts.append(row)
+        self._pending.batch.write(row)
         return True
 
     async def commit_now(self) -> None:
@@ -234,7 +206,7 @@ class SideChannel:
             metrics.count_tokens(agent, model, usage)
             if not self._current(item):
                 return
-            self._pending.events.append(
+            self._pending.batch.emit(
                 ev.TokenUsageReported(
                     run_id=self.run_id,
                     timestamp_ms=self.clock(),
@@ -256,15 +228,9 @@ class SideChannel:
         encoded = text.encode()
         if len(encoded) > NODE_OUTPUT_LIMIT:
             text = encoded[:NODE_OUTPUT_LIMIT].decode(errors="ignore")
-        self._pending.events.append(
+        self._pending.batch.emit(
             ev.NodeOutput(
-                run_id=self.run_id,
-                timestamp_ms=self.clock(),
-                node_id=item.leaf.id,
-                iteration=item.leaf.iteration,
-                attempt=item.attempt.attempt,
-                text=text,
-                stream=stream,
+                **_attempt_fields(self.run_id, item, self.clock()), text=text, stream=stream
             )
         )
         self._schedule(0.0)
@@ -297,3 +263,15 @@ class SideChannel:
             self.take_heartbeat(item, now)
         if self._pending:
             await self._flush_commit()
+
+
+def _attempt_fields(run_id: str, item: RunningAttempt, timestamp_ms: int) -> dict[str, Any]:
+    """The fields every event of a running attempt carries."""
+    leaf = item.leaf
+    return {
+        "run_id": run_id,
+        "timestamp_ms": timestamp_ms,
+        "node_id": leaf.id,
+        "iteration": leaf.iteration,
+        "attempt": item.attempt.attempt,
+    }

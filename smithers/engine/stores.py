@@ -25,15 +25,17 @@ class StoreState:
 
 
 class StoreRegistry:
-    """The stores of a ``RunScheduler`` (its base: the scheduler sets both attributes)."""
+    """The stores of a ``RunScheduler``, each publishing its committed events to ``hub``."""
 
-    hub: EventHub
-    store_states: dict[str, StoreState]
+    def __init__(self, hub: EventHub) -> None:
+        self.hub = hub
+        self.states: dict[str, StoreState] = {}
+        """Store identity → the store and its recovery state."""
 
     async def attach(self, store: Store) -> Store:
         """Use ``store`` (schema ensured, events published to the hub and metrics)."""
         # Keyed by identity: URLs that differ only in their password share one store.
-        known = self.store_states.get(store.identity)
+        known = self.states.get(store.identity)
         if known is not None:
             return known.store
         await store.ensure_schema()
@@ -42,12 +44,12 @@ class StoreRegistry:
             trust.protect_code(path)
         store.add_listener(self.hub.publisher(store.url))
         store.add_listener(metrics.track_events)
-        self.store_states[store.identity] = StoreState(store)
+        self.states[store.identity] = StoreState(store)
         return store
 
     async def open_store(self, url: str) -> Store:
         """The attached store for ``url``, opened on first use."""
-        known = self.store_states.get(database_identity(url))
+        known = self.states.get(database_identity(url))
         if known is not None:
             return known.store
         store = Store.open(url)
@@ -59,7 +61,7 @@ class StoreRegistry:
 
     async def open_owning(self, db_url: str, workflow_path: str | None) -> Store:
         """The store of a mirrored run's own database, named by its password-free ``db_url``."""
-        known = self.store_states.get(database_identity(db_url))
+        known = self.states.get(database_identity(db_url))
         if known is not None:
             return known.store
         return await self.open_store(await usable_url(db_url, workflow_path))
@@ -67,4 +69,11 @@ class StoreRegistry:
     @property
     def stores(self) -> list[Store]:
         """Every store this scheduler uses."""
-        return [s.store for s in self.store_states.values()]
+        return [s.store for s in self.states.values()]
+
+    def skip(self, store: Store, run_id: str, until_ms: int) -> None:
+        """Leave ``run_id`` of ``store`` to other processes until ``until_ms`` (a claim failed
+        here)."""
+        state = self.states.get(store.identity)
+        if state is not None:
+            state.skip_until[run_id] = until_ms

@@ -18,8 +18,9 @@ from smithers.engine.tree import Leaf
 from smithers.engine.writes import Change, json_text, timer_fires_at
 from smithers.errors import ApprovalDenied, SmithersError, TaskTimeout
 from smithers.statuses import ApprovalStatus, AttemptState, NodeState
-from smithers.store.attempt_meta import ApprovalMeta, SignalMeta, TimerMeta, encode_meta
+from smithers.store.attempt_meta import ApprovalMeta, SignalMeta, TimerMeta
 from smithers.store.outputs import output_table_for
+from smithers.store.rows import ApprovalRow
 
 __all__ = [
     "deny_gate",
@@ -44,20 +45,15 @@ def request_approval(change: Change, leaf: Leaf, info: NodeInfo) -> None:
         request = {"mode": "decision", "title": node.title or label, "summary": node.summary}
     else:
         request = {"mode": "gate", "title": label, "summary": None}
-    change.batch.approval_upserts.append(
-        {
-            "run_id": change.run_id,
-            "node_id": info.node_id,
-            "iteration": info.iteration,
-            "status": ApprovalStatus.REQUESTED.value,
-            "requested_at_ms": change.now,
-            "decided_at_ms": None,
-            "note": None,
-            "decided_by": None,
-            "request_json": json_text(request),
-            "decision_json": None,
-            "auto_approved": 0,
-        }
+    change.batch.write(
+        ApprovalRow(
+            run_id=change.run_id,
+            node_id=info.node_id,
+            iteration=info.iteration,
+            status=ApprovalStatus.REQUESTED.value,
+            requested_at_ms=change.now,
+            request_json=json_text(request),
+        )
     )
     key = (info.node_id, info.iteration)
     change.after.append(
@@ -90,8 +86,9 @@ def resolve_approval(change: Change, leaf: Leaf, info: NodeInfo, approval: Appro
     change.emit(ev.NodeStarted(**change.base(info), attempt=attempt_no))
     if not approved and node.on_deny == "fail":
         denied = ApprovalDenied(f"approval of {leaf.id!r} was denied")
-        attempt = change.add_attempt(info, AttemptState.FAILED, ApprovalMeta(), finished=True)
-        change.batch.attempt_inserts[-1]["error_json"] = json_text(denied.to_json())
+        attempt = change.add_attempt(
+            info, AttemptState.FAILED, ApprovalMeta(), finished=True, error=denied.to_json()
+        )
         change.set_node(info, NodeState.FAILED, last_attempt=attempt.attempt)
         change.emit(ev.NodeFailed(**change.base(info), attempt=attempt_no, error=denied.to_json()))
         return
@@ -197,17 +194,7 @@ def resolve_signal(
             ev.NodeFailed(**change.base(info), attempt=attempt.attempt, error=exc.to_json())
         )
         return
-    attempt.meta = meta
-    change.batch.attempt_updates.append(
-        {
-            "run_id": change.run_id,
-            "node_id": info.node_id,
-            "iteration": info.iteration,
-            "attempt": attempt.attempt,
-            "meta_json": encode_meta(meta),
-        }
-    )
-    change.finish_attempt(info, attempt, output)
+    change.finish_attempt(info, attempt, output, meta)
 
 
 def time_out_signal(change: Change, leaf: Leaf, info: NodeInfo, attempt: AttemptInfo) -> None:

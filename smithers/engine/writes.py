@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
+from msgspec import UNSET
 
 from smithers.authoring.nodes import Task
 from smithers.engine import events as ev
@@ -24,7 +25,8 @@ from smithers.store.attempt_meta import (
     TimerMeta,
     encode_meta,
 )
-from smithers.store.batch import Batch
+from smithers.store.batch import Batch, TypedOutput
+from smithers.store.rows import AttemptRow, AttemptUpdate, LoopRow, OutputRow, RunUpdate
 
 __all__ = ["Change", "json_text", "timer_fires_at"]
 
@@ -51,8 +53,6 @@ class Change:
     after: list[Callable[[], None]] = field(default_factory=list)
     carries_ends: bool = False
     """The batch holds ends of attempts already applied to the model (see RunLoop)."""
-    node_rows: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
-    """The node rows of ``batch`` by (node id, iteration): a node written twice keeps one."""
 
     @property
     def run_id(self) -> str:
@@ -68,18 +68,9 @@ class Change:
     # --- rows --------------------------------------------------------------------------
 
     def set_node(self, info: NodeInfo, state: str, *, last_attempt: int | None = None) -> None:
-        """Write a node row with a new state."""
-        row = info.row(self.run_id, self.now)
-        row["state"] = state
-        if last_attempt is not None:
-            row["last_attempt"] = last_attempt
-        # A node written twice in one batch keeps its last row only.
-        written = self.node_rows.get((info.node_id, info.iteration))
-        if written is None:
-            self.node_rows[(info.node_id, info.iteration)] = row
-            self.batch.node_upserts.append(row)
-        else:
-            written.update(row)
+        """Write a node row with a new state (a node written twice in one batch keeps its last
+        row: the store folds upserts of one key)."""
+        self.batch.write(info.row(self.run_id, self.now, state, last_attempt))
 
         def update() -> None:
             info.state = state
@@ -89,23 +80,27 @@ class Change:
         self.after.append(update)
 
     def add_attempt(
-        self, info: NodeInfo, state: str, meta: AttemptMeta, *, finished: bool = False
+        self,
+        info: NodeInfo,
+        state: str,
+        meta: AttemptMeta,
+        *,
+        finished: bool = False,
+        error: dict[str, Any] | None = None,
     ) -> AttemptInfo:
         """Insert the node's next attempt."""
         attempt = AttemptInfo(
             info.next_attempt, state, self.now, self.now if finished else None, meta
         )
-        self.batch.attempt_inserts.append(
-            {
-                "run_id": self.run_id,
-                "node_id": info.node_id,
-                "iteration": info.iteration,
-                "attempt": attempt.attempt,
-                "state": state,
-                "started_at_ms": self.now,
-                "finished_at_ms": attempt.finished_at_ms,
-                "meta_json": encode_meta(meta),
-            }
+        self.batch.write(
+            AttemptRow(
+                **self._attempt_key(info, attempt),
+                state=state,
+                started_at_ms=self.now,
+                finished_at_ms=attempt.finished_at_ms,
+                error_json=None if error is None else json_text(error),
+                meta_json=encode_meta(meta),
+            )
         )
         self.after.append(lambda: info.attempts.append(attempt))
         return attempt
@@ -120,18 +115,15 @@ class Change:
         meta: AttemptMeta | None = None,
     ) -> None:
         """Close an attempt with a final state."""
-        row: dict[str, Any] = {
-            "run_id": self.run_id,
-            "node_id": info.node_id,
-            "iteration": info.iteration,
-            "attempt": attempt.attempt,
-            "state": state,
-            "finished_at_ms": self.now,
-            "error_json": None if error is None else json_text(error),
-        }
-        if meta is not None:
-            row["meta_json"] = encode_meta(meta)
-        self.batch.attempt_updates.append(row)
+        self.batch.write(
+            AttemptUpdate(
+                **self._attempt_key(info, attempt),
+                state=state,
+                finished_at_ms=self.now,
+                error_json=None if error is None else json_text(error),
+                meta_json=UNSET if meta is None else encode_meta(meta),
+            )
+        )
 
         def update() -> None:
             attempt.state = state
@@ -143,14 +135,19 @@ class Change:
 
     def put_output(self, info: NodeInfo, output: Output) -> None:
         """Store a node's output."""
-        keys = {"run_id": self.run_id, "node_id": info.node_id, "iteration": info.iteration}
         if output.table is not None:
             row = output.table.encode_row(self.run_id, info.node_id, info.iteration, output.value)
-            self.batch.typed_outputs.append((output.table, row))
+            self.batch.write(TypedOutput(output.table, row))
             table_name = output.table.name
         else:
-            self.batch.untyped_outputs.append(
-                dict(keys, payload_json=output.untyped_json or json_text(output.value))
+            payload = output.untyped_json or json_text(output.value)
+            self.batch.write(
+                OutputRow(
+                    run_id=self.run_id,
+                    node_id=info.node_id,
+                    iteration=info.iteration,
+                    payload_json=payload,
+                )
             )
             table_name = "_smithers_outputs"
 
@@ -159,6 +156,14 @@ class Change:
         self.after.append(
             lambda: self.model.outputs.put(info.node_id, info.iteration, output.value)
         )
+
+    def _attempt_key(self, info: NodeInfo, attempt: AttemptInfo) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "node_id": info.node_id,
+            "iteration": info.iteration,
+            "attempt": attempt.attempt,
+        }
 
     def emit(self, *events: ev.Event) -> None:
         """Add events to the batch."""
@@ -197,10 +202,12 @@ class Change:
         self.emit(ev.NodeStarted(**self.base(info), attempt=attempt.attempt))
         return attempt
 
-    def finish_attempt(self, info: NodeInfo, attempt: AttemptInfo, output: Output) -> None:
-        """Output row, attempt and node finished, ``NodeFinished`` (one transaction)."""
+    def finish_attempt(
+        self, info: NodeInfo, attempt: AttemptInfo, output: Output, meta: AttemptMeta | None = None
+    ) -> None:
+        """Output row, attempt (and its new ``meta``) and node finished, ``NodeFinished``."""
         self.put_output(info, output)
-        self.end_attempt(info, attempt, AttemptState.FINISHED)
+        self.end_attempt(info, attempt, AttemptState.FINISHED, meta=meta)
         self.set_node(info, NodeState.FINISHED, last_attempt=attempt.attempt)
         self.emit(ev.NodeFinished(**self.base(info), attempt=attempt.attempt))
 
@@ -220,19 +227,42 @@ class Change:
             self.emit(ev.NodeRetrying(**self.base(info), attempt=attempt.attempt + 1))
         return will_retry
 
+    def set_loop(self, loop_id: str, iteration: int, done: bool, *, was: int) -> None:
+        """A loop moves to ``iteration`` (from ``was``) or is ``done``."""
+        self.batch.write(
+            LoopRow(
+                run_id=self.run_id,
+                ralph_id=loop_id,
+                iteration=iteration,
+                done=int(done),
+                updated_at_ms=self.now,
+            )
+        )
+
+        def update() -> None:
+            self.model.loops[loop_id] = (iteration, done)
+            self.model.outputs.loop_iterations[loop_id] = iteration
+            if iteration != was:
+                self.model.forget_iteration(loop_id, was)
+
+        self.after.append(update)
+
     # --- the run as a whole ------------------------------------------------------------
 
     def end_run(self, status: RunStatus, *, error: Any = None) -> None:
         """Terminal status and its event; the run has no owner any more."""
-        self.batch.run_update.update(
-            status=status.value,
-            finished_at_ms=self.now,
-            heartbeat_at_ms=None,
-            runtime_owner_id=None,
-            cancel_requested_at_ms=None,
-            wake_at_ms=None,
-            updated_at_ms=self.now,
-            error_json=None if error is None else json_text(error),
+        self.batch.write(
+            RunUpdate(
+                run_id=self.run_id,
+                status=status.value,
+                finished_at_ms=self.now,
+                heartbeat_at_ms=None,
+                runtime_owner_id=None,
+                cancel_requested_at_ms=None,
+                wake_at_ms=None,
+                updated_at_ms=self.now,
+                error_json=None if error is None else json_text(error),
+            )
         )
         run_id, now = self.run_id, self.now
         if status is RunStatus.FINISHED:
@@ -244,12 +274,15 @@ class Change:
 
     def suspend(self, status: RunStatus, wake_at_ms: int | None) -> None:
         """The run waits for something outside it; no process executes it meanwhile."""
-        self.batch.run_update.update(
-            status=status.value,
-            heartbeat_at_ms=None,
-            runtime_owner_id=None,
-            wake_at_ms=wake_at_ms,
-            updated_at_ms=self.now,
+        self.batch.write(
+            RunUpdate(
+                run_id=self.run_id,
+                status=status.value,
+                heartbeat_at_ms=None,
+                runtime_owner_id=None,
+                wake_at_ms=wake_at_ms,
+                updated_at_ms=self.now,
+            )
         )
         self.emit(
             ev.RunStatusChanged(run_id=self.run_id, timestamp_ms=self.now, status=status.value)

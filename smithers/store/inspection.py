@@ -11,23 +11,13 @@ from typing import Any, NamedTuple
 from sqlalchemy import bindparam, select
 
 from smithers.statuses import FINAL
+from smithers.store import queries as q
 from smithers.store import schema as s
 from smithers.store.db import Database, Transaction
 from smithers.store.rows import NodeRow
 
 __all__ = ["LoopState", "latest_task_index", "list_loops", "nodes_of_runs", "workflows_to_load"]
 
-_LATEST_TASK_INDEX = (
-    select(s.frames.c.task_index_json)
-    .where(s.frames.c.run_id == bindparam("run_id"))
-    .order_by(s.frames.c.frame_no.desc())
-    .limit(1)
-)
-_LOOPS = (
-    select(s.loops.c.ralph_id, s.loops.c.iteration, s.loops.c.done)
-    .where(s.loops.c.run_id == bindparam("run_id"))
-    .order_by(s.loops.c.ralph_id)
-)
 _WORKFLOWS_TO_LOAD = (
     select(s.runs.c.workflow_path)
     .where(s.runs.c.status.not_in(sorted(FINAL)), s.runs.c.workflow_path.is_not(None))
@@ -46,7 +36,7 @@ class LoopState(NamedTuple):
 
 async def latest_task_index(db: Database | Transaction, run_id: str) -> list[dict[str, Any]]:
     """The mounted leaves of the run's latest frame (``nodeId``, ``iteration``, ``ordinal``…)."""
-    row = await db.fetch_one(_LATEST_TASK_INDEX, {"run_id": run_id})
+    row = await db.fetch_one(q.LAST_FRAME, {"run_id": run_id})
     if row is None or not row["task_index_json"]:
         return []
     entries = json.loads(row["task_index_json"])
@@ -55,7 +45,7 @@ async def latest_task_index(db: Database | Transaction, run_id: str) -> list[dic
 
 async def list_loops(db: Database | Transaction, run_id: str) -> list[LoopState]:
     """The run's loops, by loop id."""
-    rows = await db.fetch_all(_LOOPS, {"run_id": run_id})
+    rows = await db.fetch_all(q.LOOPS, {"run_id": run_id})
     return [LoopState(r["ralph_id"], int(r["iteration"]), bool(r["done"])) for r in rows]
 
 

@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 
 from smithers.errors import InvalidOutput, WorkflowLoadError
+from smithers.store.schema import node_key
 
 __all__ = ["OutputTable", "encode_untyped", "output_table_for", "table_name_for"]
 
@@ -173,12 +174,7 @@ def output_table_for(struct_type: type[msgspec.Struct]) -> OutputTable:
                 f"{struct_type.__name__}.{field.name} is not a usable column name"
             )
     table = Table(
-        name,
-        MetaData(),
-        Column("run_id", Text, primary_key=True),
-        Column("node_id", Text, primary_key=True),
-        Column("iteration", Integer, primary_key=True),
-        *(Column(f.name, _SQL_TYPES[f.kind]()) for f in fields),
+        name, MetaData(), *node_key(), *(Column(f.name, _SQL_TYPES[f.kind]()) for f in fields)
     )
     made = OutputTable(name, struct_type, fields, table)
     if len(_tables) > 1024:

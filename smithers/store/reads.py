@@ -8,7 +8,8 @@ from typing import Any
 import msgspec
 from sqlalchemy import Select, and_, bindparam, func, or_, select
 
-from smithers.statuses import TERMINAL, ApprovalStatus, AttemptState, RunStatus
+from smithers.statuses import TERMINAL, ApprovalStatus, AttemptState
+from smithers.store import queries as q
 from smithers.store import schema as s
 from smithers.store.db import Database, Row, Transaction
 from smithers.store.rows import (
@@ -25,16 +26,8 @@ from smithers.store.rows import (
 )
 from smithers.store.run_state import RunState, load_state
 
-__all__ = ["Reads", "RunState"]  # RunState: re-exported from run_state
+__all__ = ["Reads"]
 
-_RUN = select(s.runs).where(s.runs.c.run_id == bindparam("run_id"))
-_NODES = select(s.nodes).where(s.nodes.c.run_id == bindparam("run_id"))
-_ATTEMPTS = (
-    select(s.attempts)
-    .where(s.attempts.c.run_id == bindparam("run_id"))
-    .order_by(s.attempts.c.node_id, s.attempts.c.iteration, s.attempts.c.attempt)
-)
-_APPROVALS = select(s.approvals).where(s.approvals.c.run_id == bindparam("run_id"))
 _APPROVAL = select(s.approvals).where(
     s.approvals.c.run_id == bindparam("run_id"),
     s.approvals.c.node_id == bindparam("node_id"),
@@ -65,9 +58,6 @@ _NODE_TOOL_CALLS = select(s.tool_calls).where(
     s.tool_calls.c.node_id == bindparam("node_id"),
     s.tool_calls.c.iteration == bindparam("iteration"),
     s.tool_calls.c.attempt.in_(bindparam("attempts", expanding=True)),
-)
-_MAX_SEQ = select(func.coalesce(func.max(s.events.c.seq), -1).label("max_seq")).where(
-    s.events.c.run_id == bindparam("run_id")
 )
 _MAX_SIGNAL_SEQ = select(func.coalesce(func.max(s.signals.c.seq), -1).label("max_seq")).where(
     s.signals.c.run_id == bindparam("run_id")
@@ -158,39 +148,6 @@ _WAITING_APPROVAL_COUNT_OF_RUN = _WAITING_APPROVAL_COUNT.where(
 _WAITING_ATTEMPTS = select(s.attempts).where(
     s.attempts.c.run_id == bindparam("run_id"), s.attempts.c.state == bindparam("state")
 )
-_CLAIMABLE = (
-    select(s.runs)
-    .where(
-        or_(
-            and_(
-                s.runs.c.status == RunStatus.RUNNING.value,
-                or_(
-                    s.runs.c.runtime_owner_id.is_(None),
-                    s.runs.c.heartbeat_at_ms.is_(None),
-                    s.runs.c.heartbeat_at_ms < bindparam("stale_before"),
-                ),
-            ),
-            and_(
-                s.runs.c.status.in_([RunStatus.WAITING_TIMER.value, RunStatus.WAITING_EVENT.value]),
-                s.runs.c.wake_at_ms <= bindparam("now"),
-            ),
-        )
-    )
-    .order_by(s.runs.c.created_at_ms)
-    .limit(bindparam("limit"))
-)
-_NEXT_WAKE = select(func.min(s.runs.c.wake_at_ms).label("wake_at_ms")).where(
-    s.runs.c.status.in_([RunStatus.WAITING_TIMER.value, RunStatus.WAITING_EVENT.value])
-)
-_POLL = select(
-    s.runs.c.run_id,
-    s.runs.c.runtime_owner_id,
-    s.runs.c.cancel_requested_at_ms,
-    select(func.coalesce(func.max(s.events.c.seq), -1))
-    .where(s.events.c.run_id == s.runs.c.run_id)
-    .scalar_subquery()
-    .label("max_seq"),
-).where(s.runs.c.run_id.in_(bindparam("run_ids", expanding=True)))
 
 
 def _signal_query(with_correlation: bool) -> Any:
@@ -246,9 +203,9 @@ class Reads:
     async def get_run(self, run_id: str) -> RunRow | None:
         """The run row, or ``None``."""
         if isinstance(self.db, Database):
-            rows = (await self.db.fetch_many([(_RUN, {"run_id": run_id})], small=True))[0]
+            rows = (await self.db.fetch_many([(q.RUN, {"run_id": run_id})], small=True))[0]
             return RunRow(**rows[0]) if rows else None
-        row = await self.db.fetch_one(_RUN, {"run_id": run_id})
+        row = await self.db.fetch_one(q.RUN, {"run_id": run_id})
         return None if row is None else RunRow(**row)
 
     async def list_runs(self, limit: int, status: str | None = None) -> list[RunRow]:
@@ -278,11 +235,11 @@ class Reads:
 
     async def list_nodes(self, run_id: str) -> list[NodeRow]:
         """Every node row of a run."""
-        return [NodeRow(**r) for r in await self.db.fetch_all(_NODES, {"run_id": run_id})]
+        return [NodeRow(**r) for r in await self.db.fetch_all(q.NODES, {"run_id": run_id})]
 
     async def list_attempts(self, run_id: str) -> list[AttemptRow]:
         """Every attempt of a run, by node, iteration and attempt."""
-        return [AttemptRow(**r) for r in await self.db.fetch_all(_ATTEMPTS, {"run_id": run_id})]
+        return [AttemptRow(**r) for r in await self.db.fetch_all(q.ATTEMPTS, {"run_id": run_id})]
 
     async def list_tool_calls(self, run_id: str) -> list[ToolCallRow]:
         """The run's tool calls, in the order they started (calls started in the same
@@ -313,7 +270,7 @@ class Reads:
 
     async def list_approvals(self, run_id: str) -> list[ApprovalRow]:
         """Every approval row of a run."""
-        return [ApprovalRow(**r) for r in await self.db.fetch_all(_APPROVALS, {"run_id": run_id})]
+        return [ApprovalRow(**r) for r in await self.db.fetch_all(q.APPROVALS, {"run_id": run_id})]
 
     async def pending_approvals(self, limit: int = 1000) -> list[Row]:
         """Requested approvals, oldest first, with the run's name and status and the label."""
@@ -340,7 +297,7 @@ class Reads:
 
     async def max_event_seq(self, run_id: str) -> int:
         """The run's highest event ``seq`` (-1 when none)."""
-        row = await self.db.fetch_one(_MAX_SEQ, {"run_id": run_id})
+        row = await self.db.fetch_one(q.MAX_SEQ, {"run_id": run_id})
         return -1 if row is None else int(row["max_seq"])
 
     async def list_frames(
@@ -385,24 +342,6 @@ class Reads:
         """Attempts of a run in one state (e.g. waiting for a signal)."""
         rows = await self.db.fetch_all(_WAITING_ATTEMPTS, {"run_id": run_id, "state": state.value})
         return [AttemptRow(**r) for r in rows]
-
-    async def find_claimable(self, now: int, stale_before: int, limit: int = 20) -> list[RunRow]:
-        """Runs no live process executes: ownerless or stale ``running``, or suspended and due."""
-        rows = await self.db.fetch_all(
-            _CLAIMABLE, {"now": now, "stale_before": stale_before, "limit": limit}
-        )
-        return [RunRow(**r) for r in rows]
-
-    async def next_wake_at(self) -> int | None:
-        """The earliest ``wake_at_ms`` of a suspended run, if any."""
-        row = await self.db.fetch_one(_NEXT_WAKE)
-        return None if row is None or row["wake_at_ms"] is None else int(row["wake_at_ms"])
-
-    async def poll_runs(self, run_ids: Sequence[str]) -> list[Row]:
-        """Owner, cancel request and highest ``seq`` of several runs."""
-        if not run_ids:
-            return []
-        return await self.db.fetch_all(_POLL, {"run_ids": list(run_ids)})
 
     async def load_state(self, run_id: str) -> RunState | None:
         """The run and all its rows, read in one snapshot (see ``run_state.load_state``)."""

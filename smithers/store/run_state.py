@@ -5,25 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import text
 
-from smithers.store import schema as s
+from smithers.store import queries as q
 from smithers.store.db import Database, Row, Transaction
 from smithers.store.rows import ApprovalRow, AttemptRow, NodeRow, RunRow, ToolCallRow
 
 __all__ = ["RunState", "load_state"]
-
-_LOOPS = select(s.loops).where(s.loops.c.run_id == bindparam("run_id"))
-_UNTYPED = select(s.outputs).where(s.outputs.c.run_id == bindparam("run_id"))
-_OPEN_TOOL_CALLS = select(s.tool_calls).where(
-    s.tool_calls.c.run_id == bindparam("run_id"), s.tool_calls.c.status == "in-progress"
-)
-_LAST_FRAME = (
-    select(s.frames.c.frame_no, s.frames.c.xml_hash, s.frames.c.task_index_json)
-    .where(s.frames.c.run_id == bindparam("run_id"))
-    .order_by(s.frames.c.frame_no.desc())
-    .limit(1)
-)
 
 
 @dataclass(slots=True)
@@ -47,24 +35,21 @@ class RunState:
 
 async def load_state(db: Database, run_id: str) -> RunState | None:
     """The run and all its rows, read in one snapshot; ``None`` for an unknown run."""
-    from smithers.store.reads import Reads  # here: reads imports this module
-
+    p = {"run_id": run_id}
     async with db.snapshot() as tx:
-        reads = Reads(tx)
-        run = await reads.get_run(run_id)
+        run = await tx.fetch_one(q.RUN, p)
         if run is None:
             return None
-        p = {"run_id": run_id}
         state = RunState(
-            run=run,
-            nodes=await reads.list_nodes(run_id),
-            attempts=await reads.list_attempts(run_id),
-            approvals=await reads.list_approvals(run_id),
+            run=RunRow(**run),
+            nodes=[NodeRow(**r) for r in await tx.fetch_all(q.NODES, p)],
+            attempts=[AttemptRow(**r) for r in await tx.fetch_all(q.ATTEMPTS, p)],
+            approvals=[ApprovalRow(**r) for r in await tx.fetch_all(q.APPROVALS, p)],
             loops={
                 r["ralph_id"]: (int(r["iteration"]), bool(r["done"]))
-                for r in await tx.fetch_all(_LOOPS, p)
+                for r in await tx.fetch_all(q.LOOPS, p)
             },
-            untyped_outputs=await tx.fetch_all(_UNTYPED, p),
+            untyped_outputs=await tx.fetch_all(q.UNTYPED_OUTPUTS, p),
         )
         typed_tables = {
             n.output_table
@@ -73,13 +58,14 @@ async def load_state(db: Database, run_id: str) -> RunState | None:
         }
         for name in sorted(typed_tables):
             state.typed_outputs[name] = await _typed_rows(tx, name, run_id)
-        frame = await tx.fetch_one(_LAST_FRAME, p)
+        frame = await tx.fetch_one(q.LAST_FRAME, p)
         if frame is not None:
             state.last_frame_no = int(frame["frame_no"])
             state.last_frame_hash = frame["xml_hash"]
             state.last_task_index_json = frame["task_index_json"]
-        state.max_seq = await reads.max_event_seq(run_id)
-        state.open_tool_calls = [ToolCallRow(**r) for r in await tx.fetch_all(_OPEN_TOOL_CALLS, p)]
+        max_seq = await tx.fetch_one(q.MAX_SEQ, p)
+        state.max_seq = -1 if max_seq is None else int(max_seq["max_seq"])
+        state.open_tool_calls = [ToolCallRow(**r) for r in await tx.fetch_all(q.OPEN_TOOL_CALLS, p)]
         return state
 
 

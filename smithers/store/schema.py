@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -35,6 +36,20 @@ metadata = MetaData()
 
 def _ms(name: str, *, nullable: bool = True) -> Column[int]:
     return Column(name, BigInteger, nullable=nullable)
+
+
+def node_key() -> list[Column[Any]]:
+    """The primary key of a node's rows (nodes, approvals, outputs, per-Struct output tables),
+    as new columns for one more table."""
+    return [
+        Column("run_id", Text, primary_key=True),
+        Column("node_id", Text, primary_key=True),
+        Column("iteration", Integer, primary_key=True),
+    ]
+
+
+def _attempt_key() -> list[Column[Any]]:
+    return [*node_key(), Column("attempt", Integer, primary_key=True)]
 
 
 runs = Table(
@@ -71,9 +86,7 @@ runs = Table(
 nodes = Table(
     "_smithers_nodes",
     metadata,
-    Column("run_id", Text, primary_key=True),
-    Column("node_id", Text, primary_key=True),
-    Column("iteration", Integer, primary_key=True),
+    *node_key(),
     Column("state", Text, nullable=False),
     Column("last_attempt", Integer),
     _ms("updated_at_ms", nullable=False),
@@ -85,10 +98,7 @@ nodes = Table(
 attempts = Table(
     "_smithers_attempts",
     metadata,
-    Column("run_id", Text, primary_key=True),
-    Column("node_id", Text, primary_key=True),
-    Column("iteration", Integer, primary_key=True),
-    Column("attempt", Integer, primary_key=True),
+    *_attempt_key(),
     Column("state", Text, nullable=False),
     _ms("started_at_ms", nullable=False),
     _ms("finished_at_ms"),
@@ -126,9 +136,7 @@ events = Table(
 approvals = Table(
     "_smithers_approvals",
     metadata,
-    Column("run_id", Text, primary_key=True),
-    Column("node_id", Text, primary_key=True),
-    Column("iteration", Integer, primary_key=True),
+    *node_key(),
     Column("status", Text, nullable=False),
     _ms("requested_at_ms"),
     _ms("decided_at_ms"),
@@ -166,19 +174,14 @@ loops = Table(  # "ralph" is the original's name for a loop; it stays in the sch
 outputs = Table(
     "_smithers_outputs",
     metadata,
-    Column("run_id", Text, primary_key=True),
-    Column("node_id", Text, primary_key=True),
-    Column("iteration", Integer, primary_key=True),
+    *node_key(),
     Column("payload_json", Text, nullable=False),
 )
 
 tool_calls = Table(
     "_smithers_tool_calls",
     metadata,
-    Column("run_id", Text, primary_key=True),
-    Column("node_id", Text, primary_key=True),
-    Column("iteration", Integer, primary_key=True),
-    Column("attempt", Integer, primary_key=True),
+    *_attempt_key(),
     Column("call_id", Text, primary_key=True),
     Column("seq", Integer, nullable=False, server_default="0"),  # order of start in the attempt
     Column("tool", Text, nullable=False),
@@ -193,10 +196,7 @@ tool_calls = Table(
 transcripts = Table(
     "_smithers_transcripts",
     metadata,
-    Column("run_id", Text, primary_key=True),
-    Column("node_id", Text, primary_key=True),
-    Column("iteration", Integer, primary_key=True),
-    Column("attempt", Integer, primary_key=True),
+    *_attempt_key(),
     Column("turn", Integer, primary_key=True),
     Column("role", Text, nullable=False),
     Column("content_json", Text, nullable=False),

@@ -1,46 +1,111 @@
 """The statements that write a batch's rows, built once per table and set of columns.
 
-Rows of one table that carry the same columns share one statement, executed with many
-parameter sets; the statements are cached for the life of the store.
+``KINDS`` is the one list of what a batch writes: each row type of ``smithers.store.rows``,
+the table it goes to and how, in the order a commit applies them. Rows of one table that
+carry the same columns share one statement, executed with many parameter sets; the
+statements are cached for the life of the store.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, Literal
 
+import msgspec
 from sqlalchemy import Table, and_, bindparam, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import ClauseElement
 
 from smithers.store import schema as s
-from smithers.store.batch import Batch
+from smithers.store.batch import TypedOutput, Written
 from smithers.store.db import Statement
+from smithers.store.outputs import KEY_COLUMNS
+from smithers.store.rows import (
+    ApprovalRow,
+    AttemptRow,
+    AttemptUpdate,
+    EventRow,
+    FrameRow,
+    LoopRow,
+    NodeRow,
+    OutputRow,
+    OutputSchemasRow,
+    RunRow,
+    RunUpdate,
+    SignalRow,
+    ToolCallRow,
+    ToolCallUpdate,
+    TranscriptRow,
+)
 
-__all__ = ["KEYS", "BatchStatements", "Write"]
+__all__ = ["KINDS", "BatchStatements", "Kind", "Op", "Write", "writes"]
 
-KEYS: dict[str, tuple[str, ...]] = {
-    s.nodes.name: ("run_id", "node_id", "iteration"),
-    s.attempts.name: ("run_id", "node_id", "iteration", "attempt"),
-    s.approvals.name: ("run_id", "node_id", "iteration"),
-    s.loops.name: ("run_id", "ralph_id"),
-    s.outputs.name: ("run_id", "node_id", "iteration"),
-    s.runs.name: ("run_id",),
-    s.frames.name: ("run_id", "frame_no"),
-    s.signals.name: ("run_id", "seq"),
-    s.tool_calls.name: ("run_id", "node_id", "iteration", "attempt", "call_id"),
-    s.transcripts.name: ("run_id", "node_id", "iteration", "attempt", "turn"),
-    s.output_schemas.name: ("run_id",),
-}
-"""Each internal table's primary key: what an update matches and an upsert conflicts on."""
+Op = Literal["insert", "update", "upsert"]
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """Where the rows of one type go, and how a batch writes them."""
+
+    order: int
+    table: Table | None
+    """``None``: each row names its table (a typed output)."""
+    op: Op
+    keys: tuple[str, ...]
+    """The primary key: what an update matches, an upsert conflicts on, a fold compares."""
+    cols: tuple[str, ...] | None
+    """The columns of every row of the type, sorted (``None``: each row says its own)."""
+    values: Callable[[Any], dict[str, Any]]
+    """A row's columns and values (an update's ``UNSET`` fields left out)."""
+    key_of: Callable[[dict[str, Any]], Any]
+
+
+def _kinds(*kinds: tuple[type[Any], Table | None, Op]) -> dict[type[Any], Kind]:
+    found = {}
+    for order, (row_type, table, op) in enumerate(kinds):
+        keys = KEY_COLUMNS if table is None else tuple(c.name for c in table.primary_key)
+        whole = table is not None and op != "update"
+        found[row_type] = Kind(
+            order,
+            table,
+            op,
+            keys,
+            tuple(sorted(row_type.__struct_fields__)) if whole else None,
+            msgspec.structs.asdict if whole else msgspec.to_builtins,
+            itemgetter(*keys),
+        )
+    return found
+
+
+KINDS = _kinds(
+    (RunRow, s.runs, "insert"),
+    (RunUpdate, s.runs, "update"),
+    (AttemptRow, s.attempts, "insert"),
+    (AttemptUpdate, s.attempts, "update"),
+    (NodeRow, s.nodes, "upsert"),
+    (ApprovalRow, s.approvals, "upsert"),
+    (LoopRow, s.loops, "upsert"),
+    (OutputRow, s.outputs, "upsert"),
+    (TypedOutput, None, "upsert"),
+    (SignalRow, s.signals, "insert"),
+    (ToolCallRow, s.tool_calls, "insert"),
+    (ToolCallUpdate, s.tool_calls, "update"),
+    (TranscriptRow, s.transcripts, "insert"),
+    (FrameRow, s.frames, "insert"),
+    (OutputSchemasRow, s.output_schemas, "upsert"),
+    (EventRow, s.events, "insert"),
+)
+"""Every row type a batch writes, its table and operation, in the order a commit applies
+them (a run's row first, as ``create_run`` inserts it; a batch's events go last)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Write:
     """Rows of one table with the same columns, and how they are written."""
 
-    op: Literal["insert", "update", "upsert"]
+    op: Op
     table: Table
     cols: tuple[str, ...]
     rows: list[dict[str, Any]]
@@ -50,49 +115,74 @@ class Write:
     """An upsert that skips a row whose key exists instead of updating it."""
 
 
+def writes(rows: Sequence[Written], *, op: Op | None = None, ignore: bool = False) -> list[Write]:
+    """``rows`` grouped into writes, in the order they are applied: by type (``KINDS``), then
+    by set of columns, each in the order given. ``op`` (with ``ignore``) overrides how every
+    row is written.
+
+    An update or upsert of a row that ``rows`` already write is folded into that row: the
+    result is the one of writing them in turn (inserts and upserts of a table come before its
+    updates, and no table is both upserted and updated), with one row per key, which is what
+    lets PostgreSQL write the batch as one statement (``postgres_commit``).
+    """
+    try:
+        ordered = sorted([(KINDS[type(r)].order, i, r) for i, r in enumerate(rows)])
+    except KeyError:
+        unknown = next(r for r in rows if type(r) not in KINDS)
+        raise TypeError(f"a batch does not write {type(unknown).__name__} rows") from None
+    groups: dict[tuple[Any, ...], Write] = {}
+    written: dict[tuple[int, Any], dict[str, Any]] = {}
+    regroup = False
+    for _, _, row in ordered:
+        kind = KINDS[type(row)]
+        table, cols = kind.table, kind.cols
+        if table is None:
+            assert isinstance(row, TypedOutput)
+            table, values = row.table.table, dict(row.values)
+        else:
+            values = kind.values(row)
+        row_op = op or kind.op
+        key = (id(table), kind.key_of(values))
+        if row_op != "insert":
+            prior = written.get(key)
+            if prior is not None:
+                regroup = regroup or not values.keys() <= prior.keys()
+                prior.update(values)
+                continue
+        written[key] = values
+        if cols is None:
+            cols = tuple(sorted(values))
+            where: tuple[Any, ...] = (id(table), row_op, cols)
+        else:
+            where = (kind.order, row_op)  # a whole row: the type's columns
+        group = groups.get(where)
+        if group is None:
+            group = groups[where] = Write(row_op, table, cols, [], kind.keys, ignore)
+        group.rows.append(values)
+    return _regrouped(groups.values()) if regroup else list(groups.values())
+
+
+def _regrouped(grouped: Iterable[Write]) -> list[Write]:
+    """The rows of ``grouped`` grouped again, after folds gave some of them more columns."""
+    groups: dict[tuple[int, Op, tuple[str, ...]], Write] = {}
+    for w in grouped:
+        for values in w.rows:
+            cols = tuple(sorted(values))
+            group = groups.get((id(w.table), w.op, cols))
+            if group is None:
+                group = groups[(id(w.table), w.op, cols)] = Write(
+                    w.op, w.table, cols, [], w.keys, w.ignore
+                )
+            group.rows.append(values)
+    return list(groups.values())
+
+
 class BatchStatements:
     """Insert, update and upsert statements for one dialect, cached."""
 
     def __init__(self, dialect: str) -> None:
         self.dialect = dialect
         self._cache: dict[Any, ClauseElement] = {}
-
-    def of_batch(self, run_id: str, batch: Batch) -> list[Statement]:
-        """The statements that write ``batch``'s rows (its events are written separately)."""
-        return [self.statement(w) for w in self.writes(run_id, batch)]
-
-    def writes(self, run_id: str, batch: Batch) -> list[Write]:
-        """``batch``'s rows grouped into writes, in the order they are applied."""
-        out: list[Write] = []
-        if batch.run_update:
-            out += _writes("update", s.runs, [dict(batch.run_update, run_id=run_id)])
-        if batch.attempt_inserts:
-            out += _writes("insert", s.attempts, batch.attempt_inserts)
-        if batch.attempt_updates:
-            out += _writes("update", s.attempts, batch.attempt_updates)
-        if batch.node_upserts:
-            out += _writes("upsert", s.nodes, batch.node_upserts)
-        if batch.approval_upserts:
-            out += _writes("upsert", s.approvals, batch.approval_upserts)
-        if batch.loop_upserts:
-            out += _writes("upsert", s.loops, batch.loop_upserts)
-        if batch.untyped_outputs:
-            out += _writes("upsert", s.outputs, batch.untyped_outputs)
-        for table, row in batch.typed_outputs:
-            out += _writes("upsert", table.table, [row], keys=_OUTPUT_KEYS)
-        if batch.signal_inserts:
-            out += _writes("insert", s.signals, batch.signal_inserts)
-        if batch.tool_call_inserts:
-            out += _writes("insert", s.tool_calls, batch.tool_call_inserts)
-        if batch.tool_call_updates:
-            out += _writes("update", s.tool_calls, batch.tool_call_updates)
-        if batch.transcript_inserts:
-            out += _writes("insert", s.transcripts, batch.transcript_inserts)
-        if batch.frame is not None:
-            out += _writes("insert", s.frames, [batch.frame])
-        if batch.output_schemas is not None:
-            out += _writes("upsert", s.output_schemas, [batch.output_schemas])
-        return out
 
     def statement(self, write: Write) -> Statement:
         """The SQLAlchemy statement of ``write`` and its parameter sets."""
@@ -137,52 +227,3 @@ class BatchStatements:
             return stmt.on_conflict_do_update(index_elements=list(w.keys), set_=changes)
 
         return self._cached(("upsert", w.table.name, id(w.table), w.cols, w.ignore), build)
-
-    @staticmethod
-    def writes_of(
-        op: Literal["insert", "update", "upsert"], table: Table, rows: Sequence[dict[str, Any]]
-    ) -> list[Write]:
-        """``rows`` of ``table`` as writes (one per set of columns)."""
-        return _writes(op, table, rows)
-
-    def inserts(self, table: Table, rows: Sequence[dict[str, Any]]) -> list[Statement]:
-        """Insert statements for ``rows``."""
-        return [self.statement(w) for w in _writes("insert", table, rows)]
-
-    def upserts(
-        self,
-        table: Table,
-        rows: Sequence[dict[str, Any]],
-        keys: tuple[str, ...] | None = None,
-        *,
-        ignore: bool = False,
-    ) -> list[Statement]:
-        """Insert-or-update (or, with ``ignore``, insert-or-skip) statements."""
-        return [self.statement(w) for w in _writes("upsert", table, rows, keys, ignore=ignore)]
-
-
-_OUTPUT_KEYS = ("run_id", "node_id", "iteration")
-
-
-def _writes(
-    op: Literal["insert", "update", "upsert"],
-    table: Table,
-    rows: Sequence[dict[str, Any]],
-    keys: tuple[str, ...] | None = None,
-    *,
-    ignore: bool = False,
-) -> list[Write]:
-    keys = keys or KEYS[table.name]
-    return [
-        Write(op, table, cols, group, keys, ignore)
-        for cols, group in _group_by_columns(rows).items()
-    ]
-
-
-def _group_by_columns(
-    rows: Sequence[dict[str, Any]],
-) -> dict[tuple[str, ...], list[dict[str, Any]]]:
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for row in rows:
-        groups.setdefault(tuple(sorted(row)), []).append(row)
-    return groups

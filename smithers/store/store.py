@@ -15,18 +15,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, insert, select
 
 from smithers.errors import OwnershipLost, RunAlreadyExists, RunNotFound
+from smithers.store import queries as q
 from smithers.store import schema as s
 from smithers.store.batch import Batch, StoredEvent
 from smithers.store.connect import open_database
 from smithers.store.db import Database, Guard, Prepared, Refused, Row
 from smithers.store.outputs import OutputTable
+from smithers.store.ownership import Ownership
 from smithers.store.postgres_commit import GUARD_COLUMNS, OneStatement
 from smithers.store.reads import Reads
 from smithers.store.rows import ApprovalRow, EventRow, NodeRow, RunRow
-from smithers.store.statements import BatchStatements, Write
+from smithers.store.statements import BatchStatements, Write, writes
 from smithers.store.urls import database_identity
 
 __all__ = ["Commit", "ExpectationFailed", "Store"]
@@ -58,28 +60,13 @@ class Commit:
         return self.events[-1].seq if self.events else self.prior_max_seq
 
 
-_GUARD_COLUMNS = (
-    s.runs.c.run_id,
-    s.runs.c.status,
-    s.runs.c.runtime_owner_id,
-    s.runs.c.heartbeat_at_ms,
-    s.runs.c.cancel_requested_at_ms,
-    s.runs.c.wake_at_ms,
-)
+_GUARD_COLUMNS = tuple(s.runs.c[name] for name in GUARD_COLUMNS)
 _this_run = s.runs.c.run_id == bindparam("run_id")
-_max_seq = (
-    select(func.coalesce(func.max(s.events.c.seq), -1))
-    .where(s.events.c.run_id == s.runs.c.run_id)
-    .scalar_subquery()
-)
-_GUARD = select(*_GUARD_COLUMNS, _max_seq.label("max_seq")).where(_this_run)
+_GUARD = select(*_GUARD_COLUMNS, q.MAX_SEQ_OF_EACH_RUN).where(_this_run)
 _RUN_LOCKED = select(*_GUARD_COLUMNS).where(_this_run).with_for_update()
-_MAX_SEQ = select(func.coalesce(func.max(s.events.c.seq), -1).label("max_seq")).where(
-    s.events.c.run_id == bindparam("run_id")
-)
 # PostgreSQL (READ COMMITTED): after waiting for the row lock, only the locked row is re-read;
 # MAX(seq) must come from a later statement, which sees what the previous holder committed.
-_GUARD_LOCKED = (_RUN_LOCKED, _MAX_SEQ)
+_GUARD_LOCKED = (_RUN_LOCKED, q.MAX_SEQ)
 
 _INSERT_EVENTS = insert(s.events).values(
     run_id=bindparam("run_id"),
@@ -87,16 +74,6 @@ _INSERT_EVENTS = insert(s.events).values(
     timestamp_ms=bindparam("timestamp_ms"),
     type=bindparam("type"),
     payload_json=bindparam("payload_json"),
-)
-
-_TOUCH_HEARTBEATS = (
-    update(s.runs)
-    .where(
-        s.runs.c.run_id.in_(bindparam("run_ids", expanding=True)),
-        s.runs.c.runtime_owner_id == bindparam("owner"),
-    )
-    .values(heartbeat_at_ms=bindparam("now"))
-    .returning(s.runs.c.run_id)
 )
 
 
@@ -139,6 +116,8 @@ class Store:
         self.identity = database_identity(db.url)
         """The database's URL without secrets: what may be stored, shown or compared."""
         self.reads = Reads(db)
+        self.ownership = Ownership(db)
+        """Heartbeats, polls and claimable runs, for a scheduler's maintenance."""
         self._listeners: list[CommitListener] = []
         self._schema_ready = False
         self._ensured_tables: set[str] = set()
@@ -203,32 +182,33 @@ class Store:
         (self._ensured_tables if create else self._checked_tables).add(key)
 
     async def _ensure_batch_tables(self, batch: Batch) -> None:
-        for table, _ in batch.typed_outputs:
+        for table in batch.output_tables():
             await self.ensure_output_table(table)
 
     # --- writes ------------------------------------------------------------------------
 
-    async def create_run(self, row: dict[str, Any], batch: Batch) -> Commit:
+    async def create_run(self, run: RunRow, batch: Batch) -> Commit:
         """Insert a new run row and commit ``batch`` with it; ``RunAlreadyExists`` if taken."""
-        run_id = row["run_id"]
+        run_id = run.run_id
         await self._ensure_batch_tables(batch)
         result: list[Commit] = []
-        run = self._statements.writes_of("insert", s.runs, [row])
-        plan = self._plan(run_id, batch, rows_first=run)
+        plan = self._plan(run_id, batch, run)
+        inserted = plan.writes[0]  # the run's row (RunRow comes first) with what folded into it
+        created = {**inserted.rows[0], "max_seq": -1}
         if self._one is not None:
             done, found = await self._write_alone(
-                self._one.creating(run[0], plan.writes[1:], plan.event_rows)
+                self._one.creating(inserted, plan.writes[1:], plan.event_rows)
             )
             if done:
                 if found is None:
                     raise RunAlreadyExists()
-                return self._finish(plan, dict(row, max_seq=-1))
+                return self._finish(plan, created)
         plan.prepare(self.db, self._statements)
 
         def build(guard: Row | None) -> list[Prepared]:
             if guard is not None:
                 raise RunAlreadyExists()
-            return plan.finish(dict(row, max_seq=-1), result)
+            return plan.finish(created, result)
 
         await self.db.write(_GUARD, {"run_id": run_id}, build)
         self._notify(run_id, result[-1].events)
@@ -297,7 +277,7 @@ class Store:
             if guard is None:
                 raise RunNotFound(run_id)
             batch = await build(Reads(tx), guard) or Batch()
-            if batch.typed_outputs:
+            if batch.output_tables():
                 raise ValueError("transact() does not write typed outputs; use commit()")
             plan = self._plan(run_id, batch).prepare(self.db, self._statements)
             for prepared in plan.finish(guard, result):
@@ -313,34 +293,16 @@ class Store:
         events: Sequence[EventRow],
     ) -> None:
         """Upsert a run's rows and insert its events (same seqs) — mirroring, idempotent."""
-        out = self._statements.upserts(s.runs, [msgspec.structs.asdict(run)])
-        if nodes:
-            out += self._statements.upserts(s.nodes, [msgspec.structs.asdict(n) for n in nodes])
-        if approvals:
-            out += self._statements.upserts(
-                s.approvals, [msgspec.structs.asdict(a) for a in approvals]
-            )
-        if events:
-            rows = [msgspec.structs.asdict(e) for e in events]
-            out += self._statements.upserts(s.events, rows, keys=("run_id", "seq"), ignore=True)
-        prepared = [self.db.prepare(stmt, params) for stmt, params in out]
+        out = writes([run, *nodes, *approvals], op="upsert")
+        out += writes(events, op="upsert", ignore=True)
+        prepared = [self.db.prepare(*self._statements.statement(w)) for w in out]
         await self.db.write(_GUARD, {"run_id": run.run_id}, lambda _: prepared)
-
-    async def touch_heartbeats(self, owner: str, run_ids: Sequence[str], now: int) -> set[str]:
-        """Refresh the heartbeat of the runs ``owner`` still owns; returns those run ids."""
-        if not run_ids:
-            return set()
-        async with self.db.transaction() as tx:
-            rows = await tx.fetch_all(
-                _TOUCH_HEARTBEATS, {"owner": owner, "run_ids": list(run_ids), "now": now}
-            )
-        return {r["run_id"] for r in rows}
 
     @property
     def _guard_stmt(self) -> Guard:
         return _GUARD_LOCKED if self.db.dialect == "postgresql" else _GUARD
 
-    def _plan(self, run_id: str, batch: Batch, rows_first: list[Write] | None = None) -> _WritePlan:
+    def _plan(self, run_id: str, batch: Batch, run: RunRow | None = None) -> _WritePlan:
         """Everything of a write built here, on the caller's thread; only seqs are left."""
         event_rows = [
             {
@@ -352,8 +314,8 @@ class Store:
             }
             for ev, payload in zip(batch.events, _payloads(batch), strict=True)
         ]
-        writes = [*(rows_first or []), *self._statements.writes(run_id, batch)]
-        return _WritePlan(run_id, writes, event_rows)
+        rows = batch.rows if run is None else [run, *batch.rows]
+        return _WritePlan(run_id, writes(rows), event_rows)
 
     async def _write_alone(self, built: tuple[str, list[Any]] | None) -> tuple[bool, Row | None]:
         """(True, its row) once a one-statement write ran; (False, None): use a transaction."""

@@ -8,6 +8,7 @@ import json
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,6 +16,7 @@ from smithers.engine import events as ev
 from smithers.engine.owning import usable_url
 from smithers.engine.run_loop import now_ms
 from smithers.store.batch import Batch
+from smithers.store.rows import RunRow
 from smithers.store.store import Store
 from smithers.store.urls import database_identity
 from tests.helpers import Harness
@@ -62,15 +64,15 @@ async def test_a_workflow_that_fails_to_load_is_logged_without_its_message(
 
 async def _orphaned_run(store: Store, run_id: str, created_at_ms: int, **row: object) -> None:
     """A ``running`` run no process owns: the next recovery scan claims it."""
+    fields: dict[str, Any] = {"input_json": "{}", **row}
     await store.create_run(
-        {
-            "run_id": run_id,
-            "workflow_name": "pinned",
-            "status": "running",
-            "created_at_ms": created_at_ms,
-            "input_json": "{}",
-            **row,
-        },
+        RunRow(
+            run_id=run_id,
+            workflow_name="pinned",
+            status="running",
+            created_at_ms=created_at_ms,
+            **fields,
+        ),
         Batch(events=[ev.RunStarted(run_id=run_id, timestamp_ms=created_at_ms)]),
     )
 

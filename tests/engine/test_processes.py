@@ -131,13 +131,14 @@ async def test_two_processes_race_to_claim_a_stale_run(db_url: str, tmp_path: Pa
             proc.kill()
     # Make the dead owner look like a process on another host whose heartbeat is 60 s old.
     from smithers.store.batch import Batch
+    from smithers.store.rows import RunUpdate
 
     async with Harness(db_url) as h:
         stale = int(time.time() * 1000) - 60_000
-        await h.store.commit(
-            run_id,
-            Batch(run_update={"runtime_owner_id": "elsewhere:1:dead", "heartbeat_at_ms": stale}),
+        orphaned = RunUpdate(
+            run_id=run_id, runtime_owner_id="elsewhere:1:dead", heartbeat_at_ms=stale
         )
+        await h.store.commit(run_id, Batch(rows=[orphaned]))
     at = time.time() + 1.5
     procs = [_worker("claim", db_url, run_id, str(at)) for _ in range(2)]
     outputs = []

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from smithers.engine.ids import new_run_id
 from smithers.store.batch import Batch
+from smithers.store.rows import RunUpdate
 from tests.engine.test_processes import _worker
 from tests.helpers import Harness, assert_dense
 
@@ -176,8 +177,10 @@ async def test_cancelling_a_dead_owners_run_ends_its_open_call(db_url: str, tmp_
     async with Harness(db_url) as h:
         # the dead owner as a process on another host whose heartbeat is a minute old
         stale = int(time.time() * 1000) - 60_000
-        orphaned = {"runtime_owner_id": "elsewhere:1:dead", "heartbeat_at_ms": stale}
-        await h.store.commit(run_id, Batch(run_update=orphaned))
+        orphaned = RunUpdate(
+            run_id=run_id, runtime_owner_id="elsewhere:1:dead", heartbeat_at_ms=stale
+        )
+        await h.store.commit(run_id, Batch(rows=[orphaned]))
         await h.scheduler.cancel_run(h.store, run_id)
         calls = await h.store.reads.list_tool_calls(run_id)
         events = await h.events(run_id)

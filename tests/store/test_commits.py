@@ -9,8 +9,9 @@ import pytest
 from smithers.engine.events import NodeOutput, RunStarted
 from smithers.errors import OwnershipLost, RunAlreadyExists
 from smithers.store.batch import Batch
+from smithers.store.rows import RunUpdate
 from smithers.store.store import ExpectationFailed, Store
-from tests.store.helpers import run_row
+from tests.store.helpers import node_row, run_row
 
 
 async def test_concurrent_commits_from_several_processes_get_dense_seqs(db_url: str) -> None:
@@ -47,12 +48,11 @@ async def test_guards(db_url: str) -> None:
         await store.create_run(run_row("r1"), Batch())
         with pytest.raises(RunAlreadyExists):
             await store.create_run(run_row("r1"), Batch())
+        failed = RunUpdate(run_id="r1", status="failed")
         with pytest.raises(OwnershipLost):
-            await store.commit("r1", Batch(run_update={"status": "failed"}), owner="someone-else")
+            await store.commit("r1", Batch(rows=[failed]), owner="someone-else")
         with pytest.raises(ExpectationFailed):
-            await store.commit(
-                "r1", Batch(run_update={"status": "failed"}), expect={"status": "finished"}
-            )
+            await store.commit("r1", Batch(rows=[failed]), expect={"status": "finished"})
         commit = await store.commit("r1", Batch(events=[RunStarted(run_id="r1", timestamp_ms=3)]))
         with pytest.raises(ExpectationFailed):
             await store.commit("r1", Batch(), expect_max_seq=commit.last_seq - 1)
@@ -64,21 +64,8 @@ async def test_run_with_summary_counts_only_that_run(db_url: str) -> None:
     async with Store.opened(db_url) as store:
         for run_id, states in (("r1", ["finished", "pending"]), ("r2", ["finished", "finished"])):
             await store.create_run(run_row(run_id), Batch())
-            nodes = [
-                {
-                    "run_id": run_id,
-                    "node_id": f"n{i}",
-                    "iteration": 0,
-                    "state": st,
-                    "last_attempt": None,
-                    "updated_at_ms": 1,
-                    "output_table": "",
-                    "label": None,
-                    "extra_attempts": 0,
-                }
-                for i, st in enumerate(states)
-            ]
-            await store.commit(run_id, Batch(node_upserts=nodes))
+            nodes = [node_row(run_id, f"n{i}", st) for i, st in enumerate(states)]
+            await store.commit(run_id, Batch(rows=list(nodes)))
         await store.create_run(run_row("r3"), Batch())
         found = await store.reads.run_with_summary("r1")
         assert found is not None and found[1] == {"finished": 1, "pending": 1}

@@ -14,7 +14,7 @@ import msgspec
 from sqlalchemy import text
 
 from smithers.engine import events as ev
-from smithers.store.batch import Batch
+from smithers.store.batch import Batch, TypedOutput
 from smithers.store.output_decoders import as_stored, decoders_of, output_value
 from smithers.store.output_schema import describe_outputs
 from smithers.store.outputs import output_table_for
@@ -163,7 +163,7 @@ async def _stored_rows(store: Store, values: list[msgspec.Struct]) -> list[dict[
     batch = Batch()
     for i, value in enumerate(values):
         table = output_table_for(type(value))
-        batch.typed_outputs.append((table, table.encode_row("r", f"n{i}", 0, value)))
+        batch.write(TypedOutput(table, table.encode_row("r", f"n{i}", 0, value)))
     await store.commit("r", batch)
     rows = []
     for i, value in enumerate(values):

@@ -12,13 +12,14 @@ import pytest
 from smithers.engine.events import NodeOutput, RunStarted
 from smithers.errors import OwnershipLost, RunAlreadyExists, RunNotFound
 from smithers.store import schema as s
-from smithers.store.batch import Batch
+from smithers.store.batch import Batch, TypedOutput
 from smithers.store.outputs import output_table_for
 from smithers.store.postgres import PostgresDatabase
 from smithers.store.postgres_commit import MAX_PARAMETERS, OneStatement
-from smithers.store.statements import BatchStatements
+from smithers.store.rows import AttemptRow, AttemptUpdate, NodeRow, RunUpdate
+from smithers.store.statements import writes
 from smithers.store.store import Store
-from tests.store.helpers import run_row
+from tests.store.helpers import node_row, run_row
 
 
 class Reserved(msgspec.Struct):
@@ -31,15 +32,10 @@ def event(run_id: str, text: str) -> NodeOutput:
     return NodeOutput(run_id=run_id, timestamp_ms=2, node_id="n", iteration=0, attempt=1, text=text)
 
 
-def attempt_row(run_id: str, state: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "run_id": run_id,
-        "node_id": "n",
-        "iteration": 0,
-        "attempt": 1,
-        "state": state,
-        **extra,
-    }
+def attempt_row(run_id: str, state: str, started_at_ms: int) -> AttemptRow:
+    return AttemptRow(
+        run_id=run_id, node_id="n", iteration=0, attempt=1, state=state, started_at_ms=started_at_ms
+    )
 
 
 @pytest.fixture
@@ -63,21 +59,21 @@ async def test_a_step_is_one_statement_with_the_same_rows_and_seqs(store: Store)
     await store.ensure_output_table(table)
     await store.create_run(run_row("r1"), Batch(events=[RunStarted(run_id="r1", timestamp_ms=1)]))
     batch = Batch(events=[event("r1", "a"), event("r1", "b")])
-    batch.attempt_inserts.append(attempt_row("r1", "in-progress", started_at_ms=5))
-    batch.node_upserts.append(
-        {
-            "run_id": "r1",
-            "node_id": "n",
-            "iteration": 0,
-            "state": "in-progress",
-            "output_table": table.name,
-            "updated_at_ms": 5,
-        }
+    batch.write(
+        attempt_row("r1", "in-progress", started_at_ms=5),
+        NodeRow(
+            run_id="r1",
+            node_id="n",
+            iteration=0,
+            state="in-progress",
+            last_attempt=1,
+            updated_at_ms=5,
+            output_table=table.name,
+            label=None,
+        ),
+        TypedOutput(table, table.encode_row("r1", "n", 0, Reserved(order=3, user="x", tags=["t"]))),
+        RunUpdate(run_id="r1", heartbeat_at_ms=7),
     )
-    batch.typed_outputs.append(
-        (table, table.encode_row("r1", "n", 0, Reserved(order=3, user="x", tags=["t"])))
-    )
-    batch.run_update.update(heartbeat_at_ms=7)
     commit = await store.commit("r1", batch, owner="me")
     assert [e.seq for e in commit.events] == [1, 2] and commit.prior_max_seq == 0
     assert store.transactions == []  # type: ignore[attr-defined]
@@ -111,15 +107,23 @@ async def test_guards_answer_as_the_transaction_would(store: Store) -> None:
     assert [e.seq for e in await store.reads.list_events("r1", -1, 10)] == [0]
 
 
-async def test_a_row_written_twice_takes_the_transaction(store: Store) -> None:
+async def test_a_row_written_twice_is_folded_into_one_statement(store: Store) -> None:
+    """An attempt inserted and ended (a timer due at once) and a node written twice."""
     await store.create_run(run_row("r1"), Batch(events=[RunStarted(run_id="r1", timestamp_ms=1)]))
     batch = Batch(events=[event("r1", "x")])
-    batch.attempt_inserts.append(attempt_row("r1", "in-progress", started_at_ms=5))
-    batch.attempt_updates.append(attempt_row("r1", "finished", finished_at_ms=9))
+    ended = AttemptUpdate(
+        run_id="r1", node_id="n", iteration=0, attempt=1, state="finished", finished_at_ms=9
+    )
+    batch.write(ended, attempt_row("r1", "in-progress", started_at_ms=5))
+    batch.write(node_row("r1", "n"), node_row("r1", "n", "finished"))
     await store.commit("r1", batch, owner="me")
-    assert store.transactions == [1]  # type: ignore[attr-defined]
+    assert store.transactions == []  # type: ignore[attr-defined]
     rows = await store.db.fetch_all(s.attempts.select().where(s.attempts.c.run_id == "r1"))
-    assert [(r["state"], r["finished_at_ms"]) for r in rows] == [("finished", 9)]
+    assert [(r["state"], r["started_at_ms"], r["finished_at_ms"]) for r in rows] == [
+        ("finished", 5, 9)
+    ]
+    nodes = await store.db.fetch_all(s.nodes.select().where(s.nodes.c.run_id == "r1"))
+    assert [n["state"] for n in nodes] == ["finished"]
 
 
 async def test_a_writer_holding_the_lock_is_waited_for_and_its_seqs_kept(store: Store) -> None:
@@ -151,14 +155,14 @@ async def test_a_writer_holding_the_lock_is_waited_for_and_its_seqs_kept(store: 
 
 
 def test_batches_one_statement_cannot_carry() -> None:
-    one, statements = OneStatement(), BatchStatements("postgresql")
-    twice = Batch(node_upserts=[{"run_id": "r", "node_id": "a", "iteration": 0}] * 2)
-    assert one.guarded("r", "me", statements.writes("r", twice), [{}]) is None
-    rows = [{"run_id": "r", "node_id": f"n{i}", "iteration": 0} for i in range(MAX_PARAMETERS)]
-    assert one.guarded("r", "me", statements.writes("r", Batch(node_upserts=rows)), []) is None
-    small = statements.writes("r", Batch(node_upserts=rows[:3]))
+    one = OneStatement()
+    inserted_twice = writes([attempt_row("r", "in-progress", 1)] * 2)
+    assert one.guarded("r", "me", inserted_twice, [{}]) is None
+    many = writes([node_row("r", f"n{i}") for i in range(MAX_PARAMETERS // 8 + 1)])
+    assert one.guarded("r", "me", many, []) is None
+    small = writes([node_row("r", f"n{i}") for i in range(3)])
     built = one.guarded("r", "me", small, [])
-    assert built is not None and built[1][:2] == ["r", "me"] and len(built[1]) == 2 + 3 * 3
+    assert built is not None and built[1][:2] == ["r", "me"] and len(built[1]) == 2 + 3 * 9
 
 
 async def test_a_connection_the_server_dropped_is_not_used(store: Store) -> None:
