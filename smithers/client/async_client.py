@@ -3,31 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import httpx
-import msgspec
 
-from smithers.client import calls
 from smithers.client.calls import DEFAULT_BASE_URL, Call, auth_headers
-from smithers.client.models import (
-    Decision,
-    Frame,
-    Health,
-    Node,
-    PendingApproval,
-    ResumeResult,
-    Run,
-    RunCounts,
-    RunEvent,
-    RunRecord,
-    RunRef,
-    SignalReceipt,
-    ToolCall,
-    Turn,
-)
+from smithers.client.methods import Routes
+from smithers.client.models import RunEvent
 from smithers.client.sse import EventCursor
 
 __all__ = ["AsyncClient"]
@@ -35,8 +19,12 @@ __all__ = ["AsyncClient"]
 T = TypeVar("T")
 
 
-class AsyncClient:
-    """An asyncio client for one Smithers server; error statuses raise ``SmithersHTTPError``."""
+class AsyncClient(Routes):
+    """An asyncio client for one Smithers server; error statuses raise ``SmithersHTTPError``.
+
+    Its route methods (``start_run``, ``get_run``, …) come from ``Routes``: the same table
+    as ``Client``'s, awaited by ``_send``.
+    """
 
     def __init__(
         self,
@@ -71,129 +59,6 @@ class AsyncClient:
             call.method, call.path, params=call.params, content=call.content, headers=call.headers
         )
         return call.result(response.status_code, response.content)
-
-    async def start_run(
-        self,
-        workflow_path: str,
-        input: Mapping[str, Any] | None = None,
-        *,
-        run_id: str | None = None,
-        resume: bool = False,
-        max_concurrency: int | None = None,
-    ) -> RunRef:
-        """Start a run of a workflow file (relative to the server's root), or resume one."""
-        return await self._send(
-            calls.start_run(workflow_path, input, run_id, resume, max_concurrency)
-        )
-
-    async def resume_run(
-        self,
-        run_id: str,
-        *,
-        workflow_path: str | None = None,
-        input: Mapping[str, Any] | None = None,
-        max_concurrency: int | None = None,
-    ) -> ResumeResult:
-        """Continue a run from its last checkpoint (a no-op for a run that is running)."""
-        return await self._send(calls.resume_run(run_id, workflow_path, input, max_concurrency))
-
-    async def cancel_run(self, run_id: str) -> RunRef:
-        """Cancel a run that is not terminal yet."""
-        return await self._send(calls.cancel_run(run_id))
-
-    async def get_run(self, run_id: str) -> Run:
-        """A run's status, timestamps, node counts and error."""
-        return await self._send(calls.get_run(run_id))
-
-    async def list_runs(
-        self,
-        *,
-        limit: int | None = None,
-        status: str | None = None,
-        workflow: str | None = None,
-        before: RunRecord | None = None,
-    ) -> list[RunRecord]:
-        """Runs of the server database, newest first; ``before``: the last run of the
-        previous page (the runs older than it come next)."""
-        return await self._send(calls.list_runs(limit, status, workflow, before))
-
-    async def run_counts(self, *, workflow: str | None = None) -> RunCounts:
-        """How many runs have each status (of one workflow, when given)."""
-        return await self._send(calls.run_counts(workflow))
-
-    async def list_nodes(self, run_id: str) -> list[Node]:
-        """The run's nodes with their attempts and outputs."""
-        return await self._send(calls.list_nodes(run_id))
-
-    async def list_tool_calls(self, run_id: str) -> list[ToolCall]:
-        """The run's tool calls, in the order they started."""
-        return await self._send(calls.list_tool_calls(run_id))
-
-    async def run_input(self, run_id: str) -> Any:
-        """The input the run was started with."""
-        return (await self._send(calls.run_input(run_id))).input
-
-    async def transcript(self, run_id: str) -> list[Turn]:
-        """The committed turns of the run's agent tasks."""
-        return await self._send(calls.transcript(run_id))
-
-    async def list_frames(
-        self, run_id: str, *, limit: int | None = None, after_frame_no: int | None = None
-    ) -> list[Frame]:
-        """The newest frames (newest first), or those after ``after_frame_no`` (oldest first)."""
-        return await self._send(calls.list_frames(run_id, limit, after_frame_no))
-
-    async def approve(
-        self,
-        run_id: str,
-        node_id: str,
-        *,
-        iteration: int = 0,
-        note: str | None = None,
-        decided_by: str | None = None,
-    ) -> Decision:
-        """Approve a node waiting for a decision; a suspended run continues by itself."""
-        return await self._send(
-            calls.decide(run_id, node_id, "approve", iteration, note, decided_by)
-        )
-
-    async def deny(
-        self,
-        run_id: str,
-        node_id: str,
-        *,
-        iteration: int = 0,
-        note: str | None = None,
-        decided_by: str | None = None,
-    ) -> Decision:
-        """Deny a node waiting for a decision; a suspended run continues by itself."""
-        return await self._send(calls.decide(run_id, node_id, "deny", iteration, note, decided_by))
-
-    async def signal(
-        self,
-        run_id: str,
-        signal_name: str,
-        data: Any = msgspec.UNSET,
-        *,
-        correlation_id: str | None = None,
-        received_by: str | None = None,
-    ) -> SignalReceipt:
-        """Send a signal to a run (``data`` is any JSON; omitted means ``{}``)."""
-        return await self._send(
-            calls.signal(run_id, signal_name, data, correlation_id, received_by)
-        )
-
-    async def list_approvals(self) -> list[PendingApproval]:
-        """Approvals still waiting for a decision, oldest first."""
-        return await self._send(calls.list_approvals())
-
-    async def health(self) -> Health:
-        """``{"ok": true}`` when the server is up (no token needed)."""
-        return await self._send(calls.health())
-
-    async def metrics(self) -> str:
-        """The Prometheus text exposition."""
-        return await self._send(calls.metrics())
 
     async def events(
         self,

@@ -23,7 +23,23 @@ _TYPES = {
     ".css": b"text/css; charset=utf-8",
     ".svg": b"image/svg+xml",
 }
-_ASSETS = ("api.js", "sse.js", "events.js", "pages.js", "app.js", "console.css", "icon.svg")
+_ASSETS = (
+    "api.js",
+    "sse.js",
+    "events.js",
+    "dom.js",
+    "paths.js",
+    "nodes.js",
+    "conversation.js",
+    "runs.js",
+    "run.js",
+    "approvals.js",
+    "app.js",
+    "console.css",
+    "icon.svg",
+)
+"""Leaves first: a module is named after the modules it imports, which have their hashed
+names by then."""
 
 SECURITY_HEADERS = [
     (

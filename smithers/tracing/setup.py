@@ -13,9 +13,12 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from smithers import tracing
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider as SdkProvider
 
 __all__ = [
     "TracingUnavailable",
@@ -28,7 +31,7 @@ __all__ = [
 ]
 
 _ENDPOINTS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
-_owned: Any = None
+_owned: SdkProvider | None = None
 """The provider ``configure_from_env`` made, shut down by ``shutdown``."""
 
 

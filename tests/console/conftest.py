@@ -1,17 +1,21 @@
-"""Fixtures of the console tests: the server tests' workflows, a real browser."""
+"""Fixtures of the console tests: the server tests' workflows, a real browser, a server."""
 
 from __future__ import annotations
 
 import shutil
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+from tests.console.browsing import AUTH, NOISY, TOKEN
 from tests.server.conftest import root
+from tests.server.process import ServerProcess
 
-__all__ = ["browser", "chromium_path", "root"]
+__all__ = ["browser", "chromium_path", "root", "served"]
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome")
 
@@ -64,3 +68,13 @@ def page(browser: Any) -> Iterator[Any]:
 @pytest.fixture
 def project(root: Path) -> Path:
     return root
+
+
+@pytest.fixture
+def served(project: Path, tmp_path: Path) -> Any:
+    (project / "noisy.py").write_text(textwrap.dedent(NOISY))
+    with (
+        ServerProcess(project, str(tmp_path / "s.db"), token=TOKEN) as server,
+        httpx.Client(base_url=server.url, headers=AUTH, timeout=20) as client,
+    ):
+        yield server, client

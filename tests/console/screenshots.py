@@ -2,8 +2,9 @@
 
     uv run python -m tests.console.screenshots        # writes docs/console/*.png
 
-A real server on loopback with a few runs (finished, failed, waiting for approval, running),
-the pages taken in Debian's chromium at 1280×800.
+A real server on loopback with a few runs (finished, failed, waiting for approval, running,
+and an agent's run against a ``ScriptedModel``), the pages taken in Debian's chromium at
+1280×800; the agent's conversation with two of its tool calls opened.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import sync_playwright
 
+from smithers.agents.testing import ScriptedModel
 from tests.console.conftest import chromium_path
+from tests.console.workflows import CONVERSATION_SCRIPT, CONVERSING
 from tests.server.conftest import WORKFLOWS
 from tests.server.process import ServerProcess, status_of, wait_until
 
@@ -37,6 +40,8 @@ def _runs(client: httpx.Client) -> dict[str, str]:
     }
     for run_id in ids.values():
         wait_until(lambda run_id=run_id: status_of(client, run_id) != "running", timeout=30)
+    ids["trip"] = start("trip.py", {"city": "Lyon"})
+    wait_until(lambda: status_of(client, ids["trip"]) == "finished", timeout=30)
     ids["running"] = start("slow.py", {"sleep": 120, "steps": 3})
     time.sleep(0.5)
     return ids
@@ -49,11 +54,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "root"
         root.mkdir()
-        for name, source in WORKFLOWS.items():
+        for name, source in {**WORKFLOWS, "trip.py": CONVERSING}.items():
             (root / name).write_text(textwrap.dedent(source))
         headers = {"authorization": f"Bearer {TOKEN}"}
         with (
-            ServerProcess(root, str(Path(tmp) / "s.db"), token=TOKEN) as server,
+            ScriptedModel(list(CONVERSATION_SCRIPT)) as model,
+            ServerProcess(
+                root,
+                str(Path(tmp) / "s.db"),
+                token=TOKEN,
+                env={"MODEL_URL": model.base_url, "OPENAI_API_KEY": "sk-screenshot"},
+            ) as server,
             httpx.Client(base_url=server.url, headers=headers, timeout=20) as client,
             sync_playwright() as playwright,
         ):
@@ -73,6 +84,11 @@ def main() -> None:
                 page.locator('#run-status[data-status="waiting-approval"]').wait_for()
                 page.locator(".log-row").first.wait_for()
                 page.screenshot(path=OUT / f"run-{scheme}.png", full_page=True)
+                page.goto(f"{server.url}/console/#/runs/{ids['trip']}")
+                talk = page.locator(".transcript")
+                talk.locator('.chip[data-tool="forecast"] summary').click()
+                talk.locator('.chip[data-tool="almanac"] summary').click()
+                talk.screenshot(path=OUT / f"conversation-{scheme}.png")
                 page.goto(f"{server.url}/console/#/approvals")
                 page.locator("li.approval").nth(1).wait_for()
                 page.screenshot(path=OUT / f"approvals-{scheme}.png")

@@ -1,6 +1,8 @@
 // The console's entry point: the token prompt, the hash router, each view's lifetime.
 import { forgetToken, onTokenNeeded, setToken, token } from "./api.js";
-import { approvalsPage, runPage, runsPage, servedRunId } from "./pages.js";
+import { approvalsPage } from "./approvals.js";
+import { runPage, servedRunId } from "./run.js";
+import { runsPage } from "./runs.js";
 
 const main = document.getElementById("main");
 const dialog = document.getElementById("token-dialog");

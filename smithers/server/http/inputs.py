@@ -1,10 +1,12 @@
 """What clients send: request bodies and query parameters, and their checks.
 
-Bodies are parsed here rather than by Litestar so that every malformed field gets the exact
-message of the HTTP contract, in the contract's order of checks. The request Structs are the
-bodies' documentation (the OpenAPI document is generated from them): their constraints
-(``Meta``) state what the checks below enforce, and an optional field typed ``X | None``
-stands for "absent or X": ``null`` is never accepted (``docs.py`` drops it from the schema).
+Each request body is written once, as a Struct below: the OpenAPI document is generated from
+it, and ``parser`` checks a body by it — its fields in their order (the contract's order of
+checks), each by its annotation and constraints (``Meta``), with the exact message of the HTTP
+contract (Litestar's decoding would word them its own way). An optional field typed
+``X | None`` stands for "absent or X": ``null`` is never accepted (``docs.py`` drops it from
+the schema). An integer's ``Meta(extra={"expected": …})`` words what its message says it must
+be.
 
 Integers are what the document's dialect (OpenAPI 3.1, JSON Schema 2020-12) calls ``integer``:
 a whole number. JSON has a single number type, so a body field takes ``454``, ``454.0`` and
@@ -15,9 +17,12 @@ decimal digits (``-?[0-9]+``), as every client writes one into a URL.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
 
 import msgspec
+import msgspec.inspect as mi
 from litestar import Request
 from msgspec import Meta
 
@@ -47,6 +52,7 @@ __all__ = [
     "parse_signal",
     "parse_signal_name",
     "parse_start",
+    "parser",
     "query_cursor",
     "query_int",
     "query_limit",
@@ -103,12 +109,14 @@ _HAS_CONTROL = re.compile(f"[{_CONTROL}]")
 
 NonEmpty = Annotated[str, Meta(min_length=1)]
 RunId = Annotated[str, Meta(pattern=RUN_ID_PATTERN.pattern)]
+PositiveInt = Annotated[int, Meta(ge=1, le=INT64_MAX, extra={"expected": "a positive number"})]
+Count = Annotated[int, Meta(ge=0, le=INT64_MAX, extra={"expected": "a non-negative integer"})]
 
 
 class RunConfigBody(Wire):
     """Per-run options."""
 
-    max_concurrency: Annotated[int, Meta(ge=1, le=INT64_MAX)] | None = None
+    max_concurrency: PositiveInt | None = None
 
 
 class StartRunRequest(Wire):
@@ -118,9 +126,9 @@ class StartRunRequest(Wire):
     input: Annotated[
         dict[str, Any], Meta(description="at most 256 KiB encoded, nested at most 16 deep")
     ] = msgspec.field(default_factory=dict)
+    config: RunConfigBody = msgspec.field(default_factory=RunConfigBody)
     run_id: RunId | None = None
     resume: bool = False
-    config: RunConfigBody = msgspec.field(default_factory=RunConfigBody)
 
 
 class ResumeRequest(Wire):
@@ -134,7 +142,7 @@ class ResumeRequest(Wire):
 class DecisionRequest(Wire):
     """``POST /v1/runs/{runId}/nodes/{nodeId}/approve`` and ``…/deny``."""
 
-    iteration: Annotated[int, Meta(ge=0, le=INT64_MAX)] = 0
+    iteration: Count = 0
     note: str | None = None
     decided_by: str | None = None
 
@@ -172,95 +180,118 @@ def _whole(value: Any) -> int | None:
     return None
 
 
-def _config(body: dict[str, Any]) -> RunConfigBody:
-    if "config" not in body:
-        return RunConfigBody()
-    config = body["config"]
-    if not isinstance(config, dict):
-        raise InvalidRequest("config must be a JSON object")
-    if "maxConcurrency" not in config:
-        return RunConfigBody()
-    value = _whole(config["maxConcurrency"])
-    if value is None or value < 1:
-        raise InvalidRequest("config.maxConcurrency must be a positive number")
-    if value > INT64_MAX:
-        raise InvalidRequest(f"config.maxConcurrency must be at most {INT64_MAX}")
-    return RunConfigBody(max_concurrency=value)
+B = TypeVar("B", bound=msgspec.Struct)
+
+_MISSING: Any = object()
+"""A required field the body lacks: refused with the message of a wrong value."""
+
+Check = Callable[[Any], Any]
+"""A field's check: the value to keep, or ``InvalidRequest`` with the contract's message."""
 
 
-def _input(body: dict[str, Any]) -> dict[str, Any] | None:
-    if "input" not in body:
-        return None
-    value = body["input"]
-    if not isinstance(value, dict):
-        raise InvalidRequest("input must be a JSON object")
-    return value
+def _check(name: str, kind: mi.Type) -> Check:
+    """The check of the field ``name`` (as the body spells it, ``config.x`` when nested) of
+    type ``kind``: what its Struct annotation and ``Meta`` say, with the contract's words."""
+    extra: dict[str, Any] = {}
+    if isinstance(kind, mi.Metadata):
+        extra, kind = kind.extra or {}, kind.type
+    if isinstance(kind, mi.UnionType):  # ``X | None``: absent or X, never null
+        [kind] = [t for t in kind.types if not isinstance(t, mi.NoneType)]
+        return _check(name, kind)
+    if isinstance(kind, mi.AnyType):
+        return lambda value: value
+    if isinstance(kind, mi.BoolType):
+        return _typed(name, bool, "a boolean")
+    if isinstance(kind, mi.DictType):
+        return _typed(name, dict, "a JSON object")
+    if isinstance(kind, mi.StructType):
+        cls, fields = kind.cls, _fields(kind, f"{name}.")
+        wanted = _typed(name, dict, "a JSON object")
+        return lambda value: _build(cls, fields, wanted(value))
+    if isinstance(kind, mi.StrType):
+        return _string(name, kind)
+    if isinstance(kind, mi.IntType):
+        return _integer(name, kind, extra.get("expected", "an integer"))
+    raise TypeError(f"no check for {name}: {kind}")  # pragma: no cover - a new field's type
 
 
-def _optional_string(body: dict[str, Any], key: str) -> str | None:
-    if key not in body:
-        return None
-    value = body[key]
-    if not isinstance(value, str):
-        raise InvalidRequest(f"{key} must be a string")
-    return value
+def _typed(name: str, kind: type, expected: str) -> Check:
+    def check(value: Any) -> Any:
+        if not isinstance(value, kind):
+            raise InvalidRequest(f"{name} must be {expected}")
+        return value
+
+    return check
 
 
-def parse_start(body: dict[str, Any]) -> StartRunRequest:
-    """Check a start body in the contract's order."""
-    path = body.get("workflowPath")
-    if not isinstance(path, str) or not path:
-        raise InvalidRequest("workflowPath must be a string")
-    run_input = _input(body)
-    config = _config(body)
-    run_id = None
-    if "runId" in body:
-        run_id = body["runId"]
-        if not isinstance(run_id, str) or not RUN_ID_PATTERN.fullmatch(run_id):
-            raise InvalidRequest(f"runId must be a string matching {RUN_ID_PATTERN.pattern}")
-    resume = body.get("resume", False)
-    if not isinstance(resume, bool):
-        raise InvalidRequest("resume must be a boolean")
-    return StartRunRequest(
-        workflow_path=path,
-        input={} if run_input is None else run_input,
-        run_id=run_id,
-        resume=resume,
-        config=config,
-    )
+def _string(name: str, kind: mi.StrType) -> Check:
+    pattern = None if kind.pattern is None else re.compile(kind.pattern)
+    message = f"{name} must be a string" + (f" matching {kind.pattern}" if pattern else "")
+
+    def check(value: Any) -> str:
+        if not isinstance(value, str) or len(value) < (kind.min_length or 0):
+            raise InvalidRequest(message)
+        if pattern is not None and not pattern.fullmatch(value):
+            raise InvalidRequest(message)
+        return value
+
+    return check
 
 
-def parse_resume(body: dict[str, Any]) -> ResumeRequest:
-    """Check a resume body (every field optional)."""
-    path = None
-    if "workflowPath" in body:
-        path = body["workflowPath"]
-        if not isinstance(path, str) or not path:
-            raise InvalidRequest("workflowPath must be a string")
-    return ResumeRequest(workflow_path=path, input=_input(body), config=_config(body))
+def _integer(name: str, kind: mi.IntType, expected: str) -> Check:
+    low = INT64_MIN if kind.ge is None else kind.ge
+    high = INT64_MAX if kind.le is None else kind.le
+
+    def check(value: Any) -> int:
+        number = _whole(value)
+        if number is None or number < low:
+            raise InvalidRequest(f"{name} must be {expected}")
+        if number > high:
+            raise InvalidRequest(f"{name} must be at most {high}")
+        return number
+
+    return check
 
 
-def parse_decision(body: dict[str, Any]) -> DecisionRequest:
-    """Check an approve/deny body."""
-    iteration = _whole(body.get("iteration", 0))
-    if iteration is None or iteration < 0:
-        raise InvalidRequest("iteration must be a non-negative integer")
-    if iteration > INT64_MAX:
-        raise InvalidRequest(f"iteration must be at most {INT64_MAX}")
-    return DecisionRequest(
-        iteration=iteration,
-        note=_optional_string(body, "note"),
-        decided_by=_optional_string(body, "decidedBy"),
-    )
+@dataclass(frozen=True, slots=True)
+class _Field:
+    wire_name: str
+    name: str
+    required: bool
+    check: Check
 
 
-def parse_signal(body: dict[str, Any]) -> SignalRequest:
-    """Check a signal body (``data`` may be any JSON, null included)."""
-    return SignalRequest(
-        data=body.get("data", {}),
-        correlation_id=_optional_string(body, "correlationId"),
-        received_by=_optional_string(body, "receivedBy"),
-    )
+def _fields(kind: mi.StructType, prefix: str = "") -> list[_Field]:
+    """A body's fields in the order they are checked (the Struct's)."""
+    return [
+        _Field(f.encode_name, f.name, f.required, _check(prefix + f.encode_name, f.type))
+        for f in kind.fields
+    ]
+
+
+def _build(cls: type[B], fields: list[_Field], body: dict[str, Any]) -> B:
+    given = {}
+    for field in fields:
+        if field.wire_name in body:
+            given[field.name] = field.check(body[field.wire_name])
+        elif field.required:
+            field.check(_MISSING)  # raises, as for a value of the wrong type
+    return cls(**given)
+
+
+def parser(cls: type[B]) -> Callable[[dict[str, Any]], B]:
+    """The check of a JSON object body against the request Struct ``cls``: its fields in their
+    order, each by its annotation; unknown fields are ignored, absent ones take their default."""
+    info = mi.type_info(cls)
+    assert isinstance(info, mi.StructType)
+    fields = _fields(info)
+    return lambda body: _build(cls, fields, body)
+
+
+parse_start = parser(StartRunRequest)
+parse_resume = parser(ResumeRequest)
+parse_decision = parser(DecisionRequest)
+parse_signal = parser(SignalRequest)
 
 
 def _shown(raw: str) -> str:
