@@ -4,25 +4,37 @@ Written on httpx and msgspec, no SDK. The key is read from ``ANTHROPIC_API_KEY``
 ``api_key_env``) at call time and sent as ``x-api-key``. With an output type the answer comes
 as the input of a forced final tool, ``smithers_output`` (``tool_choice: any``), whose input
 schema is the output type's; it is validated (and corrected by feedback) like any agent's.
+
+The codec: a ``ModelRequest`` becomes a ``MessagesBody`` (the answers to one turn's tool calls
+in one user message of ``tool_result`` blocks), and the answer stream's events — one tagged
+``StreamEvent`` each, by one decoder — build the reply: ``message_start``,
+``content_block_start`` / ``_delta`` / ``_stop`` (``text_delta``, ``input_json_delta``),
+``message_delta`` with the stop reason and usage, ``message_stop``; an ``error`` event fails
+or retries the call. Events of types this module does not know are skipped, as the API's
+versioning policy asks; so are deltas of other kinds (a thinking block's).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal, TypeAlias, get_args
 
 import msgspec
 
-from smithers.agents.conversation import Message, ModelReply, ToolCall, ToolSpec, Usage
-from smithers.agents.model_agent import ModelAgent
-from smithers.agents.sse import sse_data
-from smithers.agents.transport import StreamFailed, StreamReader
+from smithers.agents import turns
+from smithers.agents.conversation import ModelReply, ModelRequest
+from smithers.agents.model_agent import ModelAgent, request_body
+from smithers.agents.transport import StreamFailed, WireCall
+from smithers.sse import SSEMessage
+from smithers.tools.tool import JsonSchema
 
 __all__ = [
     "ANTHROPIC_VERSION",
     "OUTPUT_TOOL",
     "AnthropicAgent",
+    "MessagesBody",
+    "StreamEvent",
     "messages_body",
     "read_messages_stream",
 ]
@@ -35,156 +47,284 @@ OUTPUT_TOOL = "smithers_output"
 _RETRYABLE_STREAM_ERRORS = frozenset({"overloaded_error", "api_error", "rate_limit_error"})
 
 
-def _blocks(message: Message) -> list[dict[str, Any]]:
-    blocks: list[dict[str, Any]] = []
-    if message.content:
-        blocks.append({"type": "text", "text": message.content})
-    for call in message.tool_calls:
-        try:
-            arguments = msgspec.json.decode(call.arguments or "{}")
-        except msgspec.DecodeError:
-            arguments = {}
-        blocks.append(
-            {"type": "tool_use", "id": call.call_id, "name": call.name, "input": arguments}
-        )
-    return blocks
+# --- the request ---------------------------------------------------------------------------
 
 
-def _messages_json(messages: Sequence[Message]) -> tuple[str | None, list[dict[str, Any]]]:
-    """The system text and the messages; consecutive tool results form one user message."""
-    system = [m.content for m in messages if m.role == "system" and m.content]
-    out: list[dict[str, Any]] = []
-    for message in messages:
-        if message.role == "system":
-            continue
-        if message.role == "tool":
-            result: dict[str, Any] = {
-                "type": "tool_result",
-                "tool_use_id": message.call_id,
-                "content": message.content or "",
-            }
-            if message.is_error:
-                result["is_error"] = True
-            if out and out[-1]["role"] == "user" and out[-1].get("_results"):
-                out[-1]["content"].append(result)
-            else:
-                out.append({"role": "user", "content": [result], "_results": True})
-        elif message.role == "assistant":
-            out.append({"role": "assistant", "content": _blocks(message)})
-        else:
-            out.append({"role": "user", "content": message.content or ""})
-    for entry in out:
-        entry.pop("_results", None)
-    return ("\n\n".join(system) or None), out
+class _Text(msgspec.Struct, tag_field="type", tag="text"):
+    text: str
+
+
+class _ToolUse(msgspec.Struct, tag_field="type", tag="tool_use"):
+    id: str
+    name: str
+    input: object
+
+
+class _ToolResult(msgspec.Struct, tag_field="type", tag="tool_result", omit_defaults=True):
+    tool_use_id: str
+    content: str
+    is_error: bool = False
+
+
+_Block: TypeAlias = _Text | _ToolUse | _ToolResult
+
+
+class _Message(msgspec.Struct):
+    role: Literal["user", "assistant"]
+    content: str | list[_Block]
+
+
+class _DeclaredTool(msgspec.Struct):
+    name: str
+    description: str
+    input_schema: JsonSchema
+
+
+class _ToolChoice(msgspec.Struct):
+    type: Literal["any"] = "any"
+
+
+class MessagesBody(msgspec.Struct, omit_defaults=True):
+    """The body of one streamed Messages call."""
+
+    model: str
+    max_tokens: int
+    messages: list[_Message]
+    stream: bool
+    temperature: float | None = None
+    system: str | None = None
+    tools: list[_DeclaredTool] | None = None
+    tool_choice: _ToolChoice | None = None
+
+
+_KEPT = ("system", "tools", "tool_choice")
+"""What ``extra`` cannot replace: the system text, the tools and the output tool's choice."""
+
+_OUTPUT_DESCRIPTION = "Give your final answer: call this once, the answer as its input."
+
+
+def _arguments(text: str) -> object:
+    try:
+        return msgspec.json.decode(text or "{}")
+    except msgspec.DecodeError:
+        return {}
+
+
+def _messages(request: ModelRequest) -> list[_Message]:
+    messages = [_Message("user", request.prompt)]
+    for turn in request.turns:
+        match turn:
+            case turns.AssistantTurn(content=answer):
+                blocks: list[_Block] = [_Text(answer.text)] if answer.text else []
+                blocks += [
+                    _ToolUse(c.call_id, c.name, _arguments(c.arguments)) for c in answer.tool_calls
+                ]
+                messages.append(_Message("assistant", blocks))
+            case turns.ToolResultsTurn(content=results):
+                answers: list[_Block] = [
+                    _ToolResult(r.call_id, r.content, r.is_error) for r in results
+                ]
+                messages.append(_Message("user", answers))
+            case turns.CorrectionTurn(content=text):
+                messages.append(_Message("user", text))
+    return messages
 
 
 def messages_body(
-    model: str,
-    max_tokens: int,
-    messages: Sequence[Message],
-    tools: Sequence[ToolSpec],
-    schema: dict[str, Any] | None,
-    extra: dict[str, Any],
-) -> dict[str, Any]:
-    """The request body of one streamed Messages call."""
-    system, conversation = _messages_json(messages)
-    body: dict[str, Any] = {
-        "model": model,
-        "max_tokens": max_tokens,
-        "messages": conversation,
-        "stream": True,
-        **extra,
-    }
-    if system is not None:
-        body["system"] = system
-    declared = [
-        {"name": t.name, "description": t.description, "input_schema": t.parameters} for t in tools
-    ]
-    if schema is not None:
-        declared.append(
-            {
-                "name": OUTPUT_TOOL,
-                "description": "Give your final answer: call this once, the answer as its input.",
-                "input_schema": schema,
-            }
+    model: str, max_tokens: int, request: ModelRequest, *, temperature: float | None = None
+) -> MessagesBody:
+    """The body of ``request`` for ``model``."""
+    tools = [_DeclaredTool(t.name, t.description, t.parameters) for t in request.tools]
+    if request.output_schema is not None:
+        tools.append(_DeclaredTool(OUTPUT_TOOL, _OUTPUT_DESCRIPTION, request.output_schema))
+    return MessagesBody(
+        model=model,
+        max_tokens=max_tokens,
+        messages=_messages(request),
+        stream=True,
+        temperature=temperature,
+        system=request.system or None,
+        tools=tools or None,
+        tool_choice=None if request.output_schema is None else _ToolChoice(),
+    )
+
+
+# --- the answer ----------------------------------------------------------------------------
+
+
+class _Usage(msgspec.Struct):
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cache_read_input_tokens: int | None = None
+    cache_creation_input_tokens: int | None = None
+
+
+class _StartedMessage(msgspec.Struct):
+    model: str = ""
+    usage: _Usage | None = None
+
+
+class _MessageStart(msgspec.Struct, tag_field="type", tag="message_start"):
+    message: _StartedMessage
+
+
+class _StartedBlock(msgspec.Struct):
+    type: str
+    id: str = ""
+    name: str = ""
+
+
+class _OfBlock(msgspec.Struct, tag_field="type", kw_only=True):
+    """An event of one content block, by its index."""
+
+    index: int = 0
+
+
+class _BlockStart(_OfBlock, tag="content_block_start"):
+    content_block: _StartedBlock
+
+
+class _BlockDelta(msgspec.Struct):
+    type: str
+    text: str = ""
+    partial_json: str = ""
+
+
+class _BlockDeltaEvent(_OfBlock, tag="content_block_delta"):
+    delta: _BlockDelta
+
+
+class _BlockStop(_OfBlock, tag="content_block_stop"):
+    pass
+
+
+class _Stop(msgspec.Struct):
+    stop_reason: str | None = None
+
+
+class _MessageDelta(msgspec.Struct, tag_field="type", tag="message_delta"):
+    delta: _Stop
+    usage: _Usage | None = None
+
+
+class _MessageStop(msgspec.Struct, tag_field="type", tag="message_stop"):
+    pass
+
+
+class _Ping(msgspec.Struct, tag_field="type", tag="ping"):
+    pass
+
+
+class _StreamError(msgspec.Struct):
+    type: str = ""
+    message: str = ""
+
+
+class _ErrorEvent(msgspec.Struct, tag_field="type", tag="error"):
+    error: _StreamError
+
+
+StreamEvent: TypeAlias = (
+    _MessageStart
+    | _BlockStart
+    | _BlockDeltaEvent
+    | _BlockStop
+    | _MessageDelta
+    | _MessageStop
+    | _Ping
+    | _ErrorEvent
+)
+"""One event of an answer stream."""
+
+_events = msgspec.json.Decoder(StreamEvent)
+_EVENT_NAMES = frozenset(str(t.__struct_config__.tag) for t in get_args(StreamEvent))
+
+
+@dataclass(slots=True)
+class _OpenBlock:
+    """A content block as its deltas arrive."""
+
+    type: str
+    id: str = ""
+    name: str = ""
+    json: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Counts:
+    """The usage so far: ``message_start``'s, updated by each ``message_delta``."""
+
+    values: dict[str, int] = field(default_factory=dict)
+
+    def add(self, usage: _Usage | None) -> None:
+        if usage is not None:
+            self.values.update(
+                {k: v for k, v in msgspec.structs.asdict(usage).items() if v is not None}
+            )
+
+    def usage(self) -> turns.Usage:
+        return turns.Usage(
+            input_tokens=self.values.get("input_tokens", 0),
+            output_tokens=self.values.get("output_tokens", 0),
+            cache_read_tokens=self.values.get("cache_read_input_tokens", 0),
+            cache_write_tokens=self.values.get("cache_creation_input_tokens", 0),
         )
-        body["tool_choice"] = {"type": "any"}
-    if declared:
-        body["tools"] = declared
-    return body
+
+
+def _known(message: SSEMessage) -> bool:
+    """Whether the event is one this module reads (a stream without event names: all are)."""
+    return message.event == "message" or message.event in _EVENT_NAMES
 
 
 async def read_messages_stream(
-    lines: AsyncIterator[str], on_text: Callable[[str], None]
-) -> tuple[ModelReply, bool]:
-    """A reply from the stream's events (``message_start`` … ``message_stop``)."""
-    reply = ModelReply()
+    messages: AsyncIterator[SSEMessage], on_text: Callable[[str], None]
+) -> ModelReply | None:
+    """The reply the events build, once ``message_stop`` came (else ``None``)."""
     text: list[str] = []
-    blocks: dict[int, dict[str, Any]] = {}
-    usage: dict[str, int] = {}
+    blocks: dict[int, _OpenBlock] = {}
+    counts = _Counts()
+    model, finish = "", None
     done = False
-    async for data in sse_data(lines):
-        event = msgspec.json.decode(data)
-        kind = event.get("type") if isinstance(event, dict) else None
-        if kind == "message_start":
-            message = event.get("message") or {}
-            reply.model = message.get("model") or ""
-            usage.update(
-                {
-                    k: int(v or 0)
-                    for k, v in (message.get("usage") or {}).items()
-                    if isinstance(v, int | float)
-                }
-            )
-        elif kind == "content_block_start":
-            block = dict(event.get("content_block") or {})
-            block["json"] = []
-            blocks[int(event.get("index", 0))] = block
-        elif kind == "content_block_delta":
-            delta = event.get("delta") or {}
-            block = blocks.setdefault(int(event.get("index", 0)), {"type": "text", "json": []})
-            if delta.get("type") == "text_delta":
-                text.append(delta.get("text", ""))
-                on_text(delta.get("text", ""))
-            elif delta.get("type") == "input_json_delta":
-                block["json"].append(delta.get("partial_json", ""))
-                if block.get("name") == OUTPUT_TOOL:
-                    on_text(delta.get("partial_json", ""))  # the answer, as it streams
-        elif kind == "message_delta":
-            reply.finish_reason = (event.get("delta") or {}).get("stop_reason")
-            usage.update(
-                {
-                    k: int(v or 0)
-                    for k, v in (event.get("usage") or {}).items()
-                    if isinstance(v, int | float)
-                }
-            )
-        elif kind == "message_stop":
-            done = True
-            break
-        elif kind == "error":
-            error = event.get("error") or {}
-            raise StreamFailed(
-                str(error.get("message") or "stream error"),
-                retryable=error.get("type") in _RETRYABLE_STREAM_ERRORS,
-            )
-    reply.text = "".join(text)
-    calls = [b for _, b in sorted(blocks.items()) if b.get("type") == "tool_use"]
-    for block in calls:
-        if block.get("name") == OUTPUT_TOOL:
-            reply.text = "".join(block["json"]) or "{}"  # the final answer
-    reply.tool_calls = [
-        ToolCall(str(b.get("id")), str(b.get("name")), "".join(b["json"]) or "{}")
-        for b in calls
-        if b.get("name") != OUTPUT_TOOL
-    ]
-    reply.usage = Usage(
-        input_tokens=usage.get("input_tokens", 0),
-        output_tokens=usage.get("output_tokens", 0),
-        cache_read_tokens=usage.get("cache_read_input_tokens", 0),
-        cache_write_tokens=usage.get("cache_creation_input_tokens", 0),
-    )
-    return reply, done
+    async for message in messages:
+        if not _known(message):
+            continue
+        match _events.decode(message.data):
+            case _MessageStart(message=started):
+                model = started.model
+                counts.add(started.usage)
+            case _BlockStart(index=index, content_block=begun):
+                blocks[index] = _OpenBlock(begun.type, begun.id, begun.name)
+            case _BlockDeltaEvent(index=index, delta=delta):
+                opened = blocks.setdefault(index, _OpenBlock("text"))
+                if delta.type == "text_delta":
+                    text.append(delta.text)
+                    on_text(delta.text)
+                elif delta.type == "input_json_delta":
+                    opened.json.append(delta.partial_json)
+                    if opened.name == OUTPUT_TOOL:
+                        on_text(delta.partial_json)  # the answer, as it streams
+            case _MessageDelta(delta=stop, usage=usage):
+                finish = stop.stop_reason
+                counts.add(usage)
+            case _MessageStop():
+                done = True
+                break
+            case _ErrorEvent(error=error):
+                raise StreamFailed(
+                    error.message or "stream error",
+                    retryable=error.type in _RETRYABLE_STREAM_ERRORS,
+                )
+    if not done:
+        return None
+    answer = "".join(text)
+    calls: list[turns.ToolCall] = []
+    for block in (b for _, b in sorted(blocks.items()) if b.type == "tool_use"):
+        arguments = "".join(block.json) or "{}"
+        if block.name == OUTPUT_TOOL:
+            answer = arguments  # the final answer
+        else:
+            calls.append(turns.ToolCall(block.id, block.name, arguments))
+    return ModelReply(turns.AssistantMessage(answer, tuple(calls)), counts.usage(), finish, model)
 
 
 @dataclass(frozen=True, slots=True, repr=False)  # ModelAgent's repr: no secrets, no noise
@@ -199,17 +339,17 @@ class AnthropicAgent(ModelAgent):
     default_max_tokens: ClassVar[int] = 8192
     """``max_tokens`` when ``max_output_tokens`` is not given (the Messages API needs one)."""
 
-    def request(
-        self, messages: Sequence[Message], tools: Sequence[ToolSpec], schema: dict[str, Any] | None
-    ) -> tuple[str, dict[str, Any], dict[str, str], StreamReader]:
+    def wire_call(self, request: ModelRequest) -> WireCall:
         """``POST {base_url}/v1/messages`` with ``x-api-key`` when one is set."""
         headers = {"anthropic-version": ANTHROPIC_VERSION}
         key = self.api_key()
         if key:
             headers["x-api-key"] = key
-        options: dict[str, Any] = {}
-        if self.temperature is not None:
-            options["temperature"] = self.temperature
         limit = self.max_output_tokens or self.default_max_tokens
-        body = messages_body(self.model, limit, messages, tools, schema, {**options, **self.extra})
-        return self.url("/v1/messages"), body, headers, read_messages_stream
+        body = messages_body(self.model, limit, request, temperature=self.temperature)
+        return WireCall(
+            self.url("/v1/messages"),
+            request_body(body, self.extra, _KEPT),
+            headers,
+            read_messages_stream,
+        )

@@ -2,10 +2,11 @@
 as they come, killed whole (its process group) on cancel or timeout.
 
 The CLI's text streams to ``NodeOutput`` (``stream: "agent"``) and its usage becomes
-``TokenUsageReported``. Its session id is committed to the attempt's transcript as soon as
-the CLI names it, so an interrupted attempt's successor resumes the CLI's own session. An
-answer that does not fit the output type is corrected by calling the CLI again on its
-session, up to ``output_retries`` times.
+``TokenUsageReported``. Its session id is committed to the attempt's transcript (a
+``SessionTurn``) as soon as the CLI names it, so an interrupted attempt's successor resumes
+the CLI's own session. The tool calls the CLI reports go to the attempt's tool-call log (the
+``Toolbox``'s). An answer that does not fit the output type is corrected by calling the CLI
+again on its session, up to ``output_retries`` times.
 """
 
 from __future__ import annotations
@@ -13,22 +14,25 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
-import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import msgspec
 
 from smithers import tracing
-from smithers.agents.cli import CliAgent, CliEvent, SchemaArgs
-from smithers.agents.loop import TextBatcher, usage_dict
-from smithers.errors import AgentError, InvalidOutput, ToolInterrupted
+from smithers.agents import cli_events as events
+from smithers.agents.base import Answer, Misfit, TextBatcher, decode_answer
+from smithers.agents.transcript import Transcript
+from smithers.agents.turns import SessionTurn
+from smithers.errors import AgentError, ToolFailed
 from smithers.secrets import looks_secret, redact, register
-from smithers.tools.calls import CallEnd, CallStart, CallStatus, ToolRecorder, bounded_json
+from smithers.tools.calls import LoggedCall, ToolCallLog
 from smithers.tools.shell import kill_group
 from smithers.tools.tool import struct_schema
 
 if TYPE_CHECKING:
+    from smithers.agents.coding_cli import CliAgent
     from smithers.authoring.context import TaskContext
 
 __all__ = ["CliAgentFailed", "run_cli_agent"]
@@ -45,18 +49,14 @@ class CliAgentFailed(AgentError):
     code = "CLI_AGENT_FAILED"
 
 
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 class CliToolCalls:
-    """The tool calls a CLI reports during one attempt, recorded in the run's tool-call log
-    and events (under ids unique within the attempt: a resumed CLI may repeat one)."""
+    """The tool calls a CLI reports during one attempt, in the attempt's tool-call log (under
+    ids unique within the attempt: a resumed CLI may repeat one)."""
 
-    def __init__(self, recorder: ToolRecorder | None) -> None:
-        self.recorder = recorder
-        self.open: dict[str, tuple[str, str, int]] = {}
-        """The CLI's call id → the logged id, the tool, and when it started."""
+    def __init__(self, log: ToolCallLog) -> None:
+        self.log = log
+        self.open: dict[str, LoggedCall] = {}
+        """The CLI's call id → the call logged for it."""
         self.used: set[str] = set()
 
     def _unique(self, call_id: str) -> str:
@@ -67,40 +67,27 @@ class CliToolCalls:
         self.used.add(unique)
         return unique
 
-    async def started(self, event: CliEvent) -> None:
+    async def started(self, event: events.ToolStarted) -> None:
         """A call the CLI began."""
-        now = _now_ms()
-        logged = self._unique(event.call_id)
-        self.open[event.call_id] = (logged, event.tool, now)
-        if self.recorder is not None:
-            try:
-                arguments = msgspec.json.decode(event.text or "{}")
-            except msgspec.DecodeError:
-                arguments = event.text
-            input_json, _ = bounded_json(arguments)
-            await self.recorder.started(CallStart(logged, event.tool, input_json, now))
+        call = self.log.call(event.tool, event.arguments, self._unique(event.call_id))
+        self.open[event.call_id] = call
+        await call.start()
 
-    def finished(self, event: CliEvent, status: CallStatus | None = None) -> None:
-        """A call the CLI ended (or that ended with it: ``interrupted``)."""
-        opened = self.open.pop(event.call_id, None)
-        if opened is None or self.recorder is None:
-            return  # an end without a start: nothing was logged to end
-        logged, tool, started = opened
-        status = status or ("ok" if event.ok else "error")
-        output_json, size = bounded_json(event.text) if status == "ok" else (None, 0)
-        error = None
-        if status == "error":
-            message = redact(event.text[:500])
-            error = {"name": "CliToolError", "message": message, "code": "TOOL_FAILED"}
-        elif status == "interrupted":
-            error = ToolInterrupted("the CLI ended before this call finished").to_json()
-        end = CallEnd(logged, tool, status, output_json, size, error, started, _now_ms())
-        self.recorder.finished(end)
+    def ended(self, event: events.ToolEnded) -> None:
+        """A call the CLI ended (an end without a start ends nothing)."""
+        call = self.open.pop(event.call_id, None)
+        if call is None:
+            return
+        if event.ok:
+            call.ok(event.output)
+        else:
+            call.fail(ToolFailed(redact(event.output[:500])))
 
     def close(self) -> None:
         """End the calls the CLI never finished."""
-        for call_id in list(self.open):
-            self.finished(CliEvent("tool_end", call_id=call_id), "interrupted")
+        for call in self.open.values():
+            call.interrupt("the CLI ended before this call finished")
+        self.open.clear()
 
 
 def _environment(agent: CliAgent) -> dict[str, str]:
@@ -123,9 +110,13 @@ async def _stderr_tail(stream: asyncio.StreamReader | None) -> bytes:
 
 
 async def _call(
-    agent: CliAgent, ctx: TaskContext, argv: list[str], on_session: Any, calls: CliToolCalls
-) -> tuple[str, list[CliEvent]]:
-    """One CLI run: its final text and events; ``CLI_AGENT_FAILED`` when it fails."""
+    agent: CliAgent,
+    ctx: TaskContext,
+    argv: list[str],
+    on_session: Callable[[str], Awaitable[None]],
+    calls: CliToolCalls,
+) -> tuple[str, list[events.Event]]:
+    """One CLI run: its final text and what it said; ``CLI_AGENT_FAILED`` when it fails."""
     proc = await asyncio.create_subprocess_exec(
         *argv,
         cwd=ctx.root_dir,
@@ -137,29 +128,24 @@ async def _call(
         limit=16 * 1024 * 1024,
     )
     batcher = TextBatcher(ctx.agent_output)
-    events: list[CliEvent] = []
+    said: list[events.Event] = []
     stderr_task = asyncio.ensure_future(_stderr_tail(proc.stderr))
     try:
         assert proc.stdout is not None
-        async for raw in proc.stdout:
-            try:
-                line = msgspec.json.decode(raw)
-            except msgspec.DecodeError:
-                continue  # a banner or a log line: not part of the protocol
-            if not isinstance(line, dict):
-                continue
+        async for line in proc.stdout:
             for event in agent.read_line(line):
-                events.append(event)
-                if event.kind == "text" and event.text:
-                    batcher.add(event.text)
-                elif event.kind == "usage" and event.usage is not None:
-                    ctx.report_usage(agent.name, agent.model or "default", usage_dict(event.usage))
-                elif event.kind == "session":
-                    await on_session(event.text)
-                elif event.kind == "tool_start":
-                    await calls.started(event)
-                elif event.kind == "tool_end":
-                    calls.finished(event)
+                said.append(event)
+                match event:
+                    case events.Text(text=text) if text:
+                        batcher.add(text)
+                    case events.Tokens(usage=usage):
+                        ctx.report_usage(agent.name, agent.model or "default", usage.counts())
+                    case events.Session(session_id=session):
+                        await on_session(session)
+                    case events.ToolStarted():
+                        await calls.started(event)
+                    case events.ToolEnded():
+                        calls.ended(event)
         code = await proc.wait()
         stderr = await stderr_task
     finally:
@@ -167,38 +153,33 @@ async def _call(
         calls.close()
         await kill_group(proc)
         stderr_task.cancel()
-    errors = [e.text for e in events if e.kind == "error"]
+    errors = [e.message for e in said if isinstance(e, events.Failure)]
     if errors or code != 0:
         tail = stderr.decode(errors="replace")[-_STDERR_TAIL:].strip()
         detail = errors[-1] if errors else tail or "no output"
         raise CliAgentFailed(f"{agent.executable} exited {code}: {detail}")
-    results = [e.text for e in events if e.kind == "result" and e.text]
-    text = results[-1] if results else "".join(e.text for e in events if e.kind == "text")
-    return text, events
+    results = [e.text for e in said if isinstance(e, events.Result) and e.text]
+    text = results[-1] if results else "".join(e.text for e in said if isinstance(e, events.Text))
+    return text, said
 
 
 async def run_cli_agent(
     agent: CliAgent, ctx: TaskContext, prompt: str, output: type[msgspec.Struct] | None
-) -> Any:
+) -> Answer:
     """Run the CLI until it answers (decoded into ``output`` when given)."""
-    memory = ctx.agent_memory
-    session: str | None = None
-    if memory is not None:
-        for role, content in (await memory.recall()).turns:
-            if role == "session":
-                session = str(content)  # an interrupted attempt's session: resume it
+    transcript = Transcript(ctx.agent_memory)
+    session = (await transcript.recall())[0].session  # an interrupted attempt's: resume it
 
     async def on_session(found: str) -> None:
         nonlocal session
         if found != session:
             session = found
-            if memory is not None:
-                await memory.save("session", found)
+            await transcript.save(SessionTurn(found))
 
     schema = None if output is None else struct_schema(output)
-    calls = CliToolCalls(ctx.tools.recorder)
+    calls = CliToolCalls(ctx.tools.log)
     with tempfile.TemporaryDirectory(prefix="smithers-cli-") as private:
-        schema_args: SchemaArgs | None = None
+        schema_args: events.SchemaArgs | None = None
         if schema is not None and agent.schema_in_prompt:
             prompt += (
                 "\n\nGive your final answer as a single JSON object, and nothing else, matching "
@@ -206,28 +187,23 @@ async def run_cli_agent(
             )
         elif schema is not None:
             text = msgspec.json.encode(schema).decode()
-            schema_args = SchemaArgs(text, str(Path(private) / "output-schema.json"))
+            schema_args = events.SchemaArgs(text, str(Path(private) / "output-schema.json"))
             await asyncio.to_thread(Path(schema_args.path).write_text, text)
         ask = prompt
         for correction in range(agent.output_retries + 1):
             with tracing.model_span(agent.name, agent.model or "default") as span:
-                text, events = await _call(
+                text, said = await _call(
                     agent, ctx, agent.cli_argv(ask, schema_args, session), on_session, calls
                 )
-                used = [e.usage for e in events if e.kind == "usage" and e.usage is not None]
+                used = [e.usage for e in said if isinstance(e, events.Tokens)]
                 span.set_attribute(tracing.GENAI_INPUT_TOKENS, sum(u.input_tokens for u in used))
                 span.set_attribute(tracing.GENAI_OUTPUT_TOKENS, sum(u.output_tokens for u in used))
             if output is None:
                 return {"text": text}
-            try:
-                return msgspec.json.decode(text.strip(), type=output)
-            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                if correction == agent.output_retries or session is None:
-                    raise InvalidOutput(
-                        f"the agent's answer does not fit {output.__name__}: {exc}"
-                    ) from None
-                ask = (
-                    f"Your answer is not valid: {exc}. Answer again with only a JSON object "
-                    "that matches the schema you were given."
-                )
+            decoded = decode_answer(text, output)
+            if not isinstance(decoded, Misfit):
+                return decoded
+            if correction == agent.output_retries or session is None:
+                raise decoded.failure()
+            ask = decoded.correction
     raise AssertionError("unreachable")  # pragma: no cover

@@ -1,33 +1,15 @@
-"""A conversation with a model, independent of any provider's wire format."""
+"""One model call, independent of any provider's wire format: what is asked (a
+``ModelRequest``) and what came back (a ``ModelReply``). Each provider's codec turns the
+first into its request body and its answer stream into the second."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
 
-__all__ = ["Message", "ModelReply", "ToolCall", "ToolSpec", "Usage"]
+from smithers.agents.turns import AssistantMessage, ModelTurn, Usage
+from smithers.tools.tool import JsonSchema, Tool
 
-
-@dataclass(frozen=True, slots=True)
-class ToolCall:
-    """A model's request to call a tool (``arguments`` as the model sent them: JSON text)."""
-
-    call_id: str
-    name: str
-    arguments: str
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    """One message: the prompt, an assistant turn (text and tool calls), or a tool result."""
-
-    role: Literal["system", "user", "assistant", "tool"]
-    content: str | None = None
-    tool_calls: tuple[ToolCall, ...] = ()
-    call_id: str | None = None
-    """For a ``tool`` message: the call it answers."""
-    is_error: bool = False
-    """For a ``tool`` message: the call was refused or failed (its content says why)."""
+__all__ = ["ModelReply", "ModelRequest", "ToolSpec"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,26 +18,32 @@ class ToolSpec:
 
     name: str
     description: str
-    parameters: dict[str, Any]
+    parameters: JsonSchema
+
+    @classmethod
+    def of(cls, tool: Tool[object]) -> ToolSpec:
+        """What the model is told of ``tool``."""
+        return cls(tool.name, tool.description, tool.parameters)
 
 
 @dataclass(frozen=True, slots=True)
-class Usage:
-    """Tokens of one model call (input tokens exclude those read from the cache)."""
+class ModelRequest:
+    """One call: the system text, the task's prompt, the turns since, the tools the model may
+    call and the JSON Schema its final answer must match (``None``: any text)."""
 
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_read_tokens: int = 0
-    cache_write_tokens: int = 0
-    reasoning_tokens: int = 0
+    system: str | None
+    prompt: str
+    turns: tuple[ModelTurn, ...] = ()
+    tools: tuple[ToolSpec, ...] = ()
+    output_schema: JsonSchema | None = None
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class ModelReply:
     """What one model call answered."""
 
-    text: str = ""
-    tool_calls: list[ToolCall] = field(default_factory=list)
-    finish_reason: str | None = None
+    message: AssistantMessage
     usage: Usage = field(default_factory=Usage)
+    finish_reason: str | None = None
     model: str = ""
+    """The model that answered, as the provider names it (it may be a dated variant)."""

@@ -1,19 +1,41 @@
-"""What the agents that call a model API directly share: their fields and one model call."""
+"""What the agents that call a model API directly share: their fields, one model call, and
+the attempt (the tool loop of ``smithers.agents.loop``)."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
+import msgspec
+
 from smithers import secrets
-from smithers.agents.conversation import Message, ModelReply, ToolSpec
-from smithers.agents.transport import StreamReader, streamed_call
+from smithers.agents.base import Answer
+from smithers.agents.conversation import ModelReply, ModelRequest
+from smithers.agents.loop import run_agent
+from smithers.agents.transport import WireCall, streamed_call
 from smithers.tools.tool import Tool
 
-__all__ = ["ModelAgent"]
+if TYPE_CHECKING:
+    from smithers.authoring.context import TaskContext
+
+__all__ = ["ModelAgent", "request_body"]
+
+_encoder = msgspec.json.Encoder()
+
+
+def request_body(
+    body: msgspec.Struct, extra: Mapping[str, object], kept: tuple[str, ...] = ()
+) -> bytes:
+    """The JSON of a request ``body`` with the ``extra`` fields laid over it — except the
+    fields named in ``kept``, which stay the body's where it has them."""
+    if not extra:
+        return _encoder.encode(body)
+    fields: dict[str, object] = msgspec.to_builtins(body)
+    merged = {**fields, **extra, **{name: fields[name] for name in kept if name in fields}}
+    return _encoder.encode(merged)
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +43,7 @@ class ModelAgent:
     """A model behind an HTTP API; ``OpenAIAgent`` and ``AnthropicAgent`` say which."""
 
     model: str
-    tools: Sequence[Tool] = ()
+    tools: Sequence[Tool[object]] = ()
     system: str | None = None
     base_url: str | None = None
     """The endpoint; ``None``: the provider's ``*_BASE_URL`` variable, else its public one."""
@@ -36,7 +58,7 @@ class ModelAgent:
     """Retries of one model call on 429, 5xx, a dropped connection or a cut stream."""
     timeout: float = 600.0
     """Seconds one model call may take, all of it (its retries and their waits included)."""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, object] = field(default_factory=dict)
     """More request fields, passed through as they are."""
     name: str = ""
 
@@ -71,30 +93,25 @@ class ModelAgent:
         """``name:model``, as frames and events show the agent."""
         return f"{self.name}:{self.model}"
 
-    def request(
-        self, messages: Sequence[Message], tools: Sequence[ToolSpec], schema: dict[str, Any] | None
-    ) -> tuple[str, dict[str, Any], dict[str, str], StreamReader]:
-        """The URL, body, headers and stream reader of one call."""
+    def wire_call(self, request: ModelRequest) -> WireCall:
+        """The provider's HTTP request of one call (each provider says how)."""
         raise NotImplementedError
 
-    async def complete(
-        self,
-        messages: Sequence[Message],
-        tools: Sequence[ToolSpec],
-        schema: dict[str, Any] | None,
-        on_text: Callable[[str], None],
-    ) -> ModelReply:
+    async def complete(self, request: ModelRequest, on_text: Callable[[str], None]) -> ModelReply:
         """One model call (retried as ``max_retries`` allows); ``MODEL_CALL_FAILED`` else."""
-        url, body, headers, reader = self.request(messages, tools, schema)
-        secrets.register_url(url, lone_user=True)  # a key in the endpoint is a secret too
+        call = self.wire_call(request)
+        secrets.register_url(call.url, lone_user=True)  # a key in the endpoint is a secret too
         return await streamed_call(
             name=self.name,
             model=self.model,
-            url=url,
-            body=body,
-            headers=headers,
-            read_stream=reader,
+            call=call,
             on_text=on_text,
             max_retries=self.max_retries,
             timeout_s=self.timeout,
         )
+
+    async def run(
+        self, ctx: TaskContext, prompt: str, output: type[msgspec.Struct] | None
+    ) -> Answer:
+        """The attempt: the tool loop until the model gives a final answer."""
+        return await run_agent(self, ctx, prompt, output)

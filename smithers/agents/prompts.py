@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from smithers.errors import InvalidWorkflow
 
@@ -17,9 +16,9 @@ class Prompt:
     """A prompt file, relative to the workflow file's folder, and the values it names."""
 
     path: str
-    values: dict[str, Any] = field(default_factory=dict)
+    values: dict[str, object] = field(default_factory=dict)
 
-    def __init__(self, path: str, /, **values: Any) -> None:
+    def __init__(self, path: str, /, **values: object) -> None:
         object.__setattr__(self, "path", str(path))
         object.__setattr__(self, "values", values)
 

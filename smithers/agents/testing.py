@@ -18,6 +18,7 @@ A request past the end of the script is answered 500.
 from __future__ import annotations
 
 import json
+import socket
 import sys
 import threading
 import time
@@ -47,8 +48,8 @@ class Call:
     """A turn that calls tools: one ``(name, arguments)`` or several in ``more``."""
 
     name: str
-    arguments: dict[str, Any] = field(default_factory=dict)
-    more: tuple[tuple[str, dict[str, Any]], ...] = ()
+    arguments: dict[str, object] = field(default_factory=dict)
+    more: tuple[tuple[str, dict[str, object]], ...] = ()
     text: str = ""
     input_tokens: int = 10
     output_tokens: int = 5
@@ -88,7 +89,9 @@ def _wants_output(body: dict[str, Any]) -> bool:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
+    def handle_error(
+        self, request: socket.socket | tuple[bytes, socket.socket], client_address: object
+    ) -> None:
         """A client that went away mid-answer (a cancelled call) is not an error here."""
         error = sys.exc_info()[1]
         if not isinstance(error, ConnectionError):
@@ -101,7 +104,8 @@ class ScriptedModel:
     def __init__(self, script: list[Step], *, model: str = "scripted-model") -> None:
         self.script = list(script)
         self.model = model
-        self.requests: list[dict[str, Any]] = []
+        self.requests: list[dict[str, object]] = []
+        """Every request body, as JSON."""
         self.headers: list[dict[str, str]] = []
         self.paths: list[str] = []
         """The path (and query string) of each request."""
@@ -128,7 +132,7 @@ class ScriptedModel:
         self._server.shutdown()
         self._server.server_close()
 
-    def _next(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> Step | None:
+    def _next(self, path: str, body: dict[str, object], headers: dict[str, str]) -> Step | None:
         with self._lock:
             self.paths.append(path)
             self.requests.append(body)
@@ -188,14 +192,20 @@ class ScriptedModel:
                 }
                 if usage is not None:
                     chunk["usage"] = usage
-                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                self._send(f"data: {json.dumps(chunk)}\n\n")
+
+            def _send(self, text: str) -> None:
+                self.wfile.write(text.encode())
                 self.wfile.flush()
 
-            def _stream(self, step: Reply | Call | Cut) -> None:
+            def _open_stream(self) -> None:
                 self.send_response(200)
                 self.send_header("content-type", "text/event-stream")
                 self.send_header("connection", "close")
                 self.end_headers()
+
+            def _stream(self, step: Reply | Call | Cut) -> None:
+                self._open_stream()
                 role = {"index": 0, "delta": {"role": "assistant", "content": ""}}
                 self._chunk([{**role, "finish_reason": None}])
                 if isinstance(step, Cut):
@@ -249,18 +259,13 @@ class ScriptedModel:
                     "completion_tokens_details": {"reasoning_tokens": 0},
                 }
                 self._chunk([], usage)
-                self.wfile.write(b"data: [DONE]\n\n")
-                self.wfile.flush()
+                self._send("data: [DONE]\n\n")
 
             def _event(self, data: dict[str, Any]) -> None:
-                self.wfile.write(f"event: {data['type']}\ndata: {json.dumps(data)}\n\n".encode())
-                self.wfile.flush()
+                self._send(f"event: {data['type']}\ndata: {json.dumps(data)}\n\n")
 
             def _stream_anthropic(self, step: Reply | Call | Cut) -> None:
-                self.send_response(200)
-                self.send_header("content-type", "text/event-stream")
-                self.send_header("connection", "close")
-                self.end_headers()
+                self._open_stream()
                 prompt = getattr(step, "input_tokens", 10)
                 cached = getattr(step, "cached_tokens", 0)
                 message: dict[str, Any] = {

@@ -1,6 +1,10 @@
 """One streamed model call over HTTP, with the retry rules every provider shares: a total
 deadline, error bodies read up to 64 KiB, and URLs in httpx's log lines without userinfo or
-query string."""
+query string.
+
+Each try of a call ends in one ``Outcome``: ``Answered`` (the reply), ``Retry`` (after the
+server's delay or the backoff) or ``Refused`` (the attempt fails with the provider's message).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,8 @@ import asyncio
 import time
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import TypeAlias
 
 import httpx
 import msgspec
@@ -18,15 +23,38 @@ from smithers.agents.conversation import ModelReply
 from smithers.agents.retrying import RETRYABLE_STATUSES, retry_delay_s, server_delay_s
 from smithers.errors import ModelCallFailed
 from smithers.secrets import hide_urls_in
+from smithers.sse import SSEMessage, sse_messages
 
-__all__ = ["ERROR_BODY_LIMIT", "StreamReader", "streamed_call"]
+__all__ = [
+    "ERROR_BODY_LIMIT",
+    "Answered",
+    "Outcome",
+    "Refused",
+    "Retry",
+    "StreamFailed",
+    "StreamReader",
+    "WireCall",
+    "streamed_call",
+]
 
 hide_urls_in("httpx")  # its "HTTP Request: POST …" line shows no userinfo, no query string
 
-StreamReader = Callable[
-    [AsyncIterator[str], Callable[[str], None]], Awaitable[tuple[ModelReply, bool]]
+StreamReader: TypeAlias = Callable[
+    [AsyncIterator[SSEMessage], Callable[[str], None]], Awaitable[ModelReply | None]
 ]
-"""Reads a response's lines into a reply; says whether the stream ended properly."""
+"""Reads an answer stream's messages into a reply (text deltas to the callback as they
+come); ``None`` when the stream ended before the answer did."""
+
+
+@dataclass(frozen=True, slots=True)
+class WireCall:
+    """One provider request: where it goes, its JSON body, its headers, how its answer
+    stream is read."""
+
+    url: str
+    body: bytes
+    headers: dict[str, str]
+    read: StreamReader
 
 
 class StreamFailed(Exception):
@@ -36,6 +64,33 @@ class StreamFailed(Exception):
         super().__init__(message)
         self.retryable = retryable
 
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """The call answered whole."""
+
+    reply: ModelReply
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """A try that may be made again: ``status`` is its metric label."""
+
+    status: str
+    message: str
+    after_s: float | None = None
+    """The delay the server asked for; ``None``: the backoff's."""
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A try whose answer fails the call."""
+
+    status: str
+    message: str
+
+
+Outcome: TypeAlias = Answered | Retry | Refused
 
 ERROR_BODY_LIMIT = 64 * 1024
 """The most of an error answer's body read (a provider's message is far shorter)."""
@@ -60,14 +115,26 @@ async def _error_body(response: httpx.Response) -> bytes:
     return bytes(raw) if encoding == "identity" else b""
 
 
+class _ErrorDetail(msgspec.Struct):
+    message: str | None = None
+
+
+class _ErrorAnswer(msgspec.Struct):
+    """An error answer as both providers shape it: ``{"error": {"message": ...}}``."""
+
+    error: _ErrorDetail | None = None
+
+
+_error_answer = msgspec.json.Decoder(_ErrorAnswer)
+
+
 def _provider_message(body: bytes, reason: str) -> str:
     try:
-        data = msgspec.json.decode(body)
-    except msgspec.DecodeError:  # not JSON, or cut at the limit
-        data = None
-    error = data.get("error") if isinstance(data, dict) else None
-    if isinstance(error, dict) and error.get("message"):
-        return str(error["message"])[:_MESSAGE_CHARS]
+        detail = _error_answer.decode(body).error
+    except msgspec.DecodeError:  # not JSON, not that shape, or cut at the limit
+        detail = None
+    if detail is not None and detail.message:
+        return detail.message[:_MESSAGE_CHARS]
     return body.decode(errors="replace")[:500] or reason
 
 
@@ -75,15 +142,12 @@ async def streamed_call(
     *,
     name: str,
     model: str,
-    url: str,
-    body: dict[str, Any],
-    headers: dict[str, str],
-    read_stream: StreamReader,
+    call: WireCall,
     on_text: Callable[[str], None],
     max_retries: int,
     timeout_s: float,
 ) -> ModelReply:
-    """POST ``body`` and read the streamed answer, retrying 408/409/429/5xx/529, dropped
+    """Make ``call`` and read the streamed answer, retrying 408/409/429/5xx/529, dropped
     connections and cut streams (after ``retry-after`` when given); ``MODEL_CALL_FAILED``
     with the provider's message otherwise or when the retries are used up.
 
@@ -97,57 +161,56 @@ async def streamed_call(
     async with httpx.AsyncClient(timeout=timeout) as client:
         for attempt in range(max_retries + 1):
             began = time.perf_counter()
+            outcome: Outcome
             try:
                 async with asyncio.timeout_at(deadline):
-                    label, message, reply, delay = await _once(
-                        client, name, url, body, headers, read_stream, on_text
-                    )
+                    outcome = await _once(client, name, call, on_text)
             except TimeoutError:
-                label, reply, delay = "timeout", None, None
                 message = f"{name}: no complete answer within the call's {timeout_s:g} s timeout"
-            metrics.agent_calls.labels(name, model, label).inc()
+                outcome = Refused("timeout", message)
+            status = "ok" if isinstance(outcome, Answered) else outcome.status
+            metrics.agent_calls.labels(name, model, status).inc()
             metrics.agent_call_duration_ms.labels(name, model).observe(
                 (time.perf_counter() - began) * 1000
             )
-            if reply is not None:
-                return reply
-            if attempt == max_retries or delay is None:
-                raise ModelCallFailed(message)
-            wait = delay if delay >= 0 else retry_delay_s(attempt)
-            if loop.time() + wait >= deadline:
-                raise ModelCallFailed(
-                    f"{message} (not retried: the call's {timeout_s:g} s timeout would pass first)"
-                )
-            await asyncio.sleep(wait)
+            match outcome:
+                case Answered(reply=reply):
+                    return reply
+                case Refused(message=message):
+                    raise ModelCallFailed(message)
+                case Retry(message=message) if attempt == max_retries:
+                    raise ModelCallFailed(message)
+                case Retry(message=message, after_s=after_s):
+                    wait = retry_delay_s(attempt) if after_s is None else after_s
+                    if loop.time() + wait >= deadline:
+                        raise ModelCallFailed(
+                            f"{message} (not retried: the call's {timeout_s:g} s timeout "
+                            "would pass first)"
+                        )
+                    await asyncio.sleep(wait)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
 async def _once(
-    client: httpx.AsyncClient,
-    name: str,
-    url: str,
-    body: dict[str, Any],
-    headers: dict[str, str],
-    read_stream: StreamReader,
-    on_text: Callable[[str], None],
-) -> tuple[str, str, ModelReply | None, float | None]:
-    """``(metric status, message, reply or None, retry delay or None when not retryable)``;
-    a negative delay means "the default backoff"."""
+    client: httpx.AsyncClient, name: str, call: WireCall, on_text: Callable[[str], None]
+) -> Outcome:
+    """One try of ``call``."""
+    headers = {"content-type": "application/json", **call.headers}
     try:
-        async with client.stream("POST", url, json=body, headers=headers) as resp:
+        async with client.stream("POST", call.url, content=call.body, headers=headers) as resp:
             if resp.status_code != 200:
                 provider = _provider_message(await _error_body(resp), resp.reason_phrase)
                 message = f"{resp.status_code} from {name}: {provider}"
-                label = str(resp.status_code)
                 if resp.status_code in RETRYABLE_STATUSES:
-                    delay = server_delay_s(resp.headers)
-                    return label, message, None, -1.0 if delay is None else delay
-                return label, message, None, None
-            reply, complete = await read_stream(resp.aiter_lines(), on_text)
+                    return Retry(str(resp.status_code), message, server_delay_s(resp.headers))
+                return Refused(str(resp.status_code), message)
+            reply = await call.read(sse_messages(resp.aiter_bytes()), on_text)
     except StreamFailed as exc:
-        return "error", f"{name}: {exc}", None, -1.0 if exc.retryable else None
+        if exc.retryable:
+            return Retry("error", f"{name}: {exc}")
+        return Refused("error", f"{name}: {exc}")
     except (httpx.TransportError, msgspec.DecodeError) as exc:
-        return "error", f"{name}: {type(exc).__name__}: {exc}", None, -1.0
-    if not complete:
-        return "error", f"{name}: the answer stream was cut", None, -1.0
-    return "ok", "", reply, None
+        return Retry("error", f"{name}: {type(exc).__name__}: {exc}")
+    if reply is None:
+        return Retry("error", f"{name}: the answer stream was cut")
+    return Answered(reply)

@@ -6,12 +6,15 @@ import abc
 import inspect
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import msgspec
 from msgspec.structs import force_setattr
 
 from smithers.authoring.durations import Duration, parse_deadline_ms, parse_duration, seconds
+
+if TYPE_CHECKING:
+    from smithers.agents.base import Agent
 
 __all__ = [
     "UNSET",
@@ -108,7 +111,7 @@ class Task(_TaskId, kw_only=True, frozen=True):
     ``prompt``."""
 
     value: Any = UNSET
-    agent: Any = None
+    agent: Agent | tuple[Agent, ...] | list[Agent] | None = None
     prompt: Any = None
     """A string, or a ``smithers.agents.Prompt`` file read when the attempt runs."""
     output: type[msgspec.Struct] | None = None
@@ -155,9 +158,11 @@ class Task(_TaskId, kw_only=True, frozen=True):
                 force_setattr(self, flag, bool(getattr(self, flag)))
         _check_label(self.label)
 
-    def agent_for(self, attempt: int) -> Any:
+    def agent_for(self, attempt: int) -> Agent:
         """The agent of attempt ``attempt`` (1-based): item *n* of a chain, the last repeats."""
-        chain = self.agent if isinstance(self.agent, tuple) else (self.agent,)
+        agents = self.agent
+        assert agents is not None and not isinstance(agents, list)  # a chain is a tuple once built
+        chain = agents if isinstance(agents, tuple) else (agents,)
         return chain[min(attempt, len(chain)) - 1]
 
     def retry_delay(self, failed_attempt: int) -> float:
@@ -177,7 +182,7 @@ def _check_agent(task: Task) -> None:
             raise ValueError(f"Task {task.id!r} agent chain must not be empty")
         force_setattr(task, "agent", agents)
     for agent in agents if isinstance(agents, tuple) else (agents,):
-        if not callable(getattr(agent, "complete", None)) and not hasattr(agent, "cli_argv"):
+        if not callable(getattr(agent, "run", None)):  # a smithers.agents.Agent
             raise TypeError(f"Task {task.id!r} agent must be an agent, got {agent!r}")
     if hasattr(task.prompt, "render"):
         return

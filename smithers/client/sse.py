@@ -1,19 +1,19 @@
 """Reading a run's Server-Sent Events across reconnections, without gaps or repeats.
 
-``EventCursor`` holds everything the sync and async iterators share: the SSE line parser,
-the last ``seq`` yielded (the ``afterSeq`` of the next connection), and the rules for when a
-closed stream means "done" and when it means "reconnect".
+``EventCursor`` holds everything the sync and async iterators share: the SSE parser (the
+one of ``smithers.sse``, fed the lines httpx splits), the last ``seq`` yielded (the
+``afterSeq`` of the next connection), and the rules for when a closed stream means "done"
+and when it means "reconnect".
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
 
 import msgspec
 
 from smithers.client.calls import run_path
 from smithers.client.errors import EventStreamError, error_from_response
 from smithers.client.models import RunEvent
+from smithers.sse import SSEMessage, SSEParser
 from smithers.statuses import TERMINAL, TERMINAL_EVENTS
 
 __all__ = ["TERMINAL_EVENTS", "TERMINAL_STATUSES", "EventCursor", "SSEMessage", "SSEParser"]
@@ -22,50 +22,6 @@ TERMINAL_STATUSES = TERMINAL
 """Run statuses whose stream the server closes once every event is sent."""
 
 DEFAULT_RETRY_MS = 1000
-
-
-@dataclass(frozen=True, slots=True)
-class SSEMessage:
-    """One dispatched SSE message."""
-
-    event: str
-    data: str
-    id: str | None
-
-
-@dataclass(slots=True)
-class SSEParser:
-    """The WHATWG event-stream parser, fed one line (without its line ending) at a time."""
-
-    retry_ms: int | None = None
-    _event: str = ""
-    _data: list[str] = field(default_factory=list)
-    _id: str | None = None
-
-    def feed(self, line: str) -> SSEMessage | None:
-        """Consume a line; a blank line dispatches the message gathered so far."""
-        if not line:
-            return self._dispatch()
-        if line.startswith(":"):
-            return None
-        name, _, value = line.partition(":")
-        value = value.removeprefix(" ")
-        if name == "data":
-            self._data.append(value)
-        elif name == "event":
-            self._event = value
-        elif name == "id" and "\0" not in value:
-            self._id = value
-        elif name == "retry" and value.isascii() and value.isdigit():
-            self.retry_ms = int(value)
-        return None
-
-    def _dispatch(self) -> SSEMessage | None:
-        data, event = self._data, self._event
-        self._data, self._event = [], ""
-        if not data:
-            return None
-        return SSEMessage(event=event or "message", data="\n".join(data), id=self._id)
 
 
 class EventCursor:
@@ -115,7 +71,7 @@ class EventCursor:
 
     def feed(self, line: str) -> RunEvent | None:
         """The event a line completes, unless it was already yielded."""
-        message = self._parser.feed(line)
+        message = self._parser.feed_line(line)
         if self._parser.retry_ms is not None:
             self._retry_ms = self._parser.retry_ms
         if message is None or message.event != "smithers":

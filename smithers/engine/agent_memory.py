@@ -8,32 +8,24 @@ which continues from there; a failed attempt's retry starts afresh.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
-import msgspec
+from collections.abc import Callable
 
 from smithers.engine.side_channel import RunningAttempt, SideChannel
 from smithers.errors import AgentError
 from smithers.statuses import AttemptState
-from smithers.store.rows import ToolCallRow
+from smithers.store.rows import ToolCallRow, TranscriptRow
 from smithers.store.store import Store
 
-__all__ = ["AttemptMemory", "Recalled"]
-
-
-@dataclass(slots=True)
-class Recalled:
-    """What earlier attempts committed: turns ``(role, content)`` in order, and tool calls."""
-
-    turns: list[tuple[str, Any]] = field(default_factory=list)
-    calls: dict[str, ToolCallRow] = field(default_factory=dict)
+__all__ = ["AttemptMemory"]
 
 
 class AttemptMemory:
-    """Reads the conversation an attempt inherits and commits its new turns."""
+    """Reads the rows of the conversation an attempt inherits and commits its new turns; what
+    a row means (a turn, a tool call's answer) is the agents' (``smithers.agents.transcript``)."""
 
-    def __init__(self, store: Store, side: SideChannel, item: RunningAttempt, clock: Any) -> None:
+    def __init__(
+        self, store: Store, side: SideChannel, item: RunningAttempt, clock: Callable[[], int]
+    ) -> None:
         self.store = store
         self.side = side
         self.item = item
@@ -51,32 +43,28 @@ class AttemptMemory:
             found.append(attempt.attempt)
         return found[::-1]
 
-    async def recall(self) -> Recalled:
-        """The committed turns and tool calls of the inherited attempts."""
+    async def recall(self) -> tuple[list[TranscriptRow], list[ToolCallRow]]:
+        """The committed turns (in order) and the tool calls of the inherited attempts."""
         leaf = self.item.leaf
-        turns, calls = await self.store.reads.transcript(
+        return await self.store.reads.transcript(
             self.side.run_id, leaf.id, leaf.iteration, self.inherited_attempts()
         )
-        return Recalled(
-            [(t.role, msgspec.json.decode(t.content_json)) for t in turns],
-            {c.call_id: c for c in calls},
-        )
 
-    async def save(self, role: str, content: Any, usage: dict[str, int] | None = None) -> None:
+    async def save(self, role: str, content_json: str, usage_json: str | None) -> None:
         """Commit one turn of this attempt (and wait for the commit)."""
         self._turn += 1
         leaf = self.item.leaf
-        row = {
-            "run_id": self.side.run_id,
-            "node_id": leaf.id,
-            "iteration": leaf.iteration,
-            "attempt": self.item.attempt.attempt,
-            "turn": self._turn,
-            "role": role,
-            "content_json": msgspec.json.encode(content).decode(),
-            "usage_json": None if usage is None else msgspec.json.encode(usage).decode(),
-            "created_at_ms": self.clock(),
-        }
+        row = TranscriptRow(
+            run_id=self.side.run_id,
+            node_id=leaf.id,
+            iteration=leaf.iteration,
+            attempt=self.item.attempt.attempt,
+            turn=self._turn,
+            role=role,
+            content_json=content_json,
+            usage_json=usage_json,
+            created_at_ms=self.clock(),
+        )
         if not self.side.record_turn(self.item, row):
             raise AgentError("the attempt no longer runs in this process")
         await self.side.commit_now()

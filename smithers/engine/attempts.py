@@ -59,17 +59,10 @@ async def call_task(task: Task, ctx: TaskContext) -> Any:
 
 async def _invoke(task: Task, ctx: TaskContext) -> Any:
     if task.agent is not None:
-        from smithers.agents.cli import CliAgent  # agents load only for agent tasks
-        from smithers.agents.cli_runner import run_cli_agent
-        from smithers.agents.loop import run_agent
-
         prompt = task.prompt
         if not isinstance(prompt, str):  # a Prompt file, beside the workflow
             prompt = await asyncio.to_thread(prompt.render, ctx.workflow_dir)
-        agent = task.agent_for(ctx.attempt)
-        if isinstance(agent, CliAgent):
-            return await run_cli_agent(agent, ctx, prompt, task.output)
-        return await run_agent(agent, ctx, prompt, task.output)
+        return await task.agent_for(ctx.attempt).run(ctx, prompt, task.output)
     fn = task.fn
     assert fn is not None
     args = (ctx,) if takes_argument(fn) else ()

@@ -2,8 +2,8 @@
 ``bash`` (``../shared/spec/agents-and-tools.md`` §5).
 
 Each is a ``@tool`` like a user's own, so an agent and task code see the same names, schemas
-and validation. File tools run in a worker thread on a ``Root`` of the run's root; ``bash``
-runs in the run's sandbox.
+and validation, and needs nothing but its ``ToolContext``: file tools run in a worker thread
+on a ``Root`` of ``t.root``, ``bash`` in the run's sandbox (``t.shell``).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from smithers.tools.files import (
 )
 from smithers.tools.shell import BashResult
 from smithers.tools.tool import Tool, ToolContext, tool
+from smithers.tools.worker import in_root
 
 __all__ = ["BUILTIN_TOOLS", "bash", "edit", "glob", "grep", "read", "write"]
 
@@ -36,13 +37,13 @@ _Path = Annotated[str, msgspec.Meta(description="relative to the run's root")]
 async def read(t: ToolContext, path: _Path, offset: int = 0, limit: int = 2000) -> ReadResult:
     """Read a text file: its lines numbered from 1, from line ``offset`` (0-based), at most
     ``limit`` lines."""
-    return await t.tools.in_root(read_file, path, offset, limit)
+    return await in_root(t.root, read_file, path, offset, limit)
 
 
 @tool
 async def write(t: ToolContext, path: _Path, content: str) -> WriteResult:
     """Create or replace a file (and its folders) atomically; returns its size and sha256."""
-    return await t.tools.in_root(write_file, path, content)
+    return await in_root(t.root, write_file, path, content)
 
 
 @tool
@@ -51,7 +52,7 @@ async def edit(
 ) -> EditResult:
     """Replace the exact text ``old`` by ``new`` in a file (``old`` must occur once unless
     ``replace_all``)."""
-    return await t.tools.in_root(edit_file, path, old, new, replace_all)
+    return await in_root(t.root, edit_file, path, old, new, replace_all)
 
 
 @tool
@@ -65,20 +66,20 @@ async def grep(
 ) -> GrepResult:
     """Lines matching a Python regular expression, as ``path:line:text``; ``glob`` limits the
     files searched."""
-    return await t.tools.in_root(grep_files, pattern, path, glob, ignore_case, max_results)
+    return await in_root(t.root, grep_files, pattern, path, glob, ignore_case, max_results)
 
 
 @tool
 async def glob(t: ToolContext, pattern: str, path: _Path = ".") -> GlobResult:
     """Files matching a glob pattern (``**`` for any folders), newest first."""
-    return await t.tools.in_root(glob_paths, pattern, path)
+    return await in_root(t.root, glob_paths, pattern, path)
 
 
 @tool
 async def bash(t: ToolContext, command: str, timeout: float | None = None) -> BashResult:  # noqa: ASYNC109 (the tool's own argument)
     """Run a bash command in the run's root, in a sandbox; returns the exit code and the
     combined output (a non-zero exit code is a result, not an error)."""
-    return await t.tools.shell.run(command, timeout)
+    return await t.shell.run(command, timeout)
 
 
-BUILTIN_TOOLS: tuple[Tool, ...] = (read, write, edit, grep, glob, bash)
+BUILTIN_TOOLS: tuple[Tool[object], ...] = (read, write, edit, grep, glob, bash)

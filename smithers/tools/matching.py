@@ -16,13 +16,37 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import lru_cache
-from typing import Any
+from typing import Protocol
 
 import re2
 
 from smithers.errors import InvalidToolInput
 
-__all__ = ["MAX_PATTERN_CHARS", "compile_glob", "compile_grep", "matching_lines"]
+__all__ = [
+    "MAX_PATTERN_CHARS",
+    "GlobProgram",
+    "GrepProgram",
+    "compile_glob",
+    "compile_grep",
+    "matching_lines",
+]
+
+
+class _Found(Protocol):
+    def start(self) -> int: ...
+
+
+class GrepProgram(Protocol):
+    """A compiled ``grep`` pattern (RE2's, on bytes): as far as the tools use it."""
+
+    def search(self, text: bytes, pos: int) -> _Found | None: ...
+
+
+class GlobProgram(Protocol):
+    """A compiled ``glob`` pattern (RE2's, on a relative path)."""
+
+    def fullmatch(self, text: str) -> object | None: ...
+
 
 MAX_PATTERN_CHARS = 10_000
 _MAX_MEM = 64 << 20
@@ -30,7 +54,7 @@ _MAX_MEM = 64 << 20
 matching beyond it)."""
 
 
-def _options(*, ignore_case: bool = False) -> Any:
+def _options(*, ignore_case: bool = False) -> object:
     options = re2.Options()
     options.log_errors = False  # a model's bad pattern is an answer, not a log line
     options.max_mem = _MAX_MEM
@@ -47,11 +71,14 @@ def _check(pattern: str, what: str) -> None:
 
 
 @lru_cache(maxsize=256)
-def compile_grep(pattern: str, ignore_case: bool = False) -> Any:
+def compile_grep(pattern: str, ignore_case: bool = False) -> GrepProgram:
     """The RE2 program of a ``grep`` pattern, for bytes (UTF-8)."""
     _check(pattern, "pattern")
     try:
-        return re2.compile(b"(?m)" + pattern.encode(), _options(ignore_case=ignore_case))
+        program: GrepProgram = re2.compile(
+            b"(?m)" + pattern.encode(), _options(ignore_case=ignore_case)
+        )
+        return program
     except re2.error as exc:
         message = exc.args[0].decode(errors="replace") if exc.args else "invalid"
         raise InvalidToolInput(
@@ -64,7 +91,7 @@ def _literal(char: str) -> str:
 
 
 @lru_cache(maxsize=256)
-def compile_glob(pattern: str) -> Any:
+def compile_glob(pattern: str) -> GlobProgram:
     """``**`` any number of folders, ``*`` and ``?`` within one name, ``[...]`` a class
     (``[!...]`` its complement); matched against a whole relative path."""
     _check(pattern, "pattern")
@@ -91,13 +118,14 @@ def compile_glob(pattern: str) -> Any:
             out.append(_literal(pattern[i]))
             i += 1
     try:
-        return re2.compile("".join(out), _options())
+        program: GlobProgram = re2.compile("".join(out), _options())
+        return program
     except re2.error as exc:
         message = exc.args[0].decode(errors="replace") if exc.args else "invalid"
         raise InvalidToolInput(f"glob pattern {pattern!r} is not valid: {message}") from None
 
 
-def matching_lines(program: Any, data: bytes) -> Iterator[tuple[int, bytes]]:
+def matching_lines(program: GrepProgram, data: bytes) -> Iterator[tuple[int, bytes]]:
     """(line number from 1, line without its newline) of each line of ``data`` that
     ``program`` (from ``compile_grep``) matches, in order, each line once."""
     pos, line_no, counted_to = 0, 1, 0

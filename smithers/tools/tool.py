@@ -8,7 +8,9 @@
 
 The name is the function's, the description its docstring, the schema that of a msgspec
 Struct built from the other parameters (so arguments are validated exactly as msgspec
-validates a Struct). The built-in tools are made the same way (``smithers.tools.builtins``).
+validates a Struct). The built-in tools are made the same way (``smithers.tools.builtins``),
+on what the ``ToolContext`` gives every tool: the run's root and its shell. This module
+knows no ``Toolbox``: a tool calls another through the context's ``ToolCaller``.
 """
 
 from __future__ import annotations
@@ -19,19 +21,31 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, get_type_hints
+from typing import Generic, Protocol, TypeVar, get_type_hints, overload
 
 import msgspec
 
 from smithers.errors import InvalidToolInput
+from smithers.tools.shell import Shell
 
-if TYPE_CHECKING:
-    from smithers.tools.toolbox import Toolbox
+__all__ = ["JsonSchema", "Tool", "ToolCaller", "ToolContext", "struct_schema", "tool"]
 
-__all__ = ["Tool", "ToolContext", "struct_schema", "tool"]
+R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
+
+JsonSchema = dict[str, object]
+"""A JSON Schema, as msgspec derives it and model APIs take it."""
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 """What every provider accepts as a tool name."""
+
+
+class ToolCaller(Protocol):
+    """What calls a tool for a tool: the attempt's ``Toolbox``, which logs each call."""
+
+    async def call(self, tool: Tool[R], /, **arguments: object) -> R:
+        """Call ``tool`` with keyword arguments; its result, or a ``ToolError``."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,22 +59,24 @@ class ToolContext:
     root: Path
     """The run's root: every path a tool touches lies inside it."""
     allow_network: bool
-    tools: Toolbox
+    shell: Shell
+    """Runs commands in the run's sandbox (the ``bash`` tool's)."""
+    tools: ToolCaller
     """The run's tools, to call another tool (each call is logged as its own)."""
 
 
 @dataclass(frozen=True, eq=False)
-class Tool:
-    """A tool an agent or task code can call."""
+class Tool(Generic[R_co]):
+    """A tool an agent or task code can call; ``R_co`` is what it returns."""
 
     name: str
     description: str
     arguments: type[msgspec.Struct]
     """The arguments as a Struct: what is validated, and where the JSON Schema comes from."""
-    fn: Callable[..., Awaitable[Any]]
+    fn: Callable[..., Awaitable[R_co]]
 
     @cached_property
-    def parameters(self) -> dict[str, Any]:
+    def parameters(self) -> JsonSchema:
         """The JSON Schema of the arguments: an object, no unknown keys."""
         schema = struct_schema(self.arguments)
         schema.pop("title", None)
@@ -68,7 +84,7 @@ class Tool:
         schema["additionalProperties"] = False
         return schema
 
-    def validate(self, arguments: Any) -> msgspec.Struct:
+    def validate(self, arguments: object) -> msgspec.Struct:
         """The arguments as the tool's Struct; ``INVALID_TOOL_INPUT`` when they do not fit."""
         if isinstance(arguments, self.arguments):
             return arguments
@@ -77,7 +93,7 @@ class Tool:
         except msgspec.ValidationError as exc:
             raise InvalidToolInput(f"{self.name}: {exc}") from None
 
-    async def invoke(self, ctx: ToolContext, arguments: msgspec.Struct) -> Any:
+    async def invoke(self, ctx: ToolContext, arguments: msgspec.Struct) -> R_co:
         """Run the function with validated arguments."""
         values = {f: getattr(arguments, f) for f in arguments.__struct_fields__}
         return await self.fn(ctx, **values)
@@ -86,23 +102,38 @@ class Tool:
         return f"Tool({self.name!r})"
 
 
-def struct_schema(struct_type: type[msgspec.Struct]) -> dict[str, Any]:
+def struct_schema(struct_type: type[msgspec.Struct]) -> JsonSchema:
     """The JSON Schema of a Struct with its own definition at the top (what model APIs want);
     the definitions of nested Structs stay in ``$defs``."""
-    schema: dict[str, Any] = msgspec.json.schema(struct_type)
+    schema: JsonSchema = msgspec.json.schema(struct_type)
     ref = schema.pop("$ref", None)
-    if ref is not None:
-        defs = schema.get("$defs", {})
+    if isinstance(ref, str):
+        defs = schema.get("$defs")
+        assert isinstance(defs, dict)
         schema = {**defs.pop(ref.rsplit("/", 1)[-1]), **schema}
         if not defs:
             schema.pop("$defs", None)
     return schema
 
 
-def tool(fn: Callable[..., Awaitable[Any]] | None = None, *, name: str | None = None) -> Any:
-    """Make a ``Tool`` of an async function ``(t: ToolContext, **arguments)``."""
+ToolFunction = Callable[..., Awaitable[R]]
 
-    def make(fn: Callable[..., Awaitable[Any]]) -> Tool:
+
+@overload
+def tool(fn: ToolFunction[R], /) -> Tool[R]: ...
+
+
+@overload
+def tool(*, name: str | None = None) -> Callable[[ToolFunction[R]], Tool[R]]: ...
+
+
+def tool(
+    fn: ToolFunction[R] | None = None, /, *, name: str | None = None
+) -> Tool[R] | Callable[[ToolFunction[R]], Tool[R]]:
+    """Make a ``Tool`` of an async function ``(t: ToolContext, **arguments)``: ``@tool`` or
+    ``@tool(name="...")``."""
+
+    def make(fn: ToolFunction[R]) -> Tool[R]:
         tool_name = name or fn.__name__
         if not _NAME.match(tool_name):
             raise ValueError(f"tool name {tool_name!r} must match {_NAME.pattern}")
@@ -113,12 +144,12 @@ def tool(fn: Callable[..., Awaitable[Any]] | None = None, *, name: str | None = 
     return make if fn is None else make(fn)
 
 
-def _arguments_struct(name: str, fn: Callable[..., Any]) -> type[msgspec.Struct]:
+def _arguments_struct(name: str, fn: Callable[..., object]) -> type[msgspec.Struct]:
     params = list(inspect.signature(fn).parameters.values())
     if not params:
         raise TypeError(f"tool {name!r} must take the ToolContext as its first parameter")
     hints = get_type_hints(fn)
-    fields: list[Any] = []
+    fields: list[tuple[str, object] | tuple[str, object, object]] = []
     for param in params[1:]:
         if param.kind not in (param.POSITIONAL_OR_KEYWORD, param.KEYWORD_ONLY):
             raise TypeError(f"tool {name!r}: parameter {param.name!r} must be a named one")

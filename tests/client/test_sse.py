@@ -1,4 +1,5 @@
-"""The SSE parser and the stream cursor, without a server."""
+"""The SSE parser (``smithers.sse``, shared with the agents' model streams) and the client's
+stream cursor, without a server."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ import pytest
 
 from smithers.client import ConflictError, EventStreamError, ServerError, SmithersHTTPError
 from smithers.client.errors import error_from_response
-from smithers.client.sse import EventCursor, SSEMessage, SSEParser
+from smithers.client.sse import EventCursor
+from smithers.sse import SSEMessage, SSEParser
 
 
 def feed(parser: SSEParser, text: str) -> list[SSEMessage]:
-    return [m for line in text.split("\n") if (m := parser.feed(line)) is not None]
+    return [m for line in text.split("\n") if (m := parser.feed_line(line)) is not None]
 
 
 def test_parser_follows_the_event_stream_format() -> None:
@@ -31,6 +33,44 @@ def test_parser_ignores_a_bad_retry_and_an_id_with_nul() -> None:
     parser = SSEParser()
     assert feed(parser, "retry: soon\nid: a\0b\ndata: x\n\n") == [SSEMessage("message", "x", None)]
     assert parser.retry_ms is None
+
+
+STREAM = (
+    "\ufeffevent: content_block_delta\r\n"
+    'data: {"text": "h\u00e9llo \u2603 \U0001f600"}\r\n'
+    "\r\n"
+    ": keep-alive\r"
+    "data: two\r"
+    "data: lines\r"
+    "\r"
+    "id: 9\n"
+    "data:\n"
+    "\n"
+    "data: cut off before its blank line"
+).encode()
+EXPECTED = [
+    SSEMessage("content_block_delta", '{"text": "h\u00e9llo \u2603 \U0001f600"}', None),
+    SSEMessage("message", "two\nlines", None),
+    SSEMessage("message", "", "9"),
+]
+
+
+def test_bytes_split_anywhere_give_the_same_messages() -> None:
+    """LF, CR and CRLF line ends, a byte-order mark, multi-byte characters: whole, byte by
+    byte, and cut at every place in two (inside ``data:``, inside a character, between the
+    CR and the LF of a CRLF)."""
+    assert SSEParser().feed(STREAM) == EXPECTED
+    parser = SSEParser()
+    assert [m for i in range(len(STREAM)) for m in parser.feed(STREAM[i : i + 1])] == EXPECTED
+    for cut in range(len(STREAM)):
+        parser = SSEParser()
+        assert parser.feed(STREAM[:cut]) + parser.feed(STREAM[cut:]) == EXPECTED, cut
+
+
+def test_a_broken_utf8_sequence_is_replaced_not_raised() -> None:
+    assert SSEParser().feed(b"data: \xff\xfeok\n\n") == [
+        SSEMessage("message", "\ufffd\ufffdok", None)
+    ]
 
 
 def block(seq: int, kind: str) -> list[str]:

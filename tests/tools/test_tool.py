@@ -11,8 +11,9 @@ import pytest
 from prometheus_client import REGISTRY
 
 from smithers.errors import InvalidToolInput, PathOutsideRoot, ToolFailed
+from smithers.store.rows import ToolCallRow
 from smithers.tools import BUILTIN_TOOLS, Tool, ToolContext, bash, grep, read, tool
-from smithers.tools.calls import CallEnd, CallStart, bounded_json
+from smithers.tools.calls import bounded_json
 from smithers.tools.toolbox import Toolbox
 
 
@@ -36,20 +37,26 @@ async def failing(t: ToolContext, why: str) -> None:
 
 
 class Recorder:
-    """Keeps what a Toolbox reports, and what the tool saw of it when it ran."""
+    """Keeps the rows a Toolbox's log writes: each start, and each end with its output size."""
 
     def __init__(self) -> None:
-        self.starts: list[CallStart] = []
-        self.ends: list[CallEnd] = []
+        self.starts: list[ToolCallRow] = []
+        self.ends: list[ToolCallRow] = []
+        self.sizes: list[int] = []
         self.any_started = asyncio.Event()
 
-    async def started(self, call: CallStart) -> None:
+    async def started(self, row: ToolCallRow) -> None:
         await asyncio.sleep(0)
-        self.starts.append(call)
+        self.starts.append(row)
         self.any_started.set()
 
-    def finished(self, call: CallEnd) -> None:
-        self.ends.append(call)
+    def finished(self, row: ToolCallRow, output_bytes: int) -> None:
+        self.ends.append(row)
+        self.sizes.append(output_bytes)
+
+
+def error_code(row: ToolCallRow) -> str | None:
+    return None if row.error_json is None else msgspec.json.decode(row.error_json)["code"]
 
 
 @pytest.fixture
@@ -128,8 +135,8 @@ async def test_arguments_are_validated_before_the_tool_runs(
             await toolbox.run_call(lookup, bad)
         assert info.value.code == "INVALID_TOOL_INPUT"
     assert [e.status for e in recorder.ends] == ["ok", "error", "error", "error", "error"]
-    assert recorder.ends[1].error is not None
-    assert recorder.ends[1].error["code"] == "INVALID_TOOL_INPUT"
+    assert error_code(recorder.ends[1]) == "INVALID_TOOL_INPUT"
+    assert [r.seq for r in recorder.starts] == [1, 2, 3, 4, 5]
 
 
 async def test_each_call_is_recorded_start_then_end(toolbox: Toolbox, recorder: Recorder) -> None:
@@ -138,15 +145,16 @@ async def test_each_call_is_recorded_start_then_end(toolbox: Toolbox, recorder: 
     start, end = recorder.starts[0], recorder.ends[0]
     assert start.call_id == end.call_id and start.call_id.startswith("call_")
     assert start.tool == end.tool == "write"
-    assert msgspec.json.decode(start.input_json) == {"path": "a/b.txt", "content": "hello"}
-    assert end.status == "ok" and end.error is None
+    assert (start.run_id, start.node_id, start.status) == ("r", "n", "in-progress")
+    assert msgspec.json.decode(start.input_json or "") == {"path": "a/b.txt", "content": "hello"}
+    assert end.status == "ok" and end.error_json is None
     assert msgspec.json.decode(end.output_json or "") == {
         "path": "a/b.txt",
         "bytes": 5,
         "sha256": written.sha256,
     }
-    assert end.output_bytes == len(end.output_json or "")
-    assert end.finished_at_ms >= start.started_at_ms
+    assert recorder.sizes == [len(end.output_json or "")]
+    assert end.finished_at_ms is not None and end.finished_at_ms >= start.started_at_ms
 
 
 async def test_refusals_and_failures_are_recorded_and_raised(
@@ -156,7 +164,7 @@ async def test_refusals_and_failures_are_recorded_and_raised(
         await toolbox.read("../../etc/passwd")
     with pytest.raises(ToolFailed, match="explode: RuntimeError: boom"):
         await toolbox.call(failing, why="boom")
-    codes = [(e.tool, e.status, e.error and e.error["code"]) for e in recorder.ends]
+    codes = [(e.tool, e.status, error_code(e)) for e in recorder.ends]
     assert codes == [("read", "error", "PATH_OUTSIDE_ROOT"), ("explode", "error", "TOOL_FAILED")]
 
 
@@ -170,8 +178,7 @@ async def test_a_cancelled_call_is_recorded_interrupted(
     with pytest.raises(asyncio.CancelledError):
         await call
     (end,) = recorder.ends
-    assert end.status == "interrupted" and end.error is not None
-    assert end.error["code"] == "TOOL_INTERRUPTED"
+    assert end.status == "interrupted" and error_code(end) == "TOOL_INTERRUPTED"
 
 
 async def test_calls_are_counted_by_tool_and_status(toolbox: Toolbox) -> None:
