@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import os
+import posixpath
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -198,8 +199,16 @@ def edit_file(
 def _each_file(root: Root, path: str, budget: Budget) -> Iterator[tuple[str, str, int]]:
     """Yield (path relative to the root, name, folder fd) of each regular file under
     ``path``, walking by descriptors and never following a symlink; what the root hides
-    (its protected databases) is left out."""
+    (its protected databases) is left out. A ``path`` naming a file yields that file."""
     rel = root.relative(path)
+    with root.opened(rel, os.O_PATH) as probe:
+        is_file = stat.S_ISREG(os.fstat(probe).st_mode)
+    if is_file:
+        parent, name = posixpath.split(rel)
+        with root.opened(parent or ".", os.O_RDONLY | os.O_DIRECTORY) as parent_fd:
+            if name not in root.hides(parent_fd):
+                yield rel, name, parent_fd
+        return
     top = root.open(rel, os.O_RDONLY | os.O_DIRECTORY)
     try:
         prefix = "" if rel == "." else rel.rstrip("/") + "/"

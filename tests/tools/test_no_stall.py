@@ -138,3 +138,12 @@ async def test_one_attempt_runs_at_most_max_parallel_tools_calls(root: Path) -> 
     peak = 0
     await asyncio.gather(*(default.call(slow, n=i) for i in range(40)))
     assert peak == 8
+
+
+def test_grep_searches_one_file_when_the_path_names_it(root: Path) -> None:
+    (root / "sub").mkdir()
+    (root / "sub" / "a.txt").write_text("needle\nhay\n")
+    (root / "sub" / "b.txt").write_text("needle\n")
+    with Root(root) as held:
+        assert grep_files(held, "needle", path="sub/a.txt").matches == ["sub/a.txt:1:needle"]
+        assert len(grep_files(held, "needle", path="sub").matches) == 2
